@@ -1,0 +1,65 @@
+"""Compile machinery for the numba backend: one place for options, caching and threads.
+
+Kernels are compiled lazily, once per input dtype, with the GIL released and the result
+cached on disk (``FASTCM_DISABLE_CACHE=1`` turns the cache off). Work is spread over a
+private thread pool instead of numba's ``parallel=True``: each thread fills a private
+histogram with a serial ``nogil`` kernel, so several Python threads may call fastcm at
+once under any numba threading layer (the default ``workqueue`` layer aborts the process
+on concurrent parallel launches). The thread count follows ``numba.set_num_threads`` /
+``NUMBA_NUM_THREADS``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+
+#: pairs below which a call stays on the calling thread (thread hand-off costs ~20 us)
+MIN_PARALLEL = 1 << 18
+
+
+def cache_enabled() -> bool:
+    return os.environ.get("FASTCM_DISABLE_CACHE", "").strip().lower() not in ("1", "true", "yes")
+
+
+def jit(fn):
+    """Compile a plain-loop kernel: nogil, disk-cached, specialised lazily per dtype."""
+    return numba.njit(nogil=True, cache=cache_enabled(), error_model="numpy")(fn)
+
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def num_threads() -> int:
+    """Threads a call may use: numba's current setting (``set_num_threads``)."""
+    return max(1, int(numba.get_num_threads()))
+
+
+def pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(
+                    max_workers=max(1, int(numba.config.NUMBA_NUM_THREADS)), thread_name_prefix="fastcm"
+                )
+    return _pool
+
+
+def split(n: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous ranges covering ``0..n``."""
+    step = -(-n // parts)
+    return [(i, min(n, i + step)) for i in range(0, n, step)] or [(0, 0)]
+
+
+def run_parallel(task, ranges):
+    """Run ``task(start, stop)`` over ``ranges``: the first on this thread, the rest on the pool."""
+    if len(ranges) == 1:
+        return [task(*ranges[0])]
+    futures = [pool().submit(task, a, b) for a, b in ranges[1:]]
+    first = task(*ranges[0])
+    return [first] + [f.result() for f in futures]

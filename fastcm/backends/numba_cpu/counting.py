@@ -1,0 +1,109 @@
+"""Entry points of the numba backend for label and score counting (see ``numpy_ref``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
+
+_value_range = jit(kernels.value_range)
+_value_range_u64 = jit(kernels.value_range_u64)
+_label_presence = jit(kernels.label_presence)
+_count_pairs = jit(kernels.count_pairs)
+_count_pairs_weighted = jit(kernels.count_pairs_weighted)
+_count_pairs_rows = jit(kernels.count_pairs_rows)
+_count_lut = jit(kernels.count_lut)
+_count_scores = jit(kernels.count_scores)
+
+_NO_LUT = np.empty(0, dtype=np.int64)
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
+#: the private-copy budget: past it, large-C matrices are split into row bands instead
+_PRIVATE_BYTES = 64 << 20
+
+
+def _accumulator_dtype(weights):
+    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
+
+
+def _ignore(ignore_index):
+    return (ignore_index is not None), np.int64(0 if ignore_index is None else ignore_index)
+
+
+def _chunks(n: int) -> list[tuple[int, int]]:
+    parts = min(num_threads(), max(1, n // MIN_PARALLEL))
+    return split(n, parts)
+
+
+def _combine(results):
+    n_bad = sum(int(r[0]) for r in results)
+    firsts = [int(r[1]) for r in results if r[1] >= 0]
+    return np.array([n_bad, min(firsts) if firsts else -1], dtype=np.int64)
+
+
+def _private_sum(kernel, args, n, shape, dtype):
+    """Each chunk counts into its own zeroed histogram; the histograms are summed after."""
+    ranges = _chunks(n)
+    outs = [np.zeros(shape, dtype=dtype) for _ in ranges]
+    index = {r: k for k, r in enumerate(ranges)}
+    results = run_parallel(lambda a, b: kernel(*args, outs[index[(a, b)]], a, b), ranges)
+    total = outs[0]
+    for o in outs[1:]:
+        total += o
+    return total, _combine(results)
+
+
+def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
+    C = int(num_classes)
+    n = t.shape[0]
+    has_ignore, ignore = _ignore(ignore_index)
+    if lut is not None or weights is not None:
+        w = _NO_WEIGHTS if weights is None else weights
+        lut_ = _NO_LUT if lut is None else lut
+        if lut is None:
+            counts, invalid = _private_sum(
+                _count_pairs_weighted, (t, p, w, C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+            )
+        else:
+            counts, invalid = _private_sum(
+                _count_lut, (t, p, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+            )
+        return counts.reshape(C, C), invalid
+    threads = len(_chunks(n))
+    if threads > 1 and threads * C * C * 8 > _PRIVATE_BYTES:
+        out = np.zeros(C * C, dtype=np.int64)
+        bands = split(C, threads)
+        results = run_parallel(lambda lo, hi: _count_pairs_rows(t, p, C, has_ignore, ignore, out, lo, hi), bands)
+        return out.reshape(C, C), _combine(results)
+    lanes = kernels.LANES if C * C * kernels.LANES * 8 <= (128 << 10) else 1
+    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore), n, (lanes, C * C), np.int64)
+    return counts.sum(axis=0).reshape(C, C), invalid
+
+
+def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
+    C = int(num_classes)
+    has_ignore, ignore = _ignore(ignore_index)
+    w = _NO_WEIGHTS if weights is None else weights
+    lut_ = _NO_LUT if lut is None else lut
+    n = t.shape[0] * t.shape[1]
+    counts, invalid = _private_sum(
+        _count_scores, (t, s, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+    )
+    return counts.reshape(C, C), invalid
+
+
+def value_range(t, p):
+    if t.size == 0 and p.size == 0:
+        return 0, -1
+    if t.dtype == np.uint64 or p.dtype == np.uint64:
+        lo, hi = _value_range_u64(t, p)
+    else:
+        lo, hi = _value_range(t, p)
+    return int(lo), int(hi)
+
+
+def label_presence(t, p, lo, size, ignore_index=None):
+    has_ignore, ignore = _ignore(ignore_index)
+    present = np.zeros(size, dtype=np.bool_)
+    _label_presence(t, p, np.int64(lo), present, has_ignore, ignore)
+    return present

@@ -1,0 +1,364 @@
+"""``confusion_matrix``: label planning, dispatch to a backend, normalisation.
+
+The work splits in three steps, the same for the function and the streaming class:
+
+1. *plan* the classes: ``num_classes`` (values are already class indices: no encoding),
+   ``labels`` (a lookup table fused into the kernel for integers; a vectorised
+   ``searchsorted`` encoding for strings), or neither (the sorted union of the values, found
+   with a min/max pass and a presence pass over the data, no N-sized temporaries for
+   integers);
+2. *count* in one pass on the chosen backend;
+3. *check* what the kernel reported invalid and raise a message naming value and position.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backends
+from .inputs import (
+    array_module,
+    as_array,
+    check_normalize,
+    check_num_classes,
+    check_weights,
+    flatten,
+    to_integer_labels,
+)
+
+__all__ = ["confusion_matrix", "count", "normalize_counts", "Counted"]
+
+#: widest integer value range planned with a dense lookup table (larger ranges use sorting)
+_MAX_LUT = 1 << 24
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What one counting pass produced.
+
+    ``counts`` is the (C, C) matrix on the backend's device; ``labels`` the class of each
+    row as a host numpy array, or None when the classes are ``0..C-1`` declared by
+    ``num_classes`` (or by the width of a score array).
+    """
+
+    counts: object
+    labels: np.ndarray | None
+    backend: str
+    n_pairs: int = 0
+
+
+def _is_numeric(a) -> bool:
+    return a.dtype.kind in "biuf"
+
+
+def _check_label_kinds(t, p) -> None:
+    if _is_numeric(t) != _is_numeric(p):
+        raise TypeError(
+            f"Labels in y_true and y_pred should be of the same type, but got {t.dtype} and {p.dtype}"
+        )
+
+
+def _as_labels(labels) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        lab = lab.reshape(-1)
+    if lab.size == 0:
+        raise ValueError("'labels' should contain at least one label.")
+    if lab.dtype.kind == "O":
+        lab = lab.astype(str) if all(isinstance(v, str) for v in lab) else lab.astype(np.int64)
+    if np.unique(lab).size != lab.size:
+        raise ValueError(f"Expected `labels` to hold distinct values, but got {lab.tolist()!r}")
+    return lab
+
+
+def _encode(a, sorted_labels, order, ignore_index=None):
+    """Codes of ``a`` in the label order; -1 for values not in the labels (dropped)."""
+    a = np.asarray(a)
+    if a.size == 0:
+        return np.empty(a.shape, np.int64)
+    try:
+        idx = np.searchsorted(sorted_labels, a)
+    except TypeError:  # labels and data of unrelated kinds: nothing matches
+        return np.full(a.shape, -1, np.int64)
+    idx_c = np.minimum(idx, sorted_labels.size - 1)
+    found = sorted_labels[idx_c] == a
+    codes = np.where(found, order[idx_c], -1).astype(np.int64)
+    if ignore_index is not None:
+        codes[a == ignore_index] = -1
+    return codes
+
+
+_IDENTITY_OFFSET = -1  # codes are -1..K-1: entry 0 of the table drops -1
+
+
+def _identity_lut(k: int) -> np.ndarray:
+    return np.arange(-1, k, dtype=np.int64)
+
+
+def _lut_for(lab: np.ndarray):
+    """Dense table mapping integer label values to their positions, or None if too wide."""
+    lo, hi = int(lab.min()), int(lab.max())
+    if hi - lo + 1 > max(_MAX_LUT, 4 * lab.size):
+        return None
+    lut = np.full(hi - lo + 1, -1, dtype=np.int64)
+    lut[lab.astype(np.int64) - lo] = np.arange(lab.size, dtype=np.int64)
+    return lut, lo
+
+
+def _host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _report_invalid(invalid, t, p, weights, num_classes, scores=None, shape=None):
+    """Raise the ValueError for the first invalid pair a kernel reported."""
+    invalid = _host(invalid)  # synchronize!
+    n_bad, pos = int(invalid[0]), int(invalid[1])
+    if n_bad == 0:
+        return
+    where = f"position {pos}"
+    if shape is not None and len(shape) > 1:
+        where += f" (index {tuple(int(i) for i in np.unravel_index(pos, shape))})"
+    more = f" ({n_bad} invalid pairs in total)" if n_bad > 1 else ""
+    tv = int(_host(t[pos : pos + 1])[0])
+    if weights is not None:
+        wv = float(_host(weights[pos : pos + 1])[0])
+        if not np.isfinite(wv):
+            raise ValueError(f"Expected finite `sample_weight`, but got {wv!r} at {where}{more}")
+    rng = f"0..{num_classes - 1} (num_classes={num_classes})"
+    if not 0 <= tv < num_classes:
+        raise ValueError(f"Expected `y_true` labels in {rng}, but got {tv} at {where}{more}")
+    if scores is not None:
+        raise ValueError(f"Expected finite scores in `y_pred`, but got NaN at {where}{more}")
+    pv = int(_host(p[pos : pos + 1])[0])
+    raise ValueError(f"Expected `y_pred` labels in {rng}, but got {pv} at {where}{more}")
+
+
+def _split_scores(t, p):
+    """Whether ``p`` carries a class axis (axis 1) over ``t``'s shape, checking shapes."""
+    if p.ndim == t.ndim + 1:
+        if p.shape[:1] + p.shape[2:] != t.shape:
+            raise ValueError(
+                f"Expected scores of shape (N, C, ...) matching `y_true` {tuple(t.shape)} "
+                f"apart from the class axis 1, but got {tuple(p.shape)}"
+            )
+        if p.dtype.kind not in "biuf":
+            raise TypeError(f"Expected numeric scores in `y_pred`, but got dtype {p.dtype}")
+        return True
+    if p.shape != t.shape:
+        raise ValueError(
+            f"Expected `y_true` and `y_pred` to have the same shape, but got {tuple(t.shape)} and {tuple(p.shape)}"
+        )
+    return False
+
+
+def _count_scores(be, t, s, labels, num_classes, weights, ignore_index):
+    """Predictions are argmax over axis 1 of ``s`` (N, C, ...)."""
+    width = s.shape[1]
+    if width < 1:
+        raise ValueError("Expected at least one class column in the scores `y_pred`, but got 0")
+    if num_classes is not None and num_classes != width:
+        raise ValueError(f"Expected scores with num_classes={num_classes} columns on axis 1, but got {width}")
+    if t.dtype.kind in "US":
+        raise TypeError("Scores in `y_pred` need integer class indices in `y_true`, but got strings")
+    t = to_integer_labels(t, "y_true")
+    n = s.shape[0]
+    pixels = int(np.prod(s.shape[2:], dtype=np.int64))
+    t2 = t.reshape(n, pixels)  # views: the class axis stays where the caller put it
+    s3 = s.reshape(n, width, pixels)
+    if labels is None:
+        counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index)
+        _report_invalid(invalid, flatten(t), None, weights, width, scores=True, shape=t.shape)
+        return Counted(counts, None, be.NAME, t.size)
+    lab = _as_labels(labels)
+    if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
+        raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
+    lut = np.arange(width, dtype=np.int64)  # truth outside 0..width-1 is dropped, as with labels
+    counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index, lut=lut)
+    _report_invalid(invalid, flatten(t), None, weights, width, scores=True, shape=t.shape)
+    idx = be.xp.asarray(lab.astype(np.int64))
+    return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size)
+
+
+def _infer_labels(be, t, p, ignore_index):
+    """Sorted union of the values in the kept pairs, plus a table mapping them to rows."""
+    if _is_numeric(t) and t.dtype.kind != "f" and p.dtype.kind != "f":
+        lo, hi = be.value_range(t, p)
+        if hi < lo:
+            return np.empty(0, np.int64), None, 0
+        if hi - lo + 1 <= max(_MAX_LUT, 2 * t.size):
+            present = _host(be.label_presence(t, p, lo, hi - lo + 1, ignore_index))
+            values = np.flatnonzero(present).astype(np.int64) + lo
+            lut = np.cumsum(present, dtype=np.int64) - 1
+            lut[~present] = -1
+            return values, lut, lo
+    ht, hp = _host(t), _host(p)
+    if ignore_index is not None:
+        keep = ht != ignore_index
+        ht, hp = ht[keep], hp[keep]
+    values = np.union1d(ht, hp)
+    return values, None, 0
+
+
+def count(y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto"):
+    """Validate, plan and count: the shared core of every confusion-matrix entry point.
+
+    Returns a :class:`Counted` with the (C, C) counts, the label of each row and the backend
+    used. See :func:`confusion_matrix` for the meaning of the arguments.
+    """
+    num_classes = check_num_classes(num_classes)
+    t = as_array(y_true, "y_true")
+    p = as_array(y_pred, "y_pred")
+    name = backends.select(backend, t, p)
+    be = backends.get(name)
+    if array_module(t) is not be.xp:
+        t = be.xp.asarray(t)
+    if array_module(p) is not be.xp:
+        p = be.xp.asarray(p)
+    scores = _split_scores(t, p)
+    weights = check_weights(sample_weight, t.size, t)
+    if weights is not None and weights.dtype == np.bool_:
+        weights = weights.astype(np.int64)
+    if scores:
+        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index)
+
+    _check_label_kinds(t, p)
+    if _is_numeric(t):
+        t = to_integer_labels(t, "y_true")
+        p = to_integer_labels(p, "y_pred")
+    tf, pf = flatten(t), flatten(p)
+
+    if labels is None and num_classes is not None:
+        if not _is_numeric(tf):
+            raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
+        counts, invalid = be.count_pairs(tf, pf, num_classes, weights=weights, ignore_index=ignore_index)
+        _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape)
+        return Counted(counts, None, be.NAME, t.size)
+
+    if labels is not None:
+        lab = _as_labels(labels)
+        if num_classes is not None and lab.size != num_classes:
+            raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
+        plan = _lut_for(lab) if _is_numeric(tf) and lab.dtype.kind in "biu" else None
+    else:
+        lab, lut, lo = _infer_labels(be, tf, pf, ignore_index)
+        if lab.size == 0:
+            return Counted(be.xp.zeros((0, 0), dtype=np.int64), lab, be.NAME, t.size)
+        plan = None if lut is None else (lut, lo)
+
+    if plan is not None:
+        lut, lo = plan
+        counts, invalid = be.count_pairs(
+            tf, pf, lab.size, weights=weights, ignore_index=ignore_index, lut=be.xp.asarray(lut), lut_offset=lo
+        )
+    else:
+        order = np.argsort(lab, kind="stable")
+        sorted_lab = lab[order]
+        ht, hp = _host(tf), _host(pf)
+        ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
+        cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
+        counts, invalid = be.count_pairs(
+            ct, cp_, lab.size, weights=weights, lut=be.xp.asarray(_identity_lut(lab.size)), lut_offset=_IDENTITY_OFFSET
+        )
+    _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape)
+    if labels is not None and tf.size and not bool(counts.any()):  # synchronize!
+        if not np.isin(lab, _host(tf)).any():
+            raise ValueError("At least one label specified must be in y_true")
+    return Counted(counts, lab, be.NAME, t.size)
+
+
+def normalize_counts(cm, normalize):
+    """Divide counts over true rows ("true"), predicted columns ("pred") or all; 0/0 stays 0.
+
+    Examples
+    --------
+    >>> normalize_counts(np.array([[2, 0], [1, 1]]), "true").tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    check_normalize(normalize)
+    if normalize is None:
+        return cm
+    xp = array_module(cm)
+    cm = cm.astype(np.float64)
+    if normalize == "true":
+        total = cm.sum(axis=1, keepdims=True)
+    elif normalize == "pred":
+        total = cm.sum(axis=0, keepdims=True)
+    else:
+        total = cm.sum()
+    with np.errstate(all="ignore"):
+        out = cm / total
+    return xp.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def confusion_matrix(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    sample_weight=None,
+    normalize=None,
+    num_classes=None,
+    ignore_index=None,
+    backend="auto",
+):
+    """Confusion matrix of label pairs, rows = true class, columns = predicted class.
+
+    Drop-in for :func:`sklearn.metrics.confusion_matrix` (same ``labels``, ``sample_weight``
+    and ``normalize`` semantics), computed in one pass by a compiled kernel.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (N, ...)
+        True labels: integers, bools, whole-number floats or strings. Any array type
+        (numpy, lists, pandas, torch, CuPy, ...); any shape, paired element-wise.
+    y_pred : array-like
+        Predicted labels shaped like ``y_true``, or scores with one extra class axis at
+        position 1 ((N, C) or (N, C, H, W)): the argmax (ties to the lowest class) is fused
+        into the counting pass.
+    labels : array-like, optional
+        Classes to index the matrix, in this order; pairs with another value are dropped.
+    sample_weight : array-like of shape (N,), optional
+        Per-pair weights: float weights give float64 counts, integer weights int64.
+    normalize : {"true", "pred", "all"}, optional
+        Normalise over true rows, predicted columns or everything (0/0 stays 0).
+    num_classes : int, optional
+        Declares the classes ``0..C-1``: no encoding pass; a value outside is a ValueError.
+    ignore_index : int, optional
+        Pairs whose true label equals it are skipped (segmentation's 255).
+    backend : {"auto", "numba", "numpy", "cupy"}
+        "auto" uses CuPy for CUDA arrays and numba otherwise.
+
+    Returns
+    -------
+    (C, C) int64 array (float64 when weighted with floats or normalized), on the device of
+    the inputs.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1]).tolist()
+    [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+    >>> confusion_matrix(["cat", "dog"], ["dog", "dog"], labels=["dog", "cat"]).tolist()
+    [[1, 0], [1, 0]]
+    """
+    check_normalize(normalize)
+    res = count(
+        y_true,
+        y_pred,
+        labels=labels,
+        sample_weight=sample_weight,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        backend=backend,
+    )
+    cm = res.counts
+    if cm.shape == (1, 1) and num_classes is None:
+        warnings.warn(
+            "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to have the "
+            "correct shape, use the 'labels' parameter to pass all known labels.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return normalize_counts(cm, normalize)

@@ -1,0 +1,187 @@
+"""Coercion and validation of everything a user passes in.
+
+Every public function sends its arrays through :func:`as_array` and its options through
+the ``check_*`` helpers here, so messages read the same everywhere and no other module
+second-guesses input types. Nothing here copies a contiguous integer array.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+
+__all__ = [
+    "as_array",
+    "is_device_array",
+    "array_module",
+    "check_num_classes",
+    "check_normalize",
+    "check_same_length",
+    "check_weights",
+    "flatten",
+    "to_integer_labels",
+]
+
+
+def _module_of(x) -> str:
+    return type(x).__module__.split(".", 1)[0]
+
+
+def is_device_array(x) -> bool:
+    """True when ``x`` lives on a CUDA device (CuPy, or anything exposing the CUDA interfaces).
+
+    Type detection goes through ``sys.modules`` so asking never imports CuPy or torch.
+    """
+    mod = _module_of(x)
+    if mod == "cupy":
+        return True
+    if mod == "torch" and "torch" in sys.modules:
+        return bool(getattr(x, "is_cuda", False))
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    if hasattr(x, "__dlpack_device__") and not isinstance(x, np.ndarray):
+        try:
+            dev_type, _ = x.__dlpack_device__()
+        except Exception:
+            return False
+        return int(dev_type) in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    return False
+
+
+def array_module(x):
+    """``numpy`` or ``cupy``: the namespace an already-coerced array belongs to."""
+    if _module_of(x) == "cupy":
+        return sys.modules["cupy"]
+    return np
+
+
+def _to_device_array(x):
+    import cupy  # deferred: only CUDA data pays for importing CuPy
+
+    if _module_of(x) == "cupy":
+        return x
+    if hasattr(x, "__cuda_array_interface__"):
+        return cupy.asarray(x)
+    return cupy.from_dlpack(x)
+
+
+def _object_to_array(a: np.ndarray, name: str) -> np.ndarray:
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        return flat.astype(np.int64).reshape(a.shape)
+    kinds = np.frompyfunc(lambda v: 0 if isinstance(v, str) else (1 if isinstance(v, numbers.Integral) and not isinstance(v, bool) else 2), 1, 1)(flat)
+    kinds = kinds.astype(np.int8)
+    if (kinds == 0).all():
+        return a.astype(str)
+    if (kinds == 1).all():
+        return a.astype(np.int64)
+    pos = int(np.argmax(kinds != kinds[0])) if (kinds != kinds[0]).any() else int(np.argmax(kinds == 2))
+    raise TypeError(
+        f"Expected `{name}` to hold only integers or only strings, but got an object array "
+        f"with {flat[pos]!r} ({type(flat[pos]).__name__}) at position {pos}"
+    )
+
+
+def as_array(x, name: str, *, allow_device: bool = True):
+    """Return ``x`` as a numpy or CuPy array without copying when it can.
+
+    Accepts numpy arrays, Python sequences, pandas/polars/pyarrow columns, anything with
+    ``__array__``, CPU torch tensors (zero-copy view) and, with ``allow_device``, CUDA
+    arrays through ``__cuda_array_interface__`` or DLPack (zero-copy CuPy view).
+
+    Examples
+    --------
+    >>> as_array([1, 2, 3], "y_true").dtype.kind
+    'i'
+    """
+    if x is None:
+        raise TypeError(f"Expected `{name}` to be an array-like, but got None")
+    if isinstance(x, (str, bytes)) or np.isscalar(x):
+        raise TypeError(f"Expected `{name}` to be an array-like, but got the scalar {x!r}")
+    if isinstance(x, np.ndarray):
+        a = x
+    elif is_device_array(x):
+        if not allow_device:
+            raise TypeError(f"`{name}` is on a CUDA device; this function needs host data")
+        a = _to_device_array(x)
+    elif _module_of(x) == "torch":
+        a = x.detach().numpy()  # CPU tensor: shares memory
+    elif hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__") and _module_of(x) in ("jax", "jaxlib", "tensorflow"):
+        a = np.from_dlpack(x)
+    else:
+        try:
+            a = np.asarray(x)
+        except ValueError as exc:  # ragged nested sequences
+            raise ValueError(f"Could not turn `{name}` into an array: {exc}") from None
+    if a.ndim == 0:
+        raise TypeError(f"Expected `{name}` to be an array-like, but got the scalar {a.item()!r}")
+    if a.dtype.kind == "O":
+        a = _object_to_array(a, name)
+    if a.dtype.kind not in "biufUS":
+        raise TypeError(f"Expected `{name}` to hold integers, floats, bools or strings, but got dtype {a.dtype}")
+    return a
+
+
+def flatten(a):
+    """A 1-D view of ``a`` (a copy only when ``a`` is N-D and not contiguous)."""
+    return a if a.ndim == 1 else a.reshape(-1)
+
+
+def to_integer_labels(a, name: str):
+    """Integer labels from a float array whose values are whole numbers.
+
+    Floats are not a fast path: they are checked for NaN, infinities and fractional parts
+    (naming the first offending position) and converted to int64.
+    """
+    if a.dtype.kind != "f":
+        return a
+    xp = array_module(a)
+    flat = flatten(a)
+    bad = ~xp.isfinite(flat) | (flat != xp.floor(flat))
+    if bool(bad.any()):  # synchronize!
+        pos = int(xp.argmax(bad))
+        raise ValueError(
+            f"Expected `{name}` to hold integer class labels, but got {float(flat[pos])!r} at position {pos}"
+        )
+    return a.astype(np.int64)
+
+
+def check_num_classes(num_classes, name: str = "num_classes"):
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
+        raise ValueError(f"Expected `{name}` to be a positive int, but got {num_classes!r}")
+    return int(num_classes)
+
+
+NORMALIZE_CHOICES = ("true", "pred", "all")
+
+
+def check_normalize(normalize):
+    if normalize is not None and normalize not in NORMALIZE_CHOICES:
+        raise ValueError(f"Expected `normalize` to be one of {NORMALIZE_CHOICES} or None, but got {normalize!r}")
+    return normalize
+
+
+def check_same_length(a, b, names=("y_true", "y_pred")) -> None:
+    if a.shape[:1] != b.shape[:1] or (a.ndim == b.ndim and a.shape != b.shape):
+        raise ValueError(
+            f"Expected `{names[0]}` and `{names[1]}` to have the same shape, but got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+
+
+def check_weights(sample_weight, n: int, like):
+    """Return sample weights as a 1-D array of length ``n`` on ``like``'s device, or None."""
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight, "sample_weight")
+    if array_module(w) is not array_module(like):
+        w = array_module(like).asarray(w)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `sample_weight` to be numeric, but got dtype {w.dtype}")
+    w = flatten(w)
+    if w.shape[0] != n:
+        raise ValueError(f"Expected `sample_weight` to have length {n} (one weight per pair), but got {w.shape[0]}")
+    return w
