@@ -1,9 +1,13 @@
-"""The numba CPU backend: one-pass, multi-threaded, GIL-free counting kernels."""
+"""The numba CPU backend: one-pass, multi-threaded, GIL-free counting kernels.
+
+Kernel loops live in ``*kernels.py`` files; ``_jit.py`` compiles them and runs them over
+threads; the other modules are the entry points, with the signatures of ``numpy_ref``.
+"""
+
+import numpy as xp
 
 from .counting import count_pairs, count_scores, label_presence, value_range
 
 NAME = "numba"
-
-import numpy as xp  # noqa: E402  (the array namespace results live in)
 
 __all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range"]

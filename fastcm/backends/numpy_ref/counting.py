@@ -1,15 +1,8 @@
-"""The numpy reference backend: plain ``np.bincount``, kept for checking the fast kernels.
-
-It is also the fallback when numba is not installed. Its functions define the entry-point
-signatures every backend implements; temporaries of size N are fine here, nowhere else.
-"""
+"""Reference label and score counting (entry points: see each docstring)."""
 
 from __future__ import annotations
 
 import numpy as np
-
-NAME = "numpy"
-xp = np
 
 
 def _accumulator_dtype(weights):

@@ -1,0 +1,13 @@
+"""The numpy reference backend: plain ``np.bincount`` and friends, kept for checking.
+
+It is also the fallback when numba is not installed. Its functions define the entry-point
+signatures every backend implements; temporaries of size N are fine here, nowhere else.
+"""
+
+import numpy as xp
+
+from .counting import count_pairs, count_scores, label_presence, value_range
+
+NAME = "numpy"
+
+__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range"]
