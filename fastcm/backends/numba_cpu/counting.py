@@ -75,9 +75,8 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
         bands = split(C, threads)
         results = run_parallel(lambda lo, hi: _count_pairs_rows(t, p, C, has_ignore, ignore, out, lo, hi), bands)
         return out.reshape(C, C), _combine(results)
-    lanes = kernels.LANES if C * C * kernels.LANES * 8 <= (128 << 10) else 1
-    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore), n, (lanes, C * C), np.int64)
-    return counts.sum(axis=0).reshape(C, C), invalid
+    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore), n, C * C, np.int64)
+    return counts.reshape(C, C), invalid
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
