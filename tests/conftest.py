@@ -27,12 +27,12 @@ INT_DTYPES = [
 ]
 
 
-@pytest.fixture(params=HOST_BACKENDS)
+@pytest.fixture(params=HOST_BACKENDS, scope="session")
 def backend(request):
     """Name of a host backend ("numba", "numpy")."""
     return request.param
 
 
-@pytest.fixture(params=INT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.fixture(params=INT_DTYPES, ids=lambda d: np.dtype(d).name, scope="session")
 def int_dtype(request):
     return np.dtype(request.param)

@@ -52,8 +52,10 @@ def pool() -> ThreadPoolExecutor:
 
 def split(n: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` contiguous ranges covering ``0..n``."""
-    step = -(-n // parts)
-    return [(i, min(n, i + step)) for i in range(0, n, step)] or [(0, 0)]
+    if n <= 0:
+        return [(0, 0)]
+    step = -(-n // max(1, parts))
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
 def run_parallel(task, ranges):

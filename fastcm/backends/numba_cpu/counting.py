@@ -81,6 +81,9 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     C = int(num_classes)
+    if s.dtype == np.float16:
+        # numba has no half type: widen (exact, order-preserving) at the cost of a copy
+        s = s.astype(np.float32)
     has_ignore, ignore = _ignore(ignore_index)
     w = _NO_WEIGHTS if weights is None else weights
     lut_ = _NO_LUT if lut is None else lut

@@ -1,0 +1,224 @@
+"""confusion_matrix against scikit-learn on every host backend and integer dtype."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+import fastcm
+
+
+def _sk(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sk_confusion_matrix(*args, **kwargs)
+
+
+def _fc(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fastcm.confusion_matrix(*args, **kwargs)
+
+
+def _labels_for(dtype, rng, n, high):
+    if dtype == np.bool_:
+        return rng.integers(0, 2, n).astype(bool)
+    info = np.iinfo(dtype)
+    return rng.integers(0, min(high, int(info.max) + 1), n).astype(dtype)
+
+
+pairs = st.integers(0, 400).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 6), min_size=n, max_size=n),
+        st.lists(st.integers(0, 6), min_size=n, max_size=n),
+        st.integers(0, 2**31),
+    )
+)
+
+
+@given(data=pairs)
+def test_matches_sklearn_on_random_labels(backend, data):
+    t, p, seed = data
+    t, p = np.array(t, dtype=np.int64), np.array(p, dtype=np.int64)
+    if t.size == 0:
+        assert _fc(t, p, backend=backend).shape == (0, 0)
+        return
+    np.testing.assert_array_equal(_fc(t, p, backend=backend), _sk(t, p))
+    np.testing.assert_array_equal(_fc(t, p, num_classes=7, backend=backend), _sk(t, p, labels=range(7)))
+    labels = np.random.default_rng(seed).permutation(9)[:4]
+    if np.isin(labels, t).any():
+        np.testing.assert_array_equal(_fc(t, p, labels=labels, backend=backend), _sk(t, p, labels=labels))
+    w = np.random.default_rng(seed).random(t.size)
+    for normalize in (None, "true", "pred", "all"):
+        np.testing.assert_allclose(
+            _fc(t, p, sample_weight=w, normalize=normalize, backend=backend),
+            _sk(t, p, sample_weight=w, normalize=normalize),
+            rtol=1e-12,
+            atol=1e-15,
+        )
+
+
+def test_every_integer_dtype(backend, int_dtype):
+    rng = np.random.default_rng(1)
+    t = _labels_for(int_dtype, rng, 3000, 9)
+    p = _labels_for(int_dtype, rng, 3000, 9)
+    expected = _sk(t.astype(np.int64), p.astype(np.int64))
+    got = _fc(t, p, backend=backend)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    c = expected.shape[0]
+    np.testing.assert_array_equal(_fc(t, p, num_classes=max(c, int(max(t.max(), p.max())) + 1), backend=backend)[:c, :c], expected)
+
+
+def test_large_input_uses_threads_and_matches_reference(backend):
+    rng = np.random.default_rng(2)
+    n = 3_000_000  # above the parallel threshold: exercises private per-thread histograms
+    t = rng.integers(0, 13, n).astype(np.int32)
+    p = rng.integers(0, 13, n).astype(np.int32)
+    ref = np.bincount(t.astype(np.int64) * 13 + p, minlength=169).reshape(13, 13)
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, num_classes=13, backend=backend), ref)
+
+
+def test_many_classes_row_band_path():
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(3)
+    c = 3000  # 2 threads x 9M int64 exceed the private-copy budget: row bands
+    n = 1_000_000
+    t = rng.integers(0, c, n)
+    p = rng.integers(0, c, n)
+    ref = np.bincount(t * c + p, minlength=c * c).reshape(c, c)
+    for threads in (1, 2):
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            continue
+        numba.set_num_threads(threads)
+        got = fastcm.confusion_matrix(t, p, num_classes=c, backend="numba")
+        np.testing.assert_array_equal(got, ref)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    bad = t.copy()
+    bad[777] = c + 5
+    with pytest.raises(ValueError, match=f"{c + 5} at position 777"):
+        fastcm.confusion_matrix(bad, p, num_classes=c, backend="numba")
+
+
+def test_string_and_bool_labels(backend):
+    t = np.array(["cat", "dog", "bird", "dog", "cat"])
+    p = np.array(["dog", "dog", "bird", "cat", "cat"])
+    np.testing.assert_array_equal(_fc(t, p, backend=backend), _sk(t, p))
+    np.testing.assert_array_equal(_fc(t, p, labels=["dog", "cat"], backend=backend), _sk(t, p, labels=["dog", "cat"]))
+    np.testing.assert_array_equal(_fc(list(t), list(p), backend=backend), _sk(t, p))
+    tb, pb = np.array([True, False, True]), np.array([True, True, False])
+    np.testing.assert_array_equal(_fc(tb, pb, backend=backend), _sk(tb, pb))
+
+
+def test_non_contiguous_and_negative_labels(backend):
+    rng = np.random.default_rng(4)
+    t = rng.choice([-7, 3, 1000, 2**40], 500)
+    p = rng.choice([-7, 3, 1000, 2**40, 12], 500)
+    np.testing.assert_array_equal(_fc(t, p, backend=backend), _sk(t, p))
+    np.testing.assert_array_equal(_fc(t, p, labels=[2**40, -7], backend=backend), _sk(t, p, labels=[2**40, -7]))
+    strided = np.arange(40) % 4
+    np.testing.assert_array_equal(_fc(strided[::3][:13], strided[1::3], backend=backend), _sk(strided[::3][:13], strided[1::3]))
+
+
+def test_whole_number_floats(backend):
+    t = np.array([0.0, 1.0, 2.0, 2.0])
+    p = np.array([0.0, 2.0, 2.0, 1.0])
+    np.testing.assert_array_equal(_fc(t, p, backend=backend), _sk(t, p))
+
+
+def test_integer_weights_give_int64(backend):
+    t, p = [0, 1, 1, 0], [0, 1, 0, 0]
+    w = np.array([1, 2, 3, 4])
+    got = _fc(t, p, sample_weight=w, backend=backend)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, _sk(t, p, sample_weight=w))
+
+
+def test_ignore_index_drops_pairs_by_truth(backend):
+    t = np.array([[0, 255, 1], [2, 255, 1]], dtype=np.uint8)
+    p = np.array([[0, 7, 1], [1, 255, 1]], dtype=np.uint8)
+    got = fastcm.confusion_matrix(t, p, num_classes=3, ignore_index=255, backend=backend)
+    np.testing.assert_array_equal(got, [[1, 0, 0], [0, 2, 0], [0, 1, 0]])
+    inferred = fastcm.confusion_matrix(t, p, ignore_index=255, backend=backend)
+    np.testing.assert_array_equal(inferred, got)
+
+
+@pytest.mark.parametrize("score_dtype", [np.float32, np.float64, np.float16, np.int16])
+def test_fused_argmax_matches_numpy(backend, score_dtype):
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 6, 2000)
+    s = rng.integers(-3, 4, (2000, 6)).astype(score_dtype)  # many ties: lowest index wins
+    np.testing.assert_array_equal(
+        fastcm.confusion_matrix(t, s, backend=backend), _sk(t, np.argmax(s, axis=1), labels=range(6))
+    )
+
+
+def test_fused_argmax_segmentation_layout(backend):
+    rng = np.random.default_rng(6)
+    t = rng.integers(0, 4, (3, 17, 300)).astype(np.uint8)
+    t[0, 0, :10] = 255
+    s = rng.random((3, 4, 17, 300)).astype(np.float32)
+    keep = t.ravel() != 255
+    expected = _sk(t.ravel()[keep], s.argmax(1).ravel()[keep], labels=range(4))
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, s, ignore_index=255, backend=backend), expected)
+    np.testing.assert_array_equal(
+        fastcm.confusion_matrix(t, s, ignore_index=255, num_classes=4, backend=backend), expected
+    )
+
+
+def test_scores_with_labels_select_classes(backend):
+    rng = np.random.default_rng(7)
+    t = rng.integers(0, 5, 400)
+    s = rng.random((400, 5))
+    expected = _sk(t, s.argmax(1), labels=[3, 0])
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, s, labels=[3, 0], backend=backend), expected)
+
+
+def test_labels_semantics_like_sklearn(backend):
+    with pytest.raises(ValueError, match="at least one label"):
+        fastcm.confusion_matrix([0, 1], [0, 1], labels=[], backend=backend)
+    with pytest.raises(ValueError, match="At least one label specified must be in y_true"):
+        fastcm.confusion_matrix([0, 1], [0, 1], labels=[5, 6], backend=backend)
+    np.testing.assert_array_equal(fastcm.confusion_matrix([], [], labels=[1, 2], backend=backend), np.zeros((2, 2)))
+    with pytest.warns(UserWarning, match="single label"):
+        fastcm.confusion_matrix([1, 1], [1, 1], backend=backend)
+
+
+def test_normalize_zero_rows_stay_zero(backend):
+    got = fastcm.confusion_matrix([0, 0, 2], [0, 1, 0], labels=[0, 1, 2], normalize="true", backend=backend)
+    np.testing.assert_allclose(got, [[0.5, 0.5, 0], [0, 0, 0], [1, 0, 0]])
+    assert got.dtype == np.float64
+
+
+def test_backends_agree_exactly(int_dtype):
+    rng = np.random.default_rng(8)
+    t = _labels_for(int_dtype, rng, 10_000, 5)
+    p = _labels_for(int_dtype, rng, 10_000, 5)
+    results = [fastcm.confusion_matrix(t, p, num_classes=5, backend=b) for b in fastcm.backends.available() if b != "cupy"]
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def test_torch_cpu_tensor_is_read_without_copy():
+    torch = pytest.importorskip("torch")
+    t = torch.randint(0, 4, (1000,))
+    p = torch.randint(0, 4, (1000,))
+    from fastcm.inputs import as_array
+
+    assert as_array(t, "y_true").ctypes.data == t.data_ptr()
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, num_classes=4), _sk(t.numpy(), p.numpy(), labels=range(4)))
+
+
+def test_array_protocol_objects(backend):
+    class Column:
+        def __init__(self, values):
+            self.values = np.asarray(values)
+
+        def __array__(self, dtype=None, copy=None):
+            return self.values
+
+    got = fastcm.confusion_matrix(Column([0, 1, 1]), Column([1, 1, 0]), backend=backend)
+    np.testing.assert_array_equal(got, [[0, 1], [1, 1]])

@@ -1,0 +1,147 @@
+"""ConfusionMatrix: batches equal one shot; merge, pickle, save/load; failed updates change nothing."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastcm
+from fastcm import ConfusionMatrix
+
+
+def _one_shot(t, p, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fastcm.confusion_matrix(t, p, **kw)
+
+
+@given(
+    n=st.integers(1, 300),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+    seed=st.integers(0, 2**31),
+)
+def test_random_batch_splits_equal_one_shot(backend, n, cuts, seed):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 5, n)
+    p = rng.integers(0, 5, n)
+    edges = [0, *sorted(c % (n + 1) for c in cuts), n]
+    fixed = ConfusionMatrix(5, backend=backend)
+    growing = ConfusionMatrix(backend=backend)
+    for a, b in zip(edges[:-1], edges[1:]):
+        fixed.update(t[a:b], p[a:b])
+        growing.update(t[a:b], p[a:b])
+    np.testing.assert_array_equal(fixed.compute(), _one_shot(t, p, num_classes=5))
+    np.testing.assert_array_equal(growing.compute(), _one_shot(t, p))
+    np.testing.assert_array_equal(growing.labels, np.union1d(t, p))
+    assert fixed.n_samples == growing.n_samples == n
+
+
+def test_growing_labels_reindex_old_counts(backend):
+    cm = ConfusionMatrix(backend=backend)
+    cm.update(["b", "d"], ["b", "b"])
+    cm.update(["a"], ["c"])
+    assert cm.labels.tolist() == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(cm.matrix, _one_shot(["b", "d", "a"], ["b", "b", "c"]))
+    with pytest.raises(TypeError, match="all be numbers or all strings"):
+        cm.update([1], [2])
+
+
+def test_fixed_labels_drop_other_pairs(backend):
+    cm = ConfusionMatrix(labels=[2, 0], backend=backend)
+    cm.update([0, 1, 2, 2], [0, 2, 2, 0])
+    np.testing.assert_array_equal(cm.compute(), [[1, 1], [0, 1]])
+
+
+def test_failed_update_changes_nothing(backend):
+    cm = ConfusionMatrix(3, backend=backend)
+    cm.update([0, 1, 2], [0, 1, 1])
+    before, n = cm.compute().copy(), cm.n_samples
+    for bad in (([0, 7], [0, 1]), ([0, 1], [0]), ([0.5], [0]), ([0, 1], [0, 1], [1.0, np.nan])):
+        with pytest.raises((ValueError, TypeError)):
+            cm.update(*bad)
+        np.testing.assert_array_equal(cm.compute(), before)
+        assert cm.n_samples == n
+    grow = ConfusionMatrix(backend=backend).update([1, 2], [1, 1])
+    with pytest.raises(TypeError):
+        grow.update(["x"], ["y"])
+    assert grow.labels.tolist() == [1, 2]
+
+
+def test_merge_add_copy_and_sum(backend):
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 4, 100), rng.integers(0, 4, 100)
+    a = ConfusionMatrix(4, backend=backend).update(t[:60], p[:60])
+    b = ConfusionMatrix(4, backend=backend).update(t[60:], p[60:])
+    total = a + b
+    np.testing.assert_array_equal(total.compute(), _one_shot(t, p, num_classes=4))
+    assert total.n_samples == 100
+    np.testing.assert_array_equal(a.compute(), _one_shot(t[:60], p[:60], num_classes=4))  # + does not mutate
+    np.testing.assert_array_equal(sum([a, b]).compute(), total.compute())
+    c = a.copy().merge(b)
+    assert c == total
+    with pytest.raises(ValueError, match="different classes"):
+        a.merge(ConfusionMatrix(5))
+    with pytest.raises(TypeError):
+        a.merge(np.zeros((4, 4)))
+    g1 = ConfusionMatrix(backend=backend).update([1, 5], [1, 1])
+    g2 = ConfusionMatrix(backend=backend).update([3], [9])
+    np.testing.assert_array_equal(g1.merge(g2).compute(), _one_shot([1, 5, 3], [1, 1, 9]))
+
+
+def test_weights_switch_to_float(backend):
+    cm = ConfusionMatrix(2, backend=backend).update([0, 1], [0, 1])
+    cm.update([1], [0], sample_weight=[0.5])
+    np.testing.assert_allclose(cm.compute(), [[1, 0], [0.5, 1]])
+
+
+def test_pickle_and_save_load_round_trip(backend, tmp_path):
+    cm = ConfusionMatrix(ignore_index=255, backend=backend).update(["x", "y", "y"], ["y", "y", "x"])
+    clone = pickle.loads(pickle.dumps(cm))
+    assert clone == cm and clone.n_samples == 3
+    path = tmp_path / "cm.npz"
+    cm.save(path)
+    loaded = ConfusionMatrix.load(path)
+    assert loaded == cm and loaded.n_samples == 3 and loaded.ignore_index == 255
+    assert [f.name for f in tmp_path.iterdir()] == ["cm.npz"]  # no temporary left behind
+    loaded.update(["z"], ["x"])  # a loaded growing accumulator keeps growing
+    assert loaded.labels.tolist() == ["x", "y", "z"]
+    fixed = ConfusionMatrix(labels=[3, 1]).update([1, 3], [3, 3])
+    fixed.save(path)
+    assert ConfusionMatrix.load(path) == fixed
+
+
+def test_load_rejects_corrupt_and_foreign_files(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file at all")
+    with pytest.raises(ValueError, match="not a readable fastcm"):
+        ConfusionMatrix.load(junk)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, a=np.arange(3))
+    with pytest.raises(ValueError, match="not a fastcm ConfusionMatrix"):
+        ConfusionMatrix.load(foreign)
+
+
+def test_reset_and_empty_state(backend):
+    cm = ConfusionMatrix(3, backend=backend)
+    np.testing.assert_array_equal(cm.compute(), np.zeros((3, 3)))
+    cm.update([0], [1]).reset()
+    assert cm.n_samples == 0 and not cm.compute().any()
+    assert ConfusionMatrix().compute().shape == (0, 0)
+
+
+def test_scores_batches(backend):
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 3, 50)
+    s = rng.random((50, 3))
+    cm = ConfusionMatrix(3, backend=backend).update(t[:20], s[:20]).update(t[20:], s[20:])
+    np.testing.assert_array_equal(cm.compute(), _one_shot(t, s.argmax(1), num_classes=3))
+
+
+def test_constructor_validation():
+    with pytest.raises(ValueError, match="positive int"):
+        ConfusionMatrix(0)
+    with pytest.raises(ValueError, match="Expected 3 labels"):
+        ConfusionMatrix(3, labels=[0, 1])
