@@ -31,6 +31,8 @@ def _ignore(ignore_index):
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:
+    if n < 2 * MIN_PARALLEL:  # small batches: no thread hand-off, no thread-count lookup
+        return [(0, n)]
     parts = min(num_threads(), max(1, n // MIN_PARALLEL))
     return split(n, parts)
 
