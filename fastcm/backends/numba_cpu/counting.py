@@ -15,6 +15,7 @@ _count_pairs_weighted = jit(kernels.count_pairs_weighted)
 _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
 _count_scores = jit(kernels.count_scores)
+_count_score_rows = jit(kernels.count_score_rows)
 
 _NO_LUT = np.empty(0, dtype=np.int64)
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
@@ -90,8 +91,12 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     w = _NO_WEIGHTS if weights is None else weights
     lut_ = _NO_LUT if lut is None else lut
     n = t.shape[0] * t.shape[1]
+    if t.shape[1] == 1:  # (N, C): one row per prediction, no pixel tiles
+        kernel, s = _count_score_rows, s.reshape(s.shape[0], s.shape[1])
+    else:
+        kernel = _count_scores
     counts, invalid = _private_sum(
-        _count_scores, (t, s, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+        kernel, (t, s, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
     )
     return counts.reshape(C, C), invalid
 

@@ -203,11 +203,11 @@ def count_scores(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
         for c in range(np.uint64(1), uC):
             for j in range(m):
                 v = s[n, c, s0 + j]
-                if v > best[j]:
-                    best[j] = v
-                    arg[j] = c
-                elif v != v:
-                    nan[j] = True
+                b = best[j]
+                gt = v > b
+                arg[j] = c if gt else arg[j]
+                best[j] = v if gt else b
+                nan[j] |= v != v
         for j in range(m):
             pos = q + j
             a = np.int64(t[n, s0 + j])
@@ -234,4 +234,49 @@ def count_scores(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
             else:
                 out[ua * uC + arg[j]] += 1
         q += m
+    return n_bad, first_bad
+
+
+def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
+    """Fused argmax for the (N, C) layout: rows [start, stop) of ``s``; t is (N, 1)."""
+    n_bad = 0
+    first_bad = np.int64(-1)
+    use_lut = lut.size > 0
+    weighted = w.size > 0
+    size = np.uint64(lut.size)
+    uC = np.uint64(C)
+    for i in range(np.uint64(start), np.uint64(stop)):
+        a = np.int64(t[i, 0])
+        if has_ignore and a == ignore:
+            continue
+        best = s[i, 0]
+        nan = best != best
+        arg = np.uint64(0)
+        for c in range(np.uint64(1), uC):
+            # selects, not branches: random scores would mispredict a branch on every row
+            v = s[i, c]
+            gt = v > best
+            arg = c if gt else arg
+            best = v if gt else best
+            nan |= v != v
+        if use_lut:
+            ua = np.uint64(a - lo)
+            if ua >= size:
+                continue
+            a = lut[ua]
+            if a < 0:
+                continue
+        ua = np.uint64(a)
+        bad = nan | (ua >= uC)
+        if weighted:
+            wi = w[i]
+            bad = bad | (wi - wi != 0)
+        if bad:
+            if first_bad < 0:
+                first_bad = np.int64(i)
+            n_bad += 1
+        elif weighted:
+            out[ua * uC + arg] += w[i]
+        else:
+            out[ua * uC + arg] += 1
     return n_bad, first_bad
