@@ -85,8 +85,7 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     C = int(num_classes)
     if s.dtype == np.float16:
-        # numba has no half type: widen (exact, order-preserving) at the cost of a copy
-        s = s.astype(np.float32)
+        return _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset)
     has_ignore, ignore = _ignore(ignore_index)
     w = _NO_WEIGHTS if weights is None else weights
     lut_ = _NO_LUT if lut is None else lut
@@ -99,6 +98,24 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
         kernel, (t, s, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
     )
     return counts.reshape(C, C), invalid
+
+
+def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):
+    """numba has no half type: widen bounded blocks of rows to float32 (exact, order-preserving)."""
+    n, pixels = t.shape
+    rows = max(1, (1 << 22) // max(1, C * pixels))  # float32 blocks of about 16 MB
+    total, n_bad, first = None, 0, -1
+    for a in range(0, max(n, 1), rows):
+        b = min(n, a + rows)
+        w = None if weights is None else weights[a * pixels : b * pixels]
+        counts, invalid = count_scores(
+            t[a:b], s[a:b].astype(np.float32), C, weights=w, ignore_index=ignore_index, lut=lut, lut_offset=lut_offset
+        )
+        total = counts if total is None else total + counts
+        n_bad += int(invalid[0])
+        if first < 0 and invalid[1] >= 0:
+            first = int(invalid[1]) + a * pixels
+    return total, np.array([n_bad, first], dtype=np.int64)
 
 
 def value_range(t, p):
