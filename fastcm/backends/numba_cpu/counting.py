@@ -11,6 +11,7 @@ _value_range = jit(kernels.value_range)
 _value_range_u64 = jit(kernels.value_range_u64)
 _label_presence = jit(kernels.label_presence)
 _count_pairs = jit(kernels.count_pairs)
+_count_pairs_narrow = jit(kernels.count_pairs_narrow)
 _count_pairs_weighted = jit(kernels.count_pairs_weighted)
 _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
@@ -78,7 +79,9 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
         bands = split(C, threads)
         results = run_parallel(lambda lo, hi: _count_pairs_rows(t, p, C, has_ignore, ignore, out, lo, hi), bands)
         return out.reshape(C, C), _combine(results)
-    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore), n, C * C, np.int64)
+    narrow = t.dtype.itemsize <= 4 and p.dtype.itemsize <= 4 and C < 2**31
+    kernel = _count_pairs_narrow if narrow else _count_pairs
+    counts, invalid = _private_sum(kernel, (t, p, C, has_ignore, ignore), n, C * C, np.int64)
     return counts.reshape(C, C), invalid
 
 
