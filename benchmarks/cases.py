@@ -1,0 +1,185 @@
+"""The benchmark cases: what data each builds and which methods it times on it.
+
+A case is a name, a group, the number of predictions it counts, and a ``setup`` returning
+``{method: callable}`` over freshly generated arrays. Every method of a case runs on the
+same arrays in the same process, so ratios are like for like.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import anchors
+
+
+@dataclass
+class Case:
+    group: str
+    name: str
+    n: int
+    setup: object  # () -> {method: callable}
+    params: dict = field(default_factory=dict)
+
+
+def _labels(n, c, dtype, seed=0):
+    """True labels and 80%-accurate predictions (realistic, not uniform noise)."""
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, c, n, dtype=np.int64)
+    p = np.where(rng.random(n) < 0.8, t, rng.integers(0, c, n))
+    return t.astype(dtype), p.astype(dtype)
+
+
+def label_cases(sizes, classes, dtypes):
+    out = []
+    for n in sizes:
+        for c in classes:
+            for dtype in dtypes:
+                if np.iinfo(dtype).max < c - 1:
+                    continue
+
+                def setup(n=n, c=c, dtype=dtype):
+                    t, p = _labels(n, c, dtype)
+                    return anchors.label_methods(t, p, c)
+
+                name = f"labels N={n:.0e} C={c} {np.dtype(dtype).name}"
+                out.append(Case("labels", name, n, setup, {"N": n, "C": c, "dtype": np.dtype(dtype).name}))
+    return out
+
+
+def segmentation_case(images):
+    n = images * 1024 * 2048
+
+    def setup():
+        rng = np.random.default_rng(1)
+        t = rng.integers(0, 19, (images, 1024, 2048), dtype=np.uint8)
+        t[:, :64] = 255  # an ignored border, as in Cityscapes
+        p = np.where(rng.random(t.shape, dtype=np.float32) < 0.8, t, rng.integers(0, 19, t.shape, dtype=np.uint8))
+        p = p.astype(np.uint8)
+        p[t == 255] = 0
+        return anchors.label_methods(t, p, 19, ignore_index=255, sklearn_max=0)
+
+    return Case("segmentation", f"segmentation {images}x1024x2048 uint8 C=19 ignore=255", n, setup, {"N": n, "C": 19})
+
+
+def logits_cases(n, classes):
+    out = []
+    for c in classes:
+
+        def setup(n=n, c=c):
+            rng = np.random.default_rng(2)
+            t = rng.integers(0, c, n)
+            s = rng.random((n, c), dtype=np.float32)
+            return anchors.logits_methods(t, s, c)
+
+        out.append(Case("logits", f"logits ({n:.0e}, {c}) float32", n, setup, {"N": n, "C": c}))
+    return out
+
+
+def stream_cases(n, batches, c=10):
+    out = []
+    for b in batches:
+
+        def setup(b=b):
+            t, p = _labels(n, c, np.int64)
+            return anchors.stream_methods(t, p, c, b)
+
+        out.append(Case("streaming", f"stream batch={b} C={c}", n, setup, {"N": n, "C": c, "batch": b}))
+    return out
+
+
+def threshold_cases(n, thresholds):
+    import fastcm
+
+    if not hasattr(fastcm, "threshold_confusion_matrices"):
+        return []
+
+    def setup():
+        rng = np.random.default_rng(3)
+        y = rng.integers(0, 2, n)
+        s = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1).astype(np.float32)
+        methods = {"fastcm threshold_confusion_matrices": lambda: fastcm.threshold_confusion_matrices(y, s, thresholds=thresholds)}
+        if anchors.installed("torch") and anchors.installed("torchmetrics"):
+            import torch
+            from torchmetrics.functional.classification import binary_precision_recall_curve
+
+            st, yt = torch.from_numpy(s), torch.from_numpy(y)
+            methods["torchmetrics binary_precision_recall_curve"] = lambda: binary_precision_recall_curve(
+                st, yt, thresholds=thresholds, validate_args=False
+            )
+        return methods
+
+    return [Case("thresholds", f"threshold sweep N={n:.0e} T={thresholds}", n, setup, {"N": n, "T": thresholds})]
+
+
+def metrics_case(c=100):
+    import fastcm
+
+    if importlib.util.find_spec("fastcm.metrics") is None:
+        return []
+
+    def setup():
+        from fastcm import metrics
+
+        rng = np.random.default_rng(4)
+        cm = rng.integers(0, 10**6, (c, c))
+        return {
+            "fastcm.metrics (precision, recall, f1, mcc, kappa)": lambda: (
+                metrics.precision(cm),
+                metrics.recall(cm),
+                metrics.f1(cm),
+                metrics.mcc(cm),
+                metrics.cohen_kappa(cm),
+            ),
+            "fastcm.metrics.report": lambda: metrics.report(cm),
+        }
+
+    del fastcm
+    return [Case("metrics", f"metrics on a ready ({c}, {c}) matrix", 1, setup, {"C": c})]
+
+
+def dask_case(n):
+    if not (anchors.installed("dask") and anchors.installed("distributed") and importlib.util.find_spec("fastcm.dask")):
+        return []
+
+    def setup():
+        from .dask_case import methods
+
+        return methods(n=n, num_classes=21)
+
+    return [Case("dask", f"dask LocalCluster(2 workers) N={n:.0e} C=21", n, setup, {"N": n, "C": 21})]
+
+
+def suite(mode: str) -> list[Case]:
+    """Every case of a mode: ``tiny`` (the test), ``quick`` (under a minute) or ``full``."""
+    if mode == "tiny":
+        return (
+            label_cases([2000], [3], [np.int32])
+            + [segmentation_case(1)]
+            + logits_cases(2000, [4])
+            + stream_cases(4096, [1024])
+            + threshold_cases(2000, 11)
+            + metrics_case(5)
+        )
+    if mode == "quick":
+        return (
+            label_cases([10**7], [10, 1000], [np.int64, np.int32, np.uint8])
+            + [segmentation_case(2)]
+            + logits_cases(10**6, [10, 100])
+            + stream_cases(2 * 10**6, [1024, 65536])
+            + threshold_cases(10**7, 1000)
+            + metrics_case()
+        )
+    return (
+        label_cases([10**6, 10**7, 10**8], [10, 100, 1000], [np.int64, np.int32, np.uint8])
+        + label_cases([10**8], [2, 10000], [np.int32])
+        + label_cases([10**9], [10], [np.uint8])
+        + [segmentation_case(8)]
+        + logits_cases(10**7, [10, 100])
+        + stream_cases(10**7, [256, 1024, 4096, 65536])
+        + threshold_cases(10**8, 1000)
+        + metrics_case()
+        + dask_case(4 * 10**7)
+    )

@@ -1,0 +1,132 @@
+"""Turn a results document into the Markdown table and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _primary(methods: dict) -> str | None:
+    """The fastcm method the others are compared with (all threads)."""
+    for name in methods:
+        if name.startswith("fastcm") and "1 thread" not in name and "error" not in methods[name]:
+            return name
+    return None
+
+
+def _rate(v: float) -> str:
+    return f"{v / 1e9:.2f} G/s" if v >= 1e9 else f"{v / 1e6:.1f} M/s" if v >= 1e5 else f"{v:,.0f}/s"
+
+
+def _cell(row: dict, ref: dict | None, is_floor: bool) -> str:
+    if "error" in row:
+        return "n/a"
+    spread = f" [{_rate(row['per_second'] * row['median_s'] / row['max_s'])}–{_rate(row['per_second'] * row['median_s'] / row['min_s'])}]"
+    if ref is None or ref is row:
+        return _rate(row["per_second"]) + spread
+    ratio = ref["per_second"] / row["per_second"]
+    if is_floor:
+        return f"{_rate(row['per_second'])} (fastcm at {100 * ratio:.0f}%)"
+    return f"{_rate(row['per_second'])} (fastcm {ratio:,.1f}×)"
+
+
+def markdown(doc: dict) -> str:
+    m = doc["machine"]
+    lines = [
+        f"Measured {doc['created']} on {m['cpu']} ({m['cores']} cores, numba threads {m['numba_threads']}, "
+        f"{m['memory_gib']} GiB){', GPU ' + m['gpu'] if m.get('gpu') else ''}; numpy {m['versions'].get('numpy')}, "
+        f"numba {m['versions'].get('numba')}. Throughput in predictions/s, median of repeats after warm-up "
+        "[min–max]; in brackets after an anchor, how many times faster fastcm is (for the memory floor: "
+        "fastcm's share of the floor's speed).",
+        "",
+    ]
+    groups = {}
+    for case in doc["cases"]:
+        groups.setdefault(case["group"], []).append(case)
+    for group, cases in groups.items():
+        methods = []
+        for case in cases:
+            for name in case["methods"]:
+                if name not in methods:
+                    methods.append(name)
+        lines.append(f"### {group}")
+        lines.append("")
+        lines.append("| case | " + " | ".join(methods) + " |")
+        lines.append("| --- |" + " --- |" * len(methods))
+        for case in cases:
+            rows = case["methods"]
+            primary = _primary(rows)
+            ref = rows.get(primary) if primary else None
+            cells = [_cell(rows[n], ref, n == "memory floor") if n in rows else "" for n in methods]
+            lines.append(f"| {case['name']} | " + " | ".join(cells) + " |")
+        lines.append("")
+        peaks = [
+            (case["name"], n, r["peak_extra_bytes"])
+            for case in cases
+            for n, r in case["methods"].items()
+            if r.get("peak_extra_bytes") is not None and case["n"] >= 10**7
+        ]
+        if peaks and group in ("labels", "segmentation", "logits"):
+            lines.append("Peak extra memory allocated through numpy during one call (MiB):")
+            lines.append("")
+            names = [n for n in methods if any(p[1] == n for p in peaks)]
+            lines.append("| case | " + " | ".join(names) + " |")
+            lines.append("| --- |" + " --- |" * len(names))
+            for case in cases:
+                if case["n"] < 10**7:
+                    continue
+                cells = [
+                    f"{case['methods'][n]['peak_extra_bytes'] / 2**20:,.1f}" if "peak_extra_bytes" in case["methods"].get(n, {}) else ""
+                    for n in names
+                ]
+                lines.append(f"| {case['name']} | " + " | ".join(cells) + " |")
+            lines.append("")
+    cold = doc.get("cold_start")
+    if cold:
+        lines.append("### cold start (fresh process)")
+        lines.append("")
+        lines.append("| step | seconds |")
+        lines.append("| --- | --- |")
+        for k, v in cold.items():
+            lines.append(f"| {k} | {v:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plots(doc: dict, out: Path) -> list[str]:
+    """Throughput against N (log-log) and against C, for each method of the label cases."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    labels = [c for c in doc["cases"] if c["group"] == "labels"]
+    written = []
+    for axis, fixed, fname in (("N", "C", "throughput_vs_n.png"), ("C", "N", "throughput_vs_c.png")):
+        series = {}
+        for case in labels:
+            p = case["params"]
+            if p.get("dtype") != "int32" or p.get(fixed) != (10 if fixed == "C" else max(c["params"]["N"] for c in labels)):
+                continue
+            for name, r in case["methods"].items():
+                if "per_second" in r:
+                    series.setdefault(name, []).append((p[axis], r["per_second"]))
+        if not series or all(len(v) < 2 for v in series.values()):
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, pts in sorted(series.items()):
+            pts.sort()
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("N (predictions)" if axis == "N" else "C (classes)")
+        ax.set_ylabel("predictions / s")
+        ax.set_title(f"int32 labels, {fixed} = {10 if fixed == 'C' else 'max N'}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / fname, dpi=110)
+        plt.close(fig)
+        written.append(str(out / fname))
+    return written

@@ -1,0 +1,31 @@
+"""Every benchmark case runs once at tiny size, so the suite cannot silently break."""
+
+import json
+
+import pytest
+
+pytest.importorskip("numba")
+from benchmarks import cases  # noqa: E402
+from benchmarks.__main__ import main  # noqa: E402
+
+
+def test_tiny_suite_runs_every_case(tmp_path, capsys):
+    assert main(["--tiny", "--out", str(tmp_path), "--name", "t"]) == 0
+    doc = json.loads((tmp_path / "t" / "results.json").read_text())
+    names = {c["name"] for c in doc["cases"]}
+    assert names == {c.name for c in cases.suite("tiny")}
+    for case in doc["cases"]:
+        fastcm_rows = [r for n, r in case["methods"].items() if n.startswith("fastcm")]
+        assert fastcm_rows and all("error" not in r and r["median_s"] > 0 for r in fastcm_rows), case["name"]
+    table = (tmp_path / "t" / "results.md").read_text()
+    assert "| case |" in table and "fastcm" in table
+    assert "np.bincount" in capsys.readouterr().out
+
+
+def test_fastcm_results_equal_the_anchor_on_a_case():
+    import numpy as np
+
+    methods = cases.label_cases([5000], [7], [np.int32])[0].setup()
+    fc = methods["fastcm (2 threads)"]() if "fastcm (2 threads)" in methods else next(iter(methods.values()))()
+    ref = methods["np.bincount(t*C+p)"]().reshape(7, 7)
+    np.testing.assert_array_equal(fc, ref)
