@@ -11,9 +11,45 @@ Examples
 [[1, 0], [1, 1]]
 """
 
+from . import metrics
 from .confusion import confusion_matrix
+from .exceptions import UndefinedMetricWarning
+from .multilabel import multilabel_confusion_matrix
+from .sklearn_metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    classification_report,
+    cohen_kappa_score,
+    f1_score,
+    fbeta_score,
+    jaccard_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+    top_k_accuracy_score,
+)
 from .stream import ConfusionMatrix
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfusionMatrix", "confusion_matrix", "__version__"]
+__all__ = [
+    "ConfusionMatrix",
+    "UndefinedMetricWarning",
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "classification_report",
+    "cohen_kappa_score",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
+    "jaccard_score",
+    "matthews_corrcoef",
+    "metrics",
+    "multilabel_confusion_matrix",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "top_k_accuracy_score",
+    "__version__",
+]

@@ -11,6 +11,9 @@ MODULES = [
     "fastcm.confusion",
     "fastcm.stream",
     "fastcm.backends",
+    "fastcm.metrics",
+    "fastcm.sklearn_metrics",
+    "fastcm.multilabel",
 ]
 
 

@@ -7,7 +7,8 @@ threads; the other modules are the entry points, with the signatures of ``numpy_
 import numpy as xp
 
 from .counting import count_pairs, count_scores, label_presence, value_range
+from .multilabel import multilabel_counts, top_k_hits
 
 NAME = "numba"
 
-__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range"]
+__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits"]

@@ -7,7 +7,8 @@ signatures every backend implements; temporaries of size N are fine here, nowher
 import numpy as xp
 
 from .counting import count_pairs, count_scores, label_presence, value_range
+from .multilabel import multilabel_counts, top_k_hits
 
 NAME = "numpy"
 
-__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range"]
+__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits"]

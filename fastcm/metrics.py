@@ -1,0 +1,400 @@
+"""Metrics as functions of a count matrix: no metric ever touches the N predictions.
+
+Every function takes a (C, C) confusion matrix (rows = true class), numpy or CuPy, and
+does array arithmetic in that array's namespace, so results stay on the device the counts
+were built on. Products are taken in float64, so counts up to 2**62 never overflow.
+
+Averages follow scikit-learn: ``None`` (per class), ``"micro"`` (pool the counts),
+``"macro"`` (unweighted mean over classes), ``"weighted"`` (mean weighted by support) and,
+for a 2x2 matrix, ``"binary"`` (the class at index 1). ``zero_division`` is ``"warn"``
+(0 and an :class:`~fastcm.exceptions.UndefinedMetricWarning`), 0, 1 or ``np.nan`` (left
+out of averages).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastcm import metrics
+>>> cm = np.array([[5, 1], [2, 2]])
+>>> metrics.accuracy(cm)
+0.7
+>>> metrics.precision(cm).round(3).tolist()
+[0.714, 0.667]
+>>> round(metrics.f1(cm, average="macro"), 4)
+0.6703
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .exceptions import warn_undefined
+from .inputs import array_module
+
+__all__ = [
+    "accuracy",
+    "balanced_accuracy",
+    "cohen_kappa",
+    "f1",
+    "fbeta",
+    "fnr",
+    "fpr",
+    "iou",
+    "mcc",
+    "mean_iou",
+    "npv",
+    "precision",
+    "recall",
+    "report",
+    "specificity",
+    "support",
+]
+
+AVERAGES = (None, "micro", "macro", "weighted", "binary")
+
+
+def _check_zero_division(zero_division):
+    if isinstance(zero_division, str) and zero_division == "warn":
+        return 0.0
+    if isinstance(zero_division, numbers.Real) and not isinstance(zero_division, bool) and zero_division in (0, 1):
+        return float(zero_division)
+    if isinstance(zero_division, numbers.Real) and np.isnan(zero_division):
+        return float("nan")
+    raise ValueError(f"Expected `zero_division` to be 'warn', 0, 1 or np.nan, but got {zero_division!r}")
+
+
+def _check_average(average, n_classes):
+    if average not in AVERAGES:
+        raise ValueError(f"Expected `average` to be one of {AVERAGES}, but got {average!r}")
+    if average == "binary" and n_classes != 2:
+        raise ValueError(f"average='binary' needs a 2x2 matrix, but got {n_classes} classes")
+
+
+def _as_matrix(cm):
+    xp = array_module(cm)
+    cm = xp.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(cm.shape)}")
+    return cm, xp
+
+
+def _counts(cm):
+    """Per-class tp, fp, fn, tn as float64 (exact for integer counts below 2**53)."""
+    cm, xp = _as_matrix(cm)
+    m = cm.astype(np.float64)
+    tp = xp.diagonal(m).copy()
+    pred = m.sum(axis=0)
+    true = m.sum(axis=1)
+    total = true.sum()
+    fp = pred - tp
+    fn = true - tp
+    return tp, fp, fn, total - tp - fp - fn, xp
+
+
+def divide(num, den, zero_division, metric, modifier, average, *, warn=True, axis="label"):
+    """``num / den`` with zero denominators set to ``zero_division`` (and warned about).
+
+    The warning text is scikit-learn's: "Precision is ill-defined and being set to 0.0 in
+    labels with no predicted samples. ..."
+    """
+    xp = array_module(den)
+    value = _check_zero_division(zero_division)
+    mask = den == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / xp.where(mask, 1.0, den)
+    if not bool(mask.any()):  # synchronize!
+        return out
+    out = xp.where(mask, value, out)
+    if warn and isinstance(zero_division, str):
+        other = "sample" if axis == "label" else "label"
+        where = "due to" if out.shape[0] == 1 else f"in {axis}s with"
+        warn_undefined(
+            f"{metric} is ill-defined and being set to 0.0 {where} no {modifier} {other}s. "
+            "Use `zero_division` parameter to control this behavior.",
+            stacklevel=4,
+        )
+    return out
+
+
+def _nanaverage(values, weights=None):
+    """Mean ignoring NaN (zero_division=np.nan); all-zero weights fall back to a plain mean."""
+    xp = array_module(values)
+    if values.shape[0] == 0:
+        return float("nan")
+    keep = ~xp.isnan(values)
+    if not bool(keep.any()):
+        return float("nan")
+    v = values[keep]
+    if weights is not None:
+        w = weights[keep]
+        if float(w.sum()) != 0:
+            return float((v * w).sum() / w.sum())
+    return float(v.mean())
+
+
+def _reduce(num, den, average, zero_division, metric, modifier, weights):
+    """Per-class ratios, or their average, the scikit-learn way."""
+    if average == "micro":
+        return float(divide(num.sum(keepdims=True), den.sum(keepdims=True), zero_division, metric, modifier, average)[0])
+    if average == "binary":
+        num, den = num[1:], den[1:]
+    per_class = divide(num, den, zero_division, metric, modifier, average)
+    if average is None:
+        return per_class
+    if average == "binary":
+        return float(per_class[0])
+    return _nanaverage(per_class, weights if average == "weighted" else None)
+
+
+def _ratio(cm, average, zero_division, pick, metric, modifier):
+    tp, fp, fn, tn, xp = _counts(cm)
+    _check_average(average, tp.shape[0])
+    num, den = pick(tp, fp, fn, tn)
+    return _reduce(num, den, average, zero_division, metric, modifier, tp + fn)
+
+
+def precision(cm, average=None, zero_division="warn"):
+    """tp / (tp + fp) per class (columns), or averaged.
+
+    >>> precision(np.array([[3, 1], [0, 2]]), average="micro")
+    0.8333333333333334
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (tp, tp + fp), "Precision", "predicted")
+
+
+def recall(cm, average=None, zero_division="warn"):
+    """tp / (tp + fn) per class (rows), or averaged; the true positive rate.
+
+    >>> recall(np.array([[3, 1], [0, 2]])).tolist()
+    [0.75, 1.0]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (tp, tp + fn), "Recall", "true")
+
+
+def fbeta(cm, beta, average=None, zero_division="warn"):
+    """F-beta: (1 + b²) tp / ((1 + b²) tp + b² fn + fp), per class or averaged.
+
+    >>> round(fbeta(np.array([[3, 1], [0, 2]]), beta=2, average="macro"), 4)
+    0.8493
+    """
+    if not isinstance(beta, numbers.Real) or beta < 0:
+        raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
+    if np.isposinf(beta):
+        return recall(cm, average, zero_division)
+    b2 = float(beta) ** 2
+    return _ratio(
+        cm,
+        average,
+        zero_division,
+        lambda tp, fp, fn, tn: ((1 + b2) * tp, b2 * (tp + fn) + (tp + fp)),
+        "F-score",
+        "true nor predicted",
+    )
+
+
+def f1(cm, average=None, zero_division="warn"):
+    """F1: the harmonic mean of precision and recall.
+
+    >>> f1(np.array([[3, 1], [0, 2]])).round(3).tolist()
+    [0.857, 0.8]
+    """
+    return fbeta(cm, 1.0, average, zero_division)
+
+
+def support(cm):
+    """Number of true samples of each class (row sums).
+
+    >>> support(np.array([[3, 1], [0, 2]])).tolist()
+    [4, 2]
+    """
+    cm, _ = _as_matrix(cm)
+    return cm.sum(axis=1)
+
+
+def specificity(cm, average=None, zero_division="warn"):
+    """True negative rate tn / (tn + fp), one-vs-rest per class.
+
+    >>> specificity(np.array([[3, 1], [0, 2]])).tolist()
+    [1.0, 0.75]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (tn, tn + fp), "Specificity", "negative")
+
+
+def npv(cm, average=None, zero_division="warn"):
+    """Negative predictive value tn / (tn + fn), one-vs-rest per class.
+
+    >>> npv(np.array([[3, 1], [0, 2]])).tolist()
+    [0.6666666666666666, 1.0]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (tn, tn + fn), "NPV", "predicted negative")
+
+
+def fpr(cm, average=None, zero_division="warn"):
+    """False positive rate fp / (fp + tn) = 1 - specificity.
+
+    >>> fpr(np.array([[3, 1], [0, 2]])).tolist()
+    [0.0, 0.25]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (fp, fp + tn), "FPR", "negative")
+
+
+def fnr(cm, average=None, zero_division="warn"):
+    """False negative rate fn / (fn + tp) = 1 - recall.
+
+    >>> fnr(np.array([[3, 1], [0, 2]])).tolist()
+    [0.25, 0.0]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (fn, fn + tp), "FNR", "true")
+
+
+def iou(cm, average=None, zero_division="warn"):
+    """Intersection over union (Jaccard) tp / (tp + fp + fn), per class or averaged.
+
+    >>> iou(np.array([[3, 1], [0, 2]])).tolist()
+    [0.75, 0.6666666666666666]
+    """
+    return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: (tp, tp + fp + fn), "Jaccard", "true or predicted")
+
+
+def mean_iou(cm, *, ignore_absent=True):
+    """Mean IoU over classes; with ``ignore_absent`` (segmentation benchmarks' convention),
+    classes absent from both truth and prediction are left out instead of counting as 0.
+
+    >>> mean_iou(np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0]]))
+    0.7083333333333333
+    """
+    per_class = iou(cm, zero_division=np.nan if ignore_absent else 0.0)
+    return _nanaverage(per_class)
+
+
+def accuracy(cm):
+    """Fraction of samples on the diagonal (0.0 for an empty matrix).
+
+    >>> accuracy(np.array([[3, 1], [0, 2]]))
+    0.8333333333333334
+    """
+    cm, xp = _as_matrix(cm)
+    m = cm.astype(np.float64)
+    total = float(m.sum())
+    return float(xp.trace(m) / total) if total else 0.0
+
+
+def balanced_accuracy(cm, adjusted=False):
+    """Mean recall over the classes present in the truth (scikit-learn's definition).
+
+    >>> balanced_accuracy(np.array([[3, 1], [0, 2]]))
+    0.875
+    """
+    cm, xp = _as_matrix(cm)
+    m = cm.astype(np.float64)
+    true = m.sum(axis=1)
+    present = true != 0
+    if not bool(present.all()):
+        import warnings
+
+        warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
+    per_class = xp.diagonal(m)[present] / true[present]
+    score = float(per_class.mean()) if per_class.shape[0] else float("nan")
+    if adjusted:
+        chance = 1 / per_class.shape[0]
+        score = (score - chance) / (1 - chance)
+    return score
+
+
+def mcc(cm):
+    """Matthews correlation coefficient (multiclass, Gorodkin's R_K); 0.0 when undefined.
+
+    >>> round(mcc(np.array([[3, 1], [0, 2]])), 4)
+    0.7071
+    """
+    cm, xp = _as_matrix(cm)
+    m = cm.astype(np.float64)
+    t_sum = m.sum(axis=1)
+    p_sum = m.sum(axis=0)
+    n_correct = float(xp.trace(m))
+    n = float(p_sum.sum())
+    cov_ytyp = n_correct * n - float(t_sum @ p_sum)
+    cov_ypyp = n * n - float(p_sum @ p_sum)
+    cov_ytyt = n * n - float(t_sum @ t_sum)
+    denom = cov_ypyp * cov_ytyt
+    if denom == 0:
+        return 0.0
+    # sqrt of each factor, not of their product: the product of two (2**62)**2 terms overflows
+    return float(cov_ytyp / (np.sqrt(cov_ypyp) * np.sqrt(cov_ytyt)))
+
+
+def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
+    """Cohen's kappa of the two raters in the matrix; ``weights`` None, "linear" or "quadratic".
+
+    >>> round(cohen_kappa(np.array([[3, 1], [0, 2]])), 4)
+    0.6667
+    """
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"Expected `weights` to be None, 'linear' or 'quadratic', but got {weights!r}")
+    cm, xp = _as_matrix(cm)
+    m = cm.astype(np.float64)
+    c = m.shape[0]
+    sum0 = m.sum(axis=0)
+    sum1 = m.sum(axis=1)
+    total = float(sum0.sum())
+    if total == 0:
+        warn_undefined(
+            "`y2` contains no labels that are present in both `y1` and `labels`.`cohen_kappa_score` is "
+            "undefined and set to the value defined by the `replace_undefined_by` param, which is set to "
+            f"{replace_undefined_by}.",
+        )
+        return replace_undefined_by
+    expected = xp.outer(sum0, sum1) / total
+    if weights is None:
+        w = xp.ones((c, c)) - xp.eye(c)
+    else:
+        grid = xp.zeros((c, c)) + xp.arange(c)
+        w = xp.abs(grid - grid.T) if weights == "linear" else (grid - grid.T) ** 2
+    den = float((w * expected).sum())
+    if den == 0:
+        warn_undefined(
+            "`y1`, `y2` and `labels` have only one label in common. `cohen_kappa_score` is undefined and set "
+            f"to the value defined by the the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
+        )
+        return replace_undefined_by
+    return float(1 - float((w * m).sum()) / den)
+
+
+def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn"):
+    """The classification report of a matrix, formatted exactly as scikit-learn's.
+
+    >>> print(report(np.array([[3, 1], [0, 2]]), target_names=["cat", "dog"]))  # doctest: +NORMALIZE_WHITESPACE
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+             cat       1.00      0.75      0.86         4
+             dog       0.67      1.00      0.80         2
+    <BLANKLINE>
+        accuracy                           0.83         6
+       macro avg       0.83      0.88      0.83         6
+    weighted avg       0.89      0.83      0.84         6
+    <BLANKLINE>
+    """
+    from .report import format_report
+
+    cm, _ = _as_matrix(cm)
+    n = cm.shape[0]
+    names = [str(i) for i in range(n)] if target_names is None else [str(t) for t in target_names]
+    if len(names) != n:
+        raise ValueError(f"Number of classes, {n}, does not match size of target_names, {len(names)}.")
+    p = _to_host(precision(cm, None, zero_division))
+    r = _to_host(recall(cm, None, zero_division))
+    f = _to_host(f1(cm, None, zero_division))
+    s = _to_host(support(cm))
+    averages = [
+        ("accuracy", None, None, accuracy(cm), int(s.sum()) if s.dtype.kind in "iu" else float(s.sum()))
+    ]
+    for avg in ("macro", "weighted"):
+        averages.append(
+            (f"{avg} avg", precision(cm, avg, zero_division), recall(cm, avg, zero_division), f1(cm, avg, zero_division), s.sum())
+        )
+    return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+
+
+def _to_host(a):
+    return a if isinstance(a, np.ndarray) else a.get()

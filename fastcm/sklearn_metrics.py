@@ -1,0 +1,388 @@
+"""Drop-in replacements for ``sklearn.metrics`` classification scores.
+
+Same signatures, defaults, warnings and results as scikit-learn; each builds one
+confusion matrix in one pass (:func:`fastcm.confusion.count`) and derives the score from
+it with :mod:`fastcm.metrics`. Multilabel indicator inputs go through
+:func:`fastcm.multilabel_confusion_matrix`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import metrics as M
+from .confusion import _host, count
+from .inputs import as_array
+from .multilabel import is_indicator, multilabel_confusion_matrix
+from .report import format_report
+
+__all__ = [
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "classification_report",
+    "cohen_kappa_score",
+    "f1_score",
+    "fbeta_score",
+    "jaccard_score",
+    "matthews_corrcoef",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "top_k_accuracy_score",
+]
+
+_AVERAGE_OPTIONS = (None, "micro", "macro", "weighted", "samples")
+
+
+class _Targets:
+    """What scikit-learn's ``_check_targets`` learns, plus the one counting pass.
+
+    ``kind`` is "binary", "multiclass" or "multilabel-indicator"; ``labels`` the sorted
+    union of present labels (column indices for multilabel); ``counts`` the full matrix
+    over ``labels`` (binary/multiclass only).
+    """
+
+    def __init__(self, y_true, y_pred, sample_weight=None):
+        t = as_array(y_true, "y_true")
+        p = as_array(y_pred, "y_pred")
+        if t.shape[0] != p.shape[0] or (sample_weight is not None and len(sample_weight) != t.shape[0]):
+            lengths = [t.shape[0], p.shape[0]] + ([] if sample_weight is None else [len(sample_weight)])
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+        if t.shape[0] == 0:
+            raise ValueError(
+                "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
+            )
+        t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+        p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
+        if t.ndim == 2 or p.ndim == 2:
+            if not (t.ndim == 2 and p.ndim == 2 and is_indicator(t) and is_indicator(p)):
+                raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
+            if t.shape != p.shape:
+                raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
+            self.kind = "multilabel-indicator"
+            self.t, self.p = t, p
+            self.labels = np.arange(t.shape[1])
+            self.counts = None
+            return
+        res = count(t, p, sample_weight=sample_weight)
+        self.counts = res.counts
+        self.labels = res.labels
+        self.kind = "binary" if self.labels.size <= 2 else "multiclass"
+
+    def stats(self, labels=None, samplewise=False):
+        """tp, pred, true sums (float64, or int64 when unweighted) for ``labels`` (default: all)."""
+        if self.kind == "multilabel-indicator":
+            mcm = multilabel_confusion_matrix(
+                self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise
+            )
+            tp = mcm[:, 1, 1]
+            return tp, tp + mcm[:, 0, 1], tp + mcm[:, 1, 0]
+        if samplewise:
+            raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+        cm = _host(self.counts)
+        tp_all, pred_all, true_all = np.diagonal(cm).copy(), cm.sum(axis=0), cm.sum(axis=1)
+        if labels is None:
+            return tp_all, pred_all, true_all
+        labels = np.asarray(labels)
+        try:
+            idx = np.searchsorted(self.labels, labels)
+            idx_c = np.minimum(idx, max(self.labels.size - 1, 0))
+            found = (self.labels[idx_c] == labels) if self.labels.size else np.zeros(labels.shape, bool)
+        except TypeError:  # labels of another kind than the data: none present
+            found, idx_c = np.zeros(labels.shape, bool), np.zeros(labels.shape, np.intp)
+        pick = lambda a: np.where(found, a[idx_c] if a.size else 0, 0).astype(a.dtype)  # noqa: E731
+        return pick(tp_all), pick(pred_all), pick(true_all)
+
+
+def _set_wise_labels(targets, average, labels, pos_label):
+    if average not in _AVERAGE_OPTIONS and average != "binary":
+        raise ValueError("average has to be one of " + str(_AVERAGE_OPTIONS))
+    if average == "binary":
+        if targets.kind == "binary":
+            present = targets.labels
+            if pos_label not in present.tolist() and len(present) >= 2:
+                raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
+            return [pos_label]
+        options = list(_AVERAGE_OPTIONS)
+        if targets.kind == "multiclass":
+            options.remove("samples")
+        raise ValueError(
+            f"Target is {targets.kind} but average='binary'. Please choose another average setting, one of {options!r}."
+        )
+    if pos_label not in (None, 1):
+        warnings.warn(
+            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got {average!r}). "
+            "You may use labels=[pos_label] to specify a single positive class.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return labels
+
+
+def _prf(targets, *, beta, labels, average, warn_for, zero_division):
+    samplewise = average == "samples"
+    tp, pred, true = targets.stats(labels, samplewise=samplewise)
+    if average == "micro":
+        tp, pred, true = tp.sum(keepdims=True), pred.sum(keepdims=True), true.sum(keepdims=True)
+    tp_f, pred_f, true_f = (np.asarray(a, dtype=np.float64) for a in (tp, pred, true))
+    p = M.divide(tp_f, pred_f, zero_division, "Precision", "predicted", average, warn="precision" in warn_for,
+                 axis="sample" if samplewise else "label")
+    r = M.divide(tp_f, true_f, zero_division, "Recall", "true", average, warn="recall" in warn_for,
+                 axis="sample" if samplewise else "label")
+    if np.isposinf(beta):
+        f = r
+    elif beta == 0:
+        f = p
+    else:
+        b2 = beta**2
+        f = M.divide((1 + b2) * tp_f, b2 * true_f + pred_f, zero_division, "F-score", "true nor predicted", average,
+                     warn="f-score" in warn_for, axis="sample" if samplewise else "label")
+    if average is None:
+        return p, r, f, true
+    weights = true_f if average == "weighted" else (targets.sample_weight if samplewise else None)
+    return M._nanaverage(p, weights), M._nanaverage(r, weights), M._nanaverage(f, weights), None
+
+
+def precision_recall_fscore_support(
+    y_true,
+    y_pred,
+    *,
+    beta=1.0,
+    labels=None,
+    pos_label=1,
+    average=None,
+    warn_for=("precision", "recall", "f-score"),
+    sample_weight=None,
+    zero_division="warn",
+):
+    """Precision, recall, F-beta and support per class or averaged; see scikit-learn's.
+
+    Examples
+    --------
+    >>> y_true = ["cat", "dog", "pig", "cat", "dog", "pig"]
+    >>> y_pred = ["cat", "pig", "dog", "cat", "cat", "dog"]
+    >>> [round(v, 3) for v in precision_recall_fscore_support(y_true, y_pred, average="macro")[:3]]
+    [0.222, 0.333, 0.267]
+    """
+    M._check_zero_division(zero_division)
+    if beta < 0:
+        raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
+    targets = _Targets(y_true, y_pred, sample_weight)
+    labels = _set_wise_labels(targets, average, labels, pos_label)
+    return _prf(targets, beta=beta, labels=labels, average=average, warn_for=warn_for, zero_division=zero_division)
+
+
+def _one_score(y_true, y_pred, which, warn_for, *, beta=1.0, labels, pos_label, average, sample_weight, zero_division):
+    return precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        beta=beta,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        warn_for=warn_for,
+        sample_weight=sample_weight,
+        zero_division=zero_division,
+    )[which]
+
+
+def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+    """tp / (tp + fp); see :func:`sklearn.metrics.precision_score`.
+
+    >>> precision_score([0, 1, 1, 0], [0, 1, 0, 1])
+    0.5
+    """
+    return _one_score(y_true, y_pred, 0, ("precision",), labels=labels, pos_label=pos_label, average=average,
+                      sample_weight=sample_weight, zero_division=zero_division)
+
+
+def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+    """tp / (tp + fn); see :func:`sklearn.metrics.recall_score`.
+
+    >>> recall_score([0, 1, 1, 0], [0, 1, 0, 1])
+    0.5
+    """
+    return _one_score(y_true, y_pred, 1, ("recall",), labels=labels, pos_label=pos_label, average=average,
+                      sample_weight=sample_weight, zero_division=zero_division)
+
+
+def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+    """F-beta score; see :func:`sklearn.metrics.fbeta_score`.
+
+    >>> round(fbeta_score([0, 1, 1, 0], [0, 1, 1, 1], beta=2), 4)
+    0.9091
+    """
+    return _one_score(y_true, y_pred, 2, ("f-score",), beta=beta, labels=labels, pos_label=pos_label, average=average,
+                      sample_weight=sample_weight, zero_division=zero_division)
+
+
+def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+    """F1 score; see :func:`sklearn.metrics.f1_score`.
+
+    >>> f1_score([0, 1, 2, 2], [0, 2, 2, 1], average="micro")
+    0.5
+    """
+    return fbeta_score(y_true, y_pred, beta=1, labels=labels, pos_label=pos_label, average=average,
+                       sample_weight=sample_weight, zero_division=zero_division)
+
+
+def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
+    """Fraction (or, with ``normalize=False``, weighted number) of exact matches.
+
+    >>> accuracy_score([0, 1, 2, 3], [0, 2, 1, 3])
+    0.5
+    """
+    targets = _Targets(y_true, y_pred, sample_weight)
+    if targets.kind == "multilabel-indicator":
+        hits = (np.asarray(targets.t) == np.asarray(targets.p)).all(axis=1)
+        w = targets.sample_weight
+        if normalize:
+            return float(np.average(hits, weights=w))
+        return float(hits.sum() if w is None else np.dot(hits, w))
+    cm = _host(targets.counts).astype(np.float64)
+    correct = float(np.trace(cm))
+    return correct / float(cm.sum()) if normalize else correct
+
+
+def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=False):
+    """Mean per-class recall; see :func:`sklearn.metrics.balanced_accuracy_score`.
+
+    >>> balanced_accuracy_score([0, 1, 0, 0, 1, 0], [0, 1, 0, 0, 0, 1])
+    0.625
+    """
+    res = count(y_true, y_pred, sample_weight=sample_weight)
+    return M.balanced_accuracy(res.counts, adjusted=adjusted)
+
+
+def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
+    """Matthews correlation coefficient; see :func:`sklearn.metrics.matthews_corrcoef`.
+
+    >>> round(matthews_corrcoef([1, 1, 1, 0], [1, 0, 1, 1]), 4)
+    -0.3333
+    """
+    targets = _Targets(y_true, y_pred, sample_weight)
+    if targets.kind not in ("binary", "multiclass"):
+        raise ValueError(f"{targets.kind} is not supported")
+    return M.mcc(targets.counts)
+
+
+def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, replace_undefined_by=np.nan):
+    """Cohen's kappa between two raters; see :func:`sklearn.metrics.cohen_kappa_score`.
+
+    >>> round(cohen_kappa_score(["a", "b", "b", "c"], ["a", "b", "c", "c"]), 4)
+    0.6364
+    """
+    try:
+        res = count(y1, y2, labels=labels, sample_weight=sample_weight)
+    except ValueError as exc:
+        if "At least one label specified must be in y_true" in str(exc):
+            raise ValueError(
+                "At least one label in `labels` must be present in `y1` (even though `cohen_kappa_score` is "
+                "otherwise agnostic to the order of `y1` and `y2`)."
+            ) from exc
+        raise
+    return M.cohen_kappa(res.counts, weights=weights, replace_undefined_by=replace_undefined_by)
+
+
+def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+    """Jaccard index (IoU); see :func:`sklearn.metrics.jaccard_score`.
+
+    >>> jaccard_score([0, 1, 1, 1], [1, 1, 1, 0])
+    0.5
+    """
+    if not (isinstance(zero_division, str) and zero_division == "warn") and zero_division not in (0, 1):
+        raise ValueError(f"Expected `zero_division` to be 'warn', 0 or 1, but got {zero_division!r}")
+    targets = _Targets(y_true, y_pred, sample_weight)
+    labels = _set_wise_labels(targets, average, labels, pos_label)
+    samplewise = average == "samples"
+    tp, pred, true = targets.stats(labels, samplewise=samplewise)
+    num = np.asarray(tp, dtype=np.float64)
+    den = np.asarray(pred + true - tp, dtype=np.float64)
+    if average == "micro":
+        num, den = num.sum(keepdims=True), den.sum(keepdims=True)
+    score = M.divide(num, den, zero_division, "Jaccard", "true or predicted", average,
+                     axis="sample" if samplewise else "label")
+    if average is None:
+        return score
+    weights = None
+    if average == "weighted":
+        weights = np.asarray(true, dtype=np.float64)
+        if not weights.any():
+            weights = None
+    elif samplewise and targets.sample_weight is not None:
+        weights = targets.sample_weight
+    return float(np.average(score, weights=weights))
+
+
+def classification_report(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    target_names=None,
+    sample_weight=None,
+    digits=2,
+    output_dict=False,
+    zero_division="warn",
+):
+    """Text (or dict) report of precision, recall, F1 and support, byte-identical to scikit-learn's.
+
+    >>> print(classification_report([0, 1, 2, 2, 2], [0, 0, 2, 2, 1], target_names=["a", "b", "c"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+               a       0.50      1.00      0.67         1
+               b       0.00      0.00      0.00         1
+               c       1.00      0.67      0.80         3
+    <BLANKLINE>
+        accuracy                           0.60         5
+       macro avg       0.50      0.56      0.49         5
+    weighted avg       0.70      0.60      0.61         5
+    <BLANKLINE>
+    """
+    targets = _Targets(y_true, y_pred, sample_weight)
+    labels_given = labels is not None
+    labels = targets.labels if labels is None else np.asarray(labels)
+    micro_is_accuracy = targets.kind in ("multiclass", "binary") and (
+        not labels_given or set(labels.tolist()) >= set(targets.labels.tolist())
+    )
+    if target_names is not None and len(labels) != len(target_names):
+        if labels_given:
+            warnings.warn(f"labels size, {len(labels)}, does not match size of target_names, {len(target_names)}",
+                          stacklevel=2)
+        else:
+            raise ValueError(
+                f"Number of classes, {len(labels)}, does not match size of target_names, {len(target_names)}. "
+                "Try specifying the labels parameter"
+            )
+    if target_names is None:
+        target_names = [f"{label}" for label in labels]
+    common = dict(beta=1.0, labels=labels, warn_for=("precision", "recall", "f-score"), zero_division=zero_division)
+    p, r, f, s = _prf(targets, average=None, **common)
+    names = [str(n) for n in target_names]
+    rows = list(zip(names, p, r, f, s))
+    options = ("micro", "macro", "weighted") + (("samples",) if targets.kind == "multilabel-indicator" else ())
+    averages = []
+    for average in options:
+        heading = "accuracy" if average == "micro" and micro_is_accuracy else f"{average} avg"
+        ap, ar, af, _ = _prf(targets, average=average, **common)
+        averages.append((heading, ap, ar, af, np.sum(s)))
+    names, p, r, f, s = (list(col) for col in zip(*rows)) if rows else ([], [], [], [], [])
+    return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+
+
+def top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
+    """Fraction of samples whose true class is among the ``k`` highest scores.
+
+    Counted by a kernel in one pass without sorting: the true class is a hit when fewer
+    than ``k`` classes outrank it (ties ranked as scikit-learn's stable sort does).
+
+    >>> top_k_accuracy_score([0, 1, 2, 2], [[0.5, 0.2, 0.2], [0.3, 0.4, 0.2], [0.2, 0.4, 0.3], [0.7, 0.2, 0.1]], k=2)
+    0.75
+    """
+    from .topk import top_k_hits
+
+    return top_k_hits(y_true, y_score, k=k, normalize=normalize, sample_weight=sample_weight, labels=labels)

@@ -1,0 +1,91 @@
+"""``top_k_accuracy_score``: hits counted by a kernel, without sorting the scores."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import backends
+from .confusion import _host
+from .exceptions import warn_undefined
+from .inputs import as_array, check_weights
+
+__all__ = ["top_k_hits"]
+
+
+def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
+    """scikit-learn's ``top_k_accuracy_score`` (see :func:`fastcm.top_k_accuracy_score`)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"Expected `k` to be a positive int, but got {k!r}")
+    t = as_array(y_true, "y_true", allow_device=False)
+    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    s = as_array(y_score, "y_score", allow_device=False)
+    if t.ndim != 1:
+        raise ValueError(f"Expected 1-D `y_true`, but got shape {t.shape}")
+    present = np.unique(t)
+    kind = "binary" if present.size <= 2 else "multiclass"
+    if kind == "binary" and labels is not None and len(labels) > 2:
+        kind = "multiclass"
+    if kind == "binary":
+        if s.ndim == 2 and s.shape[1] != 1:
+            raise ValueError(
+                f"`y_true` is binary while y_score is 2d with {s.shape[1]} classes. If `y_true` does not contain all "
+                "the labels, `labels` must be provided."
+            )
+        s = s.reshape(-1)
+    elif s.ndim != 2:
+        raise ValueError(
+            "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains multiple classes. "
+            f"Got `y_score.shape={s.shape}`."
+        )
+    if s.shape[0] != t.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {[t.shape[0], s.shape[0]]}")
+    weights = check_weights(sample_weight, t.shape[0], t)
+    n_score_classes = s.shape[1] if s.ndim == 2 else 2
+    if labels is None:
+        classes = present
+        if classes.size != n_score_classes:
+            raise ValueError(
+                f"Number of classes in 'y_true' ({classes.size}) not equal to the number of classes in 'y_score' "
+                f"({n_score_classes}).You can provide a list of all known classes by assigning it to the `labels` parameter."
+            )
+    else:
+        lab = np.asarray(labels).reshape(-1)
+        classes = np.unique(lab)
+        if classes.size != lab.size:
+            raise ValueError("Parameter 'labels' must be unique.")
+        if not np.array_equal(classes, lab):
+            raise ValueError("Parameter 'labels' must be ordered.")
+        if classes.size != n_score_classes:
+            raise ValueError(
+                f"Number of given labels ({classes.size}) not equal to the number of classes in 'y_score' ({n_score_classes})."
+            )
+        if np.setdiff1d(t, classes).size:
+            raise ValueError("'y_true' contains labels not in parameter 'labels'.")
+    if k >= classes.size:
+        warn_undefined(
+            f"'k' ({k}) greater than or equal to 'n_classes' ({classes.size}) will result in a perfect score and is "
+            "therefore meaningless.",
+        )
+    encoded = np.searchsorted(classes, t)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if kind == "binary":
+        if k == 1:
+            threshold = 0.5 if s.min() >= 0 and s.max() <= 1 else 0
+            hits_mask = (s > threshold).astype(np.int64) == encoded
+        else:
+            hits_mask = np.ones(t.shape[0], dtype=bool)
+        hits = float(hits_mask.sum() if w is None else np.dot(hits_mask, w))
+    else:
+        be = backends.get(backends.select("auto", t))
+        hits, invalid = be.top_k_hits(encoded, s, int(k), weights=w)
+        n_bad, pos = (int(v) for v in _host(invalid))
+        if n_bad:
+            raise ValueError(f"Expected finite scores in `y_score`, but got NaN in row {pos}")
+    if not normalize:
+        return float(hits)
+    total = t.shape[0] if w is None else float(w.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(hits / total) if total else float("nan")
