@@ -353,12 +353,17 @@ def confusion_matrix(
         ignore_index=ignore_index,
         backend=backend,
     )
-    cm = res.counts
-    if cm.shape == (1, 1) and num_classes is None:
+    if num_classes is None:
+        warn_if_single_label(res.counts, stacklevel=3)
+    return normalize_counts(res.counts, normalize)
+
+
+def warn_if_single_label(cm, stacklevel=2):
+    """scikit-learn's warning for a (1, 1) matrix: the labels were probably not all seen."""
+    if cm.shape == (1, 1):
         warnings.warn(
             "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to have the "
             "correct shape, use the 'labels' parameter to pass all known labels.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=stacklevel + 1,
         )
-    return normalize_counts(cm, normalize)

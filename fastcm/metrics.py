@@ -295,11 +295,12 @@ def balanced_accuracy(cm, adjusted=False):
 
         warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
     per_class = xp.diagonal(m)[present] / true[present]
-    score = float(per_class.mean()) if per_class.shape[0] else float("nan")
+    score = np.float64(per_class.mean()) if per_class.shape[0] else np.float64("nan")
     if adjusted:
         chance = 1 / per_class.shape[0]
-        score = (score - chance) / (1 - chance)
-    return score
+        score -= chance
+        score /= 1 - chance  # numpy semantics (inf/nan and a RuntimeWarning) for a single class, as scikit-learn
+    return float(score)
 
 
 def mcc(cm):

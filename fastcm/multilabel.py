@@ -87,6 +87,8 @@ def _multiclass(t, p, weights, labels, samplewise):
         raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
     res = count(t, p, sample_weight=weights)
     cm = _host(res.counts)
+    if not np.trace(cm):
+        cm = cm.astype(np.float64)  # as scikit-learn, whose sums turn float when no sample is right
     present = res.labels
     tp_all, pred_all, true_all = np.diagonal(cm), cm.sum(axis=0), cm.sum(axis=1)
     wanted = present if labels is None else np.asarray(labels)

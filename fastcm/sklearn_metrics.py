@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from . import metrics as M
-from .confusion import _host, count
+from .confusion import _host, confusion_matrix, count, warn_if_single_label
 from .inputs import as_array
 from .multilabel import is_indicator, multilabel_confusion_matrix
 from .report import format_report
@@ -83,6 +83,9 @@ class _Targets:
         if samplewise:
             raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
         cm = _host(self.counts)
+        if not np.trace(cm):
+            # scikit-learn builds float sums when no sample is predicted right (its supports then print as 1.0)
+            cm = cm.astype(np.float64)
         tp_all, pred_all, true_all = np.diagonal(cm).copy(), cm.sum(axis=0), cm.sum(axis=1)
         if labels is None:
             return tp_all, pred_all, true_all
@@ -253,8 +256,8 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     >>> balanced_accuracy_score([0, 1, 0, 0, 1, 0], [0, 1, 0, 0, 0, 1])
     0.625
     """
-    res = count(y_true, y_pred, sample_weight=sample_weight)
-    return M.balanced_accuracy(res.counts, adjusted=adjusted)
+    cm = confusion_matrix(y_true, y_pred, sample_weight=sample_weight)
+    return M.balanced_accuracy(cm, adjusted=adjusted)
 
 
 def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
@@ -266,6 +269,7 @@ def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
     targets = _Targets(y_true, y_pred, sample_weight)
     if targets.kind not in ("binary", "multiclass"):
         raise ValueError(f"{targets.kind} is not supported")
+    warn_if_single_label(targets.counts)
     return M.mcc(targets.counts)
 
 
@@ -276,7 +280,7 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
     0.6364
     """
     try:
-        res = count(y1, y2, labels=labels, sample_weight=sample_weight)
+        cm = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight)
     except ValueError as exc:
         if "At least one label specified must be in y_true" in str(exc):
             raise ValueError(
@@ -284,7 +288,7 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
                 "otherwise agnostic to the order of `y1` and `y2`)."
             ) from exc
         raise
-    return M.cohen_kappa(res.counts, weights=weights, replace_undefined_by=replace_undefined_by)
+    return M.cohen_kappa(cm, weights=weights, replace_undefined_by=replace_undefined_by)
 
 
 def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):

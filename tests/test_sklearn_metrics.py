@@ -1,0 +1,219 @@
+"""The drop-ins equal scikit-learn: values, warnings and errors, on random skewed labels."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.metrics as skm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import UndefinedMetricWarning
+
+import fastcm
+
+AVERAGES = [None, "micro", "macro", "weighted"]
+ZERO_DIVISION = ["warn", 0, 1, np.nan]
+
+
+def _run(fn, *args, **kwargs):
+    """Result and the warning messages, or the exception."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = fn(*args, **kwargs)
+        except (ValueError, TypeError) as exc:  # scikit-learn's InvalidParameterError is both
+            return ("error", ValueError if isinstance(exc, ValueError) else TypeError), []
+    return out, sorted({(w.category.__name__, str(w.message)) for w in caught})
+
+
+def _same(a, b):
+    if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str):
+        assert isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], str)
+        assert a == b
+        return
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+        return
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-12, atol=1e-14)
+
+
+def _check(name, *args, **kwargs):
+    ours, our_warnings = _run(getattr(fastcm, name), *args, **kwargs)
+    theirs, their_warnings = _run(getattr(skm, name), *args, **kwargs)
+    _same(ours, theirs)
+    assert our_warnings == their_warnings
+
+
+# skewed label distributions with absent classes: weights favour class 0
+skewed = st.lists(st.sampled_from([0] * 8 + [1, 2, 3, 5]), min_size=1, max_size=60)
+
+
+@st.composite
+def label_pairs(draw):
+    t = draw(skewed)
+    p = draw(st.lists(st.sampled_from([0] * 6 + [1, 2, 4, 5]), min_size=len(t), max_size=len(t)))
+    w = draw(st.none() | st.lists(st.floats(0.1, 3), min_size=len(t), max_size=len(t)))
+    return np.array(t), np.array(p), None if w is None else np.array(w)
+
+
+@settings(max_examples=25)
+@given(data=label_pairs(), average=st.sampled_from(AVERAGES), zero_division=st.sampled_from(ZERO_DIVISION))
+def test_precision_recall_f_family(data, average, zero_division):
+    t, p, w = data
+    kw = dict(average=average, sample_weight=w, zero_division=zero_division)
+    _check("precision_recall_fscore_support", t, p, **kw)
+    _check("precision_score", t, p, **kw)
+    _check("recall_score", t, p, **kw)
+    _check("f1_score", t, p, **kw)
+    _check("fbeta_score", t, p, beta=0.5, **kw)
+    _check("f1_score", t, p, labels=[5, 0, 7], **kw)
+    if zero_division != np.nan and not (isinstance(zero_division, float) and np.isnan(zero_division)):
+        _check("jaccard_score", t, p, **kw)
+
+
+@settings(max_examples=20)
+@given(data=label_pairs())
+def test_binary_average_and_pos_label(data):
+    t, p, w = data
+    tb, pb = (t > 0).astype(int), (p > 0).astype(int)
+    for pos_label in (1, 0):
+        _check("precision_recall_fscore_support", tb, pb, average="binary", pos_label=pos_label, sample_weight=w)
+        _check("f1_score", tb, pb, pos_label=pos_label, sample_weight=w)
+        _check("jaccard_score", tb, pb, pos_label=pos_label, sample_weight=w)
+    _check("f1_score", t, p)  # multiclass with average='binary': the same error
+    _check("precision_score", tb, pb, pos_label=7)  # invalid pos_label
+    _check("recall_score", t, p, average="macro", pos_label=2)  # ignored pos_label warns
+
+
+@given(data=label_pairs())
+def test_scores_from_one_matrix(data):
+    t, p, w = data
+    _check("accuracy_score", t, p, sample_weight=w)
+    _check("accuracy_score", t, p, normalize=False, sample_weight=w)
+    _check("balanced_accuracy_score", t, p, sample_weight=w)
+    _check("balanced_accuracy_score", t, p, sample_weight=w, adjusted=True)
+    _check("matthews_corrcoef", t, p, sample_weight=w)
+    for weights in (None, "linear", "quadratic"):
+        _check("cohen_kappa_score", t, p, weights=weights, sample_weight=w)
+
+
+@settings(max_examples=20)
+@given(data=label_pairs(), digits=st.integers(0, 5), zero_division=st.sampled_from(ZERO_DIVISION))
+def test_classification_report_is_byte_identical(data, digits, zero_division):
+    t, p, w = data
+    if w is not None:
+        # float supports print every digit; the sums are only equal to rounding: compare the dict below
+        w = np.round(w * 4) / 4
+    kw = dict(sample_weight=w, digits=digits, zero_division=zero_division)
+    ours, ow = _run(fastcm.classification_report, t, p, **kw)
+    theirs, tw = _run(skm.classification_report, t, p, **kw)
+    assert ours == theirs and ow == tw
+    w = data[2]
+    kw["sample_weight"] = w
+    for extra in ({"labels": [0, 5, 9]}, {"output_dict": True}):
+        a, aw = _run(fastcm.classification_report, t, p, **extra, **kw)
+        b, bw = _run(skm.classification_report, t, p, **extra, **kw)
+        if isinstance(a, dict):
+            assert a.keys() == b.keys()
+            for key in a:
+                _same(list(a[key].values()) if isinstance(a[key], dict) else a[key],
+                      list(b[key].values()) if isinstance(b[key], dict) else b[key])
+        elif w is None:
+            assert a == b
+        assert aw == bw
+
+
+def test_report_with_string_labels_and_target_names():
+    t = ["cat", "dog", "bird", "dog", "cat", "cat"]
+    p = ["dog", "dog", "bird", "cat", "cat", "bird"]
+    names = ["Bird", "Cat", "Dog"]
+    assert fastcm.classification_report(t, p, target_names=names) == skm.classification_report(t, p, target_names=names)
+    assert fastcm.classification_report(t, p, digits=4) == skm.classification_report(t, p, digits=4)
+    _check("classification_report", t, p, target_names=["a", "b"])  # size mismatch: same error
+
+
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted", "samples"])
+def test_multilabel_indicators(average):
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 2, (50, 4))
+    p = rng.integers(0, 2, (50, 4))
+    t[:, 3] = 0
+    p[:, 3] = 0  # a label never present: zero divisions
+    w = rng.random(50)
+    for zd in ("warn", 0, 1):
+        _check("precision_recall_fscore_support", t, p, average=average, zero_division=zd)
+        _check("f1_score", t, p, average=average, sample_weight=w, zero_division=zd)
+        _check("jaccard_score", t, p, average=average, zero_division=zd)
+    _check("accuracy_score", t, p)
+    _check("accuracy_score", t, p, sample_weight=w)
+    _check("multilabel_confusion_matrix", t, p)
+    _check("multilabel_confusion_matrix", t, p, samplewise=True, sample_weight=w)
+    _check("multilabel_confusion_matrix", t, p, labels=[2, 0])
+    assert fastcm.classification_report(t, p, zero_division=0) == skm.classification_report(t, p, zero_division=0)
+
+
+@given(data=label_pairs())
+def test_multilabel_confusion_matrix_multiclass(data):
+    t, p, w = data
+    _check("multilabel_confusion_matrix", t, p, sample_weight=w)
+    _check("multilabel_confusion_matrix", t, p, labels=[5, 0, 9])
+
+
+def test_multilabel_scores_with_thresholds(backend):
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 2, (300, 3))
+    s = rng.random((300, 3))
+    thr = np.array([0.2, 0.5, 0.9])
+    expected = skm.multilabel_confusion_matrix(t, (s >= thr).astype(int))
+    got = fastcm.multilabel_confusion_matrix(t, s, threshold=thr, backend=backend)
+    np.testing.assert_array_equal(got, expected)
+    s[4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"index \(4, 1\)"):
+        fastcm.multilabel_confusion_matrix(t, s, backend=backend)
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(3, 80),
+    c=st.integers(3, 6),
+    k=st.integers(1, 6),
+    seed=st.integers(0, 2**31),
+    weighted=st.booleans(),
+)
+def test_top_k_accuracy(n, c, k, seed, weighted):
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([np.arange(c), rng.integers(0, c, n)])
+    s = rng.integers(0, 4, (t.size, c)).astype(float)  # ties everywhere
+    w = rng.random(t.size) if weighted else None
+    _check("top_k_accuracy_score", t, s, k=k, sample_weight=w)
+    _check("top_k_accuracy_score", t, s, k=k, normalize=False)
+
+
+def test_top_k_binary_and_labels():
+    t = np.array([0, 1, 1, 0])
+    s = np.array([0.2, 0.7, 0.4, 0.6])
+    for k in (1, 2):
+        _check("top_k_accuracy_score", t, s, k=k)
+    s3 = np.random.default_rng(0).random((4, 3))
+    _check("top_k_accuracy_score", t, s3, k=1, labels=[0, 1, 2])
+    _check("top_k_accuracy_score", t, s3, k=1, labels=[0, 2, 1])
+
+
+def test_warning_class_is_caught_as_sklearns():
+    with pytest.warns(UndefinedMetricWarning):
+        fastcm.precision_score([0, 0], [0, 0], zero_division="warn")
+    with pytest.warns(fastcm.UndefinedMetricWarning):
+        fastcm.recall_score([0, 0], [1, 1])
+
+
+def test_errors_like_sklearn():
+    _check("accuracy_score", [0, 1], [0])
+    _check("accuracy_score", [], [])
+    _check("precision_score", [0, 1, 2], [0, 1, 2], average="samples")
+    _check("precision_score", [0, 1], [0, 1], average="bogus")
+    _check("cohen_kappa_score", [0, 1], [0, 1], labels=[5])
