@@ -13,6 +13,7 @@ Examples
 
 from . import metrics
 from .confusion import confusion_matrix
+from .diagnose import diagnose
 from .exceptions import UndefinedMetricWarning
 from .multilabel import multilabel_confusion_matrix
 from .sklearn_metrics import (
@@ -41,6 +42,7 @@ __all__ = [
     "classification_report",
     "cohen_kappa_score",
     "confusion_matrix",
+    "diagnose",
     "f1_score",
     "fbeta_score",
     "jaccard_score",

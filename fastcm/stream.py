@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 
+from . import metrics as _metrics
 from .confusion import _as_labels, _host, count
 from .inputs import array_module, check_num_classes
 
@@ -278,3 +279,78 @@ class ConfusionMatrix:
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
         return cm
+
+    # -- metrics ---------------------------------------------------------------------------
+    # Each forwards to the function of the same name in fastcm.metrics on compute().
+
+    def precision(self, average=None, zero_division="warn"):
+        """Per-class (or averaged) precision; see :func:`fastcm.metrics.precision`."""
+        return _metrics.precision(self.compute(), average, zero_division)
+
+    def recall(self, average=None, zero_division="warn"):
+        """Per-class (or averaged) recall; see :func:`fastcm.metrics.recall`."""
+        return _metrics.recall(self.compute(), average, zero_division)
+
+    def fbeta(self, beta, average=None, zero_division="warn"):
+        """F-beta; see :func:`fastcm.metrics.fbeta`."""
+        return _metrics.fbeta(self.compute(), beta, average, zero_division)
+
+    def f1(self, average=None, zero_division="warn"):
+        """F1; see :func:`fastcm.metrics.f1`."""
+        return _metrics.f1(self.compute(), average, zero_division)
+
+    def support(self):
+        """True samples per class."""
+        return _metrics.support(self.compute())
+
+    def accuracy(self):
+        """Fraction of samples on the diagonal."""
+        return _metrics.accuracy(self.compute())
+
+    def balanced_accuracy(self, adjusted=False):
+        """Mean recall over the classes present in the truth."""
+        return _metrics.balanced_accuracy(self.compute(), adjusted)
+
+    def specificity(self, average=None, zero_division="warn"):
+        """True negative rate, one-vs-rest."""
+        return _metrics.specificity(self.compute(), average, zero_division)
+
+    def npv(self, average=None, zero_division="warn"):
+        """Negative predictive value, one-vs-rest."""
+        return _metrics.npv(self.compute(), average, zero_division)
+
+    def fpr(self, average=None, zero_division="warn"):
+        """False positive rate, one-vs-rest."""
+        return _metrics.fpr(self.compute(), average, zero_division)
+
+    def fnr(self, average=None, zero_division="warn"):
+        """False negative rate, one-vs-rest."""
+        return _metrics.fnr(self.compute(), average, zero_division)
+
+    def iou(self, average=None, zero_division="warn"):
+        """Intersection over union (Jaccard) per class."""
+        return _metrics.iou(self.compute(), average, zero_division)
+
+    def mean_iou(self, *, ignore_absent=True):
+        """Mean IoU, leaving out classes absent from truth and prediction by default."""
+        return _metrics.mean_iou(self.compute(), ignore_absent=ignore_absent)
+
+    def mcc(self):
+        """Matthews correlation coefficient."""
+        return _metrics.mcc(self.compute())
+
+    def cohen_kappa(self, weights=None):
+        """Cohen's kappa."""
+        return _metrics.cohen_kappa(self.compute(), weights)
+
+    def report(self, target_names=None, digits=2, output_dict=False, *, zero_division="warn"):
+        """The classification report; rows named by ``target_names`` or the labels."""
+        names = [str(v) for v in self.labels] if target_names is None else target_names
+        return _metrics.report(self.compute(), names, digits, output_dict, zero_division=zero_division)
+
+    def diagnose(self, **kwargs):
+        """Findings a person should act on; see :func:`fastcm.diagnose`."""
+        from .diagnose import diagnose
+
+        names = kwargs.pop("target_names", None) or [str(v) for v in self.labels]
+        return diagnose(_host(self.compute()), target_names=names, **kwargs)

@@ -14,6 +14,7 @@ MODULES = [
     "fastcm.metrics",
     "fastcm.sklearn_metrics",
     "fastcm.multilabel",
+    "fastcm.diagnose",
 ]
 
 

@@ -1,0 +1,168 @@
+"""``diagnose``: findings about a confusion matrix that a person should act on.
+
+High accuracy can hide a useless classifier for a rare class (the accuracy paradox);
+imbalance, classes never predicted or absent from the truth, and the most confused pairs
+are what to look at next. Each finding states the numbers behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .confusion import _host, count
+
+__all__ = ["Diagnosis", "Finding", "diagnose"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation: a ``kind`` (e.g. "accuracy_paradox"), a sentence, and its numbers."""
+
+    kind: str
+    message: str
+    numbers: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Diagnosis(list):
+    """The list of :class:`Finding`; prints one line per finding."""
+
+    def kinds(self) -> list[str]:
+        return [f.kind for f in self]
+
+    def __str__(self) -> str:
+        if not self:
+            return "No findings: no accuracy paradox, no strong imbalance, every class predicted."
+        return "\n".join(f"- {f.message}" for f in self)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def diagnose(
+    cm_or_y_true,
+    y_pred=None,
+    *,
+    labels=None,
+    target_names=None,
+    accuracy_threshold=0.9,
+    recall_threshold=0.5,
+    imbalance_ratio=10.0,
+    top_confusions=3,
+    min_confusion_share=0.05,
+):
+    """Findings about a classifier's confusion matrix.
+
+    Parameters
+    ----------
+    cm_or_y_true : (C, C) count matrix, or true labels (then ``y_pred`` is required)
+    y_pred : array-like, optional
+        Predicted labels when the first argument holds true labels.
+    labels, target_names : optional
+        Classes (as in :func:`fastcm.confusion_matrix`) and names to print for them.
+    accuracy_threshold, recall_threshold : float
+        The accuracy paradox is reported when accuracy is at least ``accuracy_threshold``
+        while a class present in the truth has recall below ``recall_threshold``.
+    imbalance_ratio : float
+        Report imbalance when the largest class has this many times the samples of the
+        smallest present class.
+    top_confusions : int
+        How many of the largest off-diagonal cells to report.
+    min_confusion_share : float
+        Only report a confused pair holding at least this share of its true class.
+
+    Examples
+    --------
+    >>> cm = np.array([[970, 10], [18, 2]])
+    >>> print(diagnose(cm, target_names=["ok", "fraud"]))
+    - Accuracy paradox: accuracy is 97.2%, but class 'fraud' has recall 10.0% (20 of 1000 samples, 2.0%).
+    - Class imbalance: 'ok' has 980 samples, 'fraud' 20 (ratio 49.0).
+    - Most confused: 'fraud' predicted as 'ok' 18 times (90.0% of 'fraud').
+    """
+    if y_pred is None:
+        cm = np.asarray(_host(cm_or_y_true))
+        if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+            raise ValueError(f"Expected a square (C, C) count matrix or y_true with y_pred, but got shape {cm.shape}")
+        class_labels = np.arange(cm.shape[0]) if labels is None else np.asarray(labels)
+    else:
+        res = count(cm_or_y_true, y_pred, labels=labels)
+        cm = np.asarray(_host(res.counts))
+        class_labels = res.labels if res.labels is not None else np.arange(cm.shape[0])
+    names = [str(n) for n in (target_names if target_names is not None else class_labels)]
+    if len(names) != cm.shape[0]:
+        raise ValueError(f"Expected {cm.shape[0]} target_names, but got {len(names)}")
+    m = cm.astype(np.float64)
+    support = m.sum(axis=1)
+    predicted = m.sum(axis=0)
+    total = float(m.sum())
+    findings = Diagnosis()
+    if total == 0:
+        findings.append(Finding("empty", "The confusion matrix is empty: no samples were counted.", {"total": 0}))
+        return findings
+    accuracy = float(np.trace(m)) / total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, np.diagonal(m) / np.where(support > 0, support, 1), np.nan)
+
+    present = np.flatnonzero(support > 0)
+    weak = [i for i in present if recall[i] < recall_threshold]
+    if accuracy >= accuracy_threshold and weak:
+        for i in sorted(weak, key=lambda i: recall[i]):
+            findings.append(
+                Finding(
+                    "accuracy_paradox",
+                    f"Accuracy paradox: accuracy is {_pct(accuracy)}, but class {names[i]!r} has recall "
+                    f"{_pct(recall[i])} ({int(support[i])} of {int(total)} samples, {_pct(support[i] / total)}).",
+                    {"accuracy": accuracy, "class": names[i], "recall": float(recall[i]), "support": float(support[i])},
+                )
+            )
+    if present.size >= 2:
+        big, small = present[np.argmax(support[present])], present[np.argmin(support[present])]
+        ratio = support[big] / support[small]
+        if ratio >= imbalance_ratio:
+            findings.append(
+                Finding(
+                    "imbalance",
+                    f"Class imbalance: {names[big]!r} has {int(support[big])} samples, {names[small]!r} "
+                    f"{int(support[small])} (ratio {ratio:.1f}).",
+                    {"largest": names[big], "smallest": names[small], "ratio": float(ratio)},
+                )
+            )
+    for i in present:
+        if predicted[i] == 0:
+            findings.append(
+                Finding(
+                    "never_predicted",
+                    f"Class {names[i]!r} is never predicted, though it has {int(support[i])} true samples.",
+                    {"class": names[i], "support": float(support[i])},
+                )
+            )
+    for i in np.flatnonzero(support == 0):
+        findings.append(
+            Finding(
+                "absent_from_truth",
+                f"Class {names[i]!r} never occurs in the truth"
+                + (f" but is predicted {int(predicted[i])} times." if predicted[i] else " nor in the predictions."),
+                {"class": names[i], "predicted": float(predicted[i])},
+            )
+        )
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:top_confusions]
+    for flat in order:
+        i, j = divmod(int(flat), m.shape[0])
+        if off[i, j] <= 0 or off[i, j] / support[i] < min_confusion_share:
+            continue
+        findings.append(
+            Finding(
+                "confused_pair",
+                f"Most confused: {names[i]!r} predicted as {names[j]!r} {int(off[i, j])} times "
+                f"({_pct(off[i, j] / support[i])} of {names[i]!r}).",
+                {"true": names[i], "predicted": names[j], "count": float(off[i, j]), "share": float(off[i, j] / support[i])},
+            )
+        )
+    return findings
