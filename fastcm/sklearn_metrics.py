@@ -57,6 +57,8 @@ class _Targets:
         t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
         p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
+        if self.sample_weight is not None and not self.sample_weight.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         if t.ndim == 2 or p.ndim == 2:
             if not (t.ndim == 2 and p.ndim == 2 and is_indicator(t) and is_indicator(p)):
                 raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
