@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_const", dest="mode", const="quick", help="under a minute (default)")
     mode.add_argument("--full", action="store_const", dest="mode", const="full", help="every case and size")
+    mode.add_argument("--readme", action="store_const", dest="mode", const="readme", help="the README's headline table (N = 10**8)")
     mode.add_argument("--tiny", action="store_const", dest="mode", const="tiny", help="every case once, tiny sizes (tests)")
     parser.add_argument("--select", default=None, help="regular expression on case names")
     parser.add_argument("--repeat", type=int, default=None, help="timed repeats per method")
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
     args = parser.parse_args(argv)
     mode_name = args.mode or "quick"
-    repeat = args.repeat or (1 if mode_name == "tiny" else 5)
+    repeat = args.repeat or {"tiny": 1, "readme": 3}.get(mode_name, 5)
 
     selected = [c for c in cases_mod.suite(mode_name) if args.select is None or re.search(args.select, c.name)]
     info = machine()

@@ -32,7 +32,7 @@ def _labels(n, c, dtype, seed=0):
     return t.astype(dtype), p.astype(dtype)
 
 
-def label_cases(sizes, classes, dtypes):
+def label_cases(sizes, classes, dtypes, *, sklearn_max=10**7):
     out = []
     for n in sizes:
         for c in classes:
@@ -42,7 +42,7 @@ def label_cases(sizes, classes, dtypes):
 
                 def setup(n=n, c=c, dtype=dtype):
                     t, p = _labels(n, c, dtype)
-                    return anchors.label_methods(t, p, c)
+                    return anchors.label_methods(t, p, c, sklearn_max=sklearn_max)
 
                 name = f"labels N={n:.0e} C={c} {np.dtype(dtype).name}"
                 out.append(Case("labels", name, n, setup, {"N": n, "C": c, "dtype": np.dtype(dtype).name}))
@@ -140,6 +140,23 @@ def metrics_case(c=100):
     return [Case("metrics", f"metrics on a ready ({c}, {c}) matrix", 1, setup, {"C": c})]
 
 
+def report_case(n, c=10):
+    """The whole classification report from labels: fastcm against scikit-learn."""
+
+    def setup():
+        import fastcm
+
+        t, p = _labels(n, c, np.int64, seed=5)
+        methods = {"fastcm.classification_report": lambda: fastcm.classification_report(t, p, digits=4)}
+        if anchors.installed("sklearn"):
+            from sklearn.metrics import classification_report
+
+            methods["sklearn classification_report"] = lambda: classification_report(t, p, digits=4)
+        return methods
+
+    return [Case("report", f"classification_report N={n:.0e} C={c}", n, setup, {"N": n, "C": c})]
+
+
 def dask_case(n):
     if not (anchors.installed("dask") and anchors.installed("distributed") and importlib.util.find_spec("fastcm.dask")):
         return []
@@ -162,6 +179,20 @@ def suite(mode: str) -> list[Case]:
             + stream_cases(4096, [1024])
             + threshold_cases(2000, 11)
             + metrics_case(5)
+            + report_case(2000)
+        )
+    if mode == "readme":
+        # the README's headline table: N = 10**8, every anchor on the same arrays
+        return (
+            label_cases([10**8], [10], [np.int32], sklearn_max=10**8)
+            + label_cases([10**8], [10], [np.int64, np.uint8])
+            + label_cases([10**8], [1000], [np.int32])
+            + [segmentation_case(4)]
+            + logits_cases(10**7, [10, 100])
+            + stream_cases(10**7, [1024, 65536])
+            + threshold_cases(10**8, 1000)
+            + report_case(10**6)
+            + metrics_case()
         )
     if mode == "quick":
         return (
@@ -171,6 +202,7 @@ def suite(mode: str) -> list[Case]:
             + stream_cases(2 * 10**6, [1024, 65536])
             + threshold_cases(10**7, 1000)
             + metrics_case()
+            + report_case(10**6)
         )
     return (
         label_cases([10**6, 10**7, 10**8], [10, 100, 1000], [np.int64, np.int32, np.uint8])
@@ -181,5 +213,6 @@ def suite(mode: str) -> list[Case]:
         + stream_cases(10**7, [256, 1024, 4096, 65536])
         + threshold_cases(10**8, 1000)
         + metrics_case()
+        + report_case(10**6)
         + dask_case(4 * 10**7)
     )

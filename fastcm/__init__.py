@@ -13,7 +13,9 @@ Examples
 
 from . import metrics
 from .confusion import confusion_matrix
+from .curves import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from .diagnose import diagnose
+from .evaluate import evaluate
 from .exceptions import UndefinedMetricWarning
 from .multilabel import multilabel_confusion_matrix
 from .sklearn_metrics import (
@@ -31,27 +33,37 @@ from .sklearn_metrics import (
     top_k_accuracy_score,
 )
 from .stream import ConfusionMatrix
+from .stream_thresholds import ThresholdConfusionMatrix
+from .thresholds import binary_confusion_matrix, threshold_confusion_matrices
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfusionMatrix",
+    "ThresholdConfusionMatrix",
     "UndefinedMetricWarning",
     "accuracy_score",
+    "average_precision_score",
     "balanced_accuracy_score",
+    "binary_confusion_matrix",
     "classification_report",
     "cohen_kappa_score",
     "confusion_matrix",
     "diagnose",
+    "evaluate",
     "f1_score",
     "fbeta_score",
     "jaccard_score",
     "matthews_corrcoef",
     "metrics",
     "multilabel_confusion_matrix",
+    "precision_recall_curve",
     "precision_recall_fscore_support",
     "precision_score",
     "recall_score",
+    "roc_auc_score",
+    "roc_curve",
+    "threshold_confusion_matrices",
     "top_k_accuracy_score",
     "__version__",
 ]

@@ -44,7 +44,7 @@ class _Targets:
     over ``labels`` (binary/multiclass only).
     """
 
-    def __init__(self, y_true, y_pred, sample_weight=None):
+    def __init__(self, y_true, y_pred, sample_weight=None, threshold=None):
         t = as_array(y_true, "y_true")
         p = as_array(y_pred, "y_pred")
         if t.shape[0] != p.shape[0] or (sample_weight is not None and len(sample_weight) != t.shape[0]):
@@ -59,8 +59,18 @@ class _Targets:
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
         if self.sample_weight is not None and not self.sample_weight.any():
             raise ValueError("Sample weights must contain at least one non-zero number.")
+        self.threshold = threshold
+        if threshold is not None:
+            # fastcm's extension: (N, L) scores against (N, L) indicators, thresholded in the kernel
+            if not (t.ndim == 2 and p.shape == t.shape and is_indicator(t)):
+                raise ValueError(
+                    "Expected `threshold` with (N, L) scores in `y_pred` and an (N, L) 0/1 indicator `y_true`, "
+                    f"but got shapes {tuple(t.shape)} and {tuple(p.shape)}"
+                )
+            if p.dtype.kind not in "biuf":
+                raise TypeError(f"Expected numeric scores in `y_pred`, but got dtype {p.dtype}")
         if t.ndim == 2 or p.ndim == 2:
-            if not (t.ndim == 2 and p.ndim == 2 and is_indicator(t) and is_indicator(p)):
+            if not (t.ndim == 2 and p.ndim == 2 and is_indicator(t) and (threshold is not None or is_indicator(p))):
                 raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
             if t.shape != p.shape:
                 raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
@@ -73,12 +83,32 @@ class _Targets:
         self.counts = res.counts
         self.labels = res.labels
         self.kind = "binary" if self.labels.size <= 2 else "multiclass"
+        self.t, self.p = t, p
+
+    def _weighted_margins(self, cm, tp):
+        """Column and row sums of float-weighted counts, rounded as scikit-learn rounds them.
+
+        scikit-learn adds the weights one by one per class, then goes through
+        ``tp + (sum - tp)``; summing the cells of a row rounds differently, and the report
+        prints supports with every digit, so this extra pass keeps them identical.
+        """
+        w = self.sample_weight
+        if w is None or w.dtype.kind != "f" or not self.labels.size:
+            return cm.sum(axis=0), cm.sum(axis=1)
+        size = self.labels.size
+        t, p = _host(self.t).reshape(-1), _host(self.p).reshape(-1)
+        true_sum = np.bincount(np.searchsorted(self.labels, t), weights=w, minlength=size)
+        pred_sum = np.bincount(np.searchsorted(self.labels, p), weights=w, minlength=size)
+        return tp + (pred_sum - tp), tp + (true_sum - tp)
 
     def stats(self, labels=None, samplewise=False):
         """tp, pred, true sums (float64, or int64 when unweighted) for ``labels`` (default: all)."""
         if self.kind == "multilabel-indicator":
+            thr = 0.5 if self.threshold is None else np.asarray(self.threshold, dtype=np.float64)
+            if np.ndim(thr) == 1 and labels is not None and thr.shape[0] == self.t.shape[1]:
+                thr = thr[np.asarray(labels)]  # a threshold per column follows the chosen columns
             mcm = multilabel_confusion_matrix(
-                self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise
+                self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise, threshold=thr
             )
             tp = mcm[:, 1, 1]
             return tp, tp + mcm[:, 0, 1], tp + mcm[:, 1, 0]
@@ -88,7 +118,8 @@ class _Targets:
         if not np.trace(cm):
             # scikit-learn builds float sums when no sample is predicted right (its supports then print as 1.0)
             cm = cm.astype(np.float64)
-        tp_all, pred_all, true_all = np.diagonal(cm).copy(), cm.sum(axis=0), cm.sum(axis=1)
+        tp_all = np.diagonal(cm).copy()
+        pred_all, true_all = self._weighted_margins(cm, tp_all)
         if labels is None:
             return tp_all, pred_all, true_all
         labels = np.asarray(labels)
@@ -162,8 +193,15 @@ def precision_recall_fscore_support(
     warn_for=("precision", "recall", "f-score"),
     sample_weight=None,
     zero_division="warn",
+    threshold=None,
 ):
     """Precision, recall, F-beta and support per class or averaged; see scikit-learn's.
+
+    Beyond scikit-learn, ``threshold`` (a number or one per label) lets ``y_pred`` be (N, L)
+    multilabel scores against an (N, L) indicator ``y_true``: a label is predicted when its
+    score is ``>= threshold``, decided inside the counting kernel. The same keyword works for
+    ``precision_score``, ``recall_score``, ``fbeta_score``, ``f1_score``, ``jaccard_score``
+    and ``classification_report``.
 
     Examples
     --------
@@ -175,12 +213,13 @@ def precision_recall_fscore_support(
     M._check_zero_division(zero_division)
     if beta < 0:
         raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _Targets(y_true, y_pred, sample_weight, threshold)
     labels = _set_wise_labels(targets, average, labels, pos_label)
     return _prf(targets, beta=beta, labels=labels, average=average, warn_for=warn_for, zero_division=zero_division)
 
 
-def _one_score(y_true, y_pred, which, warn_for, *, beta=1.0, labels, pos_label, average, sample_weight, zero_division):
+def _one_score(y_true, y_pred, which, warn_for, *, beta=1.0, labels, pos_label, average, sample_weight, zero_division,
+               threshold=None):
     return precision_recall_fscore_support(
         y_true,
         y_pred,
@@ -191,47 +230,52 @@ def _one_score(y_true, y_pred, which, warn_for, *, beta=1.0, labels, pos_label, 
         warn_for=warn_for,
         sample_weight=sample_weight,
         zero_division=zero_division,
+        threshold=threshold,
     )[which]
 
 
-def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
+                    threshold=None):
     """tp / (tp + fp); see :func:`sklearn.metrics.precision_score`.
 
     >>> precision_score([0, 1, 1, 0], [0, 1, 0, 1])
     0.5
     """
     return _one_score(y_true, y_pred, 0, ("precision",), labels=labels, pos_label=pos_label, average=average,
-                      sample_weight=sample_weight, zero_division=zero_division)
+                      sample_weight=sample_weight, zero_division=zero_division, threshold=threshold)
 
 
-def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
+                 threshold=None):
     """tp / (tp + fn); see :func:`sklearn.metrics.recall_score`.
 
     >>> recall_score([0, 1, 1, 0], [0, 1, 0, 1])
     0.5
     """
     return _one_score(y_true, y_pred, 1, ("recall",), labels=labels, pos_label=pos_label, average=average,
-                      sample_weight=sample_weight, zero_division=zero_division)
+                      sample_weight=sample_weight, zero_division=zero_division, threshold=threshold)
 
 
-def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
+                threshold=None):
     """F-beta score; see :func:`sklearn.metrics.fbeta_score`.
 
     >>> round(fbeta_score([0, 1, 1, 0], [0, 1, 1, 1], beta=2), 4)
     0.9091
     """
     return _one_score(y_true, y_pred, 2, ("f-score",), beta=beta, labels=labels, pos_label=pos_label, average=average,
-                      sample_weight=sample_weight, zero_division=zero_division)
+                      sample_weight=sample_weight, zero_division=zero_division, threshold=threshold)
 
 
-def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
+             threshold=None):
     """F1 score; see :func:`sklearn.metrics.f1_score`.
 
     >>> f1_score([0, 1, 2, 2], [0, 2, 2, 1], average="micro")
     0.5
     """
     return fbeta_score(y_true, y_pred, beta=1, labels=labels, pos_label=pos_label, average=average,
-                       sample_weight=sample_weight, zero_division=zero_division)
+                       sample_weight=sample_weight, zero_division=zero_division, threshold=threshold)
 
 
 def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
@@ -293,7 +337,8 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
     return M.cohen_kappa(cm, weights=weights, replace_undefined_by=replace_undefined_by)
 
 
-def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn"):
+def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
+                  threshold=None):
     """Jaccard index (IoU); see :func:`sklearn.metrics.jaccard_score`.
 
     >>> jaccard_score([0, 1, 1, 1], [1, 1, 1, 0])
@@ -301,7 +346,7 @@ def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     """
     if not (isinstance(zero_division, str) and zero_division == "warn") and zero_division not in (0, 1):
         raise ValueError(f"Expected `zero_division` to be 'warn', 0 or 1, but got {zero_division!r}")
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _Targets(y_true, y_pred, sample_weight, threshold)
     labels = _set_wise_labels(targets, average, labels, pos_label)
     samplewise = average == "samples"
     tp, pred, true = targets.stats(labels, samplewise=samplewise)
@@ -333,6 +378,7 @@ def classification_report(
     digits=2,
     output_dict=False,
     zero_division="warn",
+    threshold=None,
 ):
     """Text (or dict) report of precision, recall, F1 and support, byte-identical to scikit-learn's.
 
@@ -349,7 +395,7 @@ def classification_report(
     weighted avg       0.70      0.60      0.61         5
     <BLANKLINE>
     """
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _Targets(y_true, y_pred, sample_weight, threshold)
     labels_given = labels is not None
     labels = targets.labels if labels is None else np.asarray(labels)
     micro_is_accuracy = targets.kind in ("multiclass", "binary") and (

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import copy as _copy
 import os
-import tempfile
 
 import numpy as np
 
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count
 from .inputs import array_module, check_num_classes
+from .persist import read_npz, write_npz_atomic
 
 __all__ = ["ConfusionMatrix"]
 
@@ -185,6 +185,52 @@ class ConfusionMatrix:
         self.n_samples += other.n_samples
         return self
 
+    def all_reduce(self, group=None) -> "ConfusionMatrix":
+        """Sum the counts of every process of a ``torch.distributed`` group into each, in place.
+
+        A small ``all_gather_object`` first agrees on the classes, ignore_index and count
+        dtype (a growing accumulator takes the union of every process's labels; a mismatch
+        raises the same ValueError on every process instead of hanging), then one
+        ``all_reduce`` sums the (C, C) counts and ``n_samples`` as a single int64 tensor
+        (exact), or float64 once any process saw float weights. Call it on every process
+        of ``group``, e.g. after the last validation batch. NCCL groups reduce a CUDA copy.
+        Returns self.
+        """
+        import torch  # deferred: only distributed training jobs need torch
+        import torch.distributed as dist
+
+        info = (self.growing, self.labels, self.ignore_index, self.compute().dtype.kind == "f")
+        seen = [None] * dist.get_world_size(group)
+        dist.all_gather_object(seen, info, group=group)
+        for rank, (growing, labels, ignore, _) in enumerate(seen):
+            if growing != self.growing or ignore != self.ignore_index or (not growing and not np.array_equal(labels, self.labels)):
+                raise ValueError(
+                    f"Cannot all_reduce: process {rank} has classes {labels.tolist()!r} (ignore_index={ignore!r}), "
+                    f"this one {self.labels.tolist()!r} (ignore_index={self.ignore_index!r})"
+                )
+        if len({lab.dtype.kind in "US" for _, lab, _, _ in seen if lab.size}) > 1:
+            raise TypeError(f"Cannot all_reduce: some processes saw string labels, others numbers: {[lab.dtype.str for _, lab, _, _ in seen]}")
+        counts = _host(self.compute())
+        labels = self.labels
+        if self.growing:
+            union = np.empty(0, dtype=labels.dtype)
+            for _, other_labels, _, _ in seen:
+                union = np.union1d(union, other_labels) if union.size else np.asarray(other_labels)
+            counts = _host(_embed(counts, labels, union, union.size)) if labels.size else np.zeros((union.size,) * 2, counts.dtype)
+            labels = union
+        dtype = np.float64 if any(is_float for *_, is_float in seen) else np.int64
+        flat = np.append(counts.astype(dtype).reshape(-1), dtype(self.n_samples))
+        tensor = torch.from_numpy(flat)
+        if dist.get_backend(group) == "nccl":
+            tensor = tensor.cuda()  # NCCL reduces CUDA tensors only
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
+        flat = tensor.cpu().numpy()
+        xp = array_module(self.compute())
+        self._counts = xp.asarray(flat[:-1].reshape(labels.size, labels.size))
+        self._labels = labels if self.growing else self._labels
+        self.n_samples = int(flat[-1])
+        return self
+
     def __add__(self, other):
         if not isinstance(other, ConfusionMatrix):
             return NotImplemented
@@ -228,32 +274,13 @@ class ConfusionMatrix:
             "has_ignore": np.array(self.ignore_index is not None),
             "ignore_index": np.array(0 if self.ignore_index is None else self.ignore_index),
         }
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".fastcm-", suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **fields)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_npz_atomic(path, fields)
 
     @classmethod
     def load(cls, path, *, backend="auto") -> "ConfusionMatrix":
         """Read an accumulator written by :meth:`save`; a corrupt or foreign file is a ValueError."""
         path = os.fspath(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path!r} is not a readable fastcm ConfusionMatrix file: {exc}") from None
-        except Exception as exc:  # zipfile.BadZipFile and friends
-            raise ValueError(f"{path!r} is not a readable fastcm ConfusionMatrix file: {exc}") from None
+        data = read_npz(path, "ConfusionMatrix")
         if str(data.get("fastcm_format", "")) != _FORMAT:
             raise ValueError(f"{path!r} is not a fastcm ConfusionMatrix file")
         try:
@@ -347,6 +374,12 @@ class ConfusionMatrix:
         """The classification report; rows named by ``target_names`` or the labels."""
         names = [str(v) for v in self.labels] if target_names is None else target_names
         return _metrics.report(self.compute(), names, digits, output_dict, zero_division=zero_division)
+
+    def plot(self, **kwargs):
+        """Draw the matrix (needs matplotlib); see :func:`fastcm.plot.confusion_matrix`."""
+        from .plot import confusion_matrix
+
+        return confusion_matrix(self, **kwargs)
 
     def diagnose(self, **kwargs):
         """Findings a person should act on; see :func:`fastcm.diagnose`."""

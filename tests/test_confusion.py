@@ -222,3 +222,14 @@ def test_array_protocol_objects(backend):
 
     got = fastcm.confusion_matrix(Column([0, 1, 1]), Column([1, 1, 0]), backend=backend)
     np.testing.assert_array_equal(got, [[0, 1], [1, 1]])
+
+
+@pytest.mark.parametrize("other", [np.int8, np.uint16, np.int64, np.uint64])
+def test_inferred_labels_with_mixed_dtypes_and_read_only_arrays(backend, int_dtype, other):
+    rng = np.random.default_rng(7)
+    hi = 2 if int_dtype == np.bool_ else 5
+    t = rng.integers(0, hi, 300).astype(int_dtype)
+    p = rng.integers(0, hi, 300).astype(other)
+    p.flags.writeable = False
+    expected = sk_confusion_matrix(t.astype(np.int64), p.astype(np.int64))
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, backend=backend), expected)

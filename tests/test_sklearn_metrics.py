@@ -106,15 +106,11 @@ def test_scores_from_one_matrix(data):
 @given(data=label_pairs(), digits=st.integers(0, 5), zero_division=st.sampled_from(ZERO_DIVISION))
 def test_classification_report_is_byte_identical(data, digits, zero_division):
     t, p, w = data
-    if w is not None:
-        # float supports print every digit; the sums are only equal to rounding: compare the dict below
-        w = np.round(w * 4) / 4
+    # float weights included: supports print every digit, so they must round as scikit-learn's
     kw = dict(sample_weight=w, digits=digits, zero_division=zero_division)
     ours, ow = _run(fastcm.classification_report, t, p, **kw)
     theirs, tw = _run(skm.classification_report, t, p, **kw)
     assert ours == theirs and ow == tw
-    w = data[2]
-    kw["sample_weight"] = w
     for extra in ({"labels": [0, 5, 9]}, {"output_dict": True}):
         a, aw = _run(fastcm.classification_report, t, p, **extra, **kw)
         b, bw = _run(skm.classification_report, t, p, **extra, **kw)
@@ -123,7 +119,7 @@ def test_classification_report_is_byte_identical(data, digits, zero_division):
             for key in a:
                 _same(list(a[key].values()) if isinstance(a[key], dict) else a[key],
                       list(b[key].values()) if isinstance(b[key], dict) else b[key])
-        elif w is None:
+        else:
             assert a == b
         assert aw == bw
 
@@ -217,3 +213,31 @@ def test_errors_like_sklearn():
     _check("precision_score", [0, 1, 2], [0, 1, 2], average="samples")
     _check("precision_score", [0, 1], [0, 1], average="bogus")
     _check("cohen_kappa_score", [0, 1], [0, 1], labels=[5])
+
+
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted", "samples"])
+def test_multilabel_scores_with_a_threshold_equal_thresholding_first(average):
+    rng = np.random.default_rng(11)
+    t = rng.integers(0, 2, (60, 4))
+    s = rng.random((60, 4))
+    thr = np.array([0.2, 0.5, 0.7, 0.9])
+    for threshold in (0.5, thr):
+        hard = (s >= threshold).astype(int)
+        for name in ("precision_score", "recall_score", "f1_score", "jaccard_score"):
+            ours = getattr(fastcm, name)(t, s, average=average, threshold=threshold, zero_division=0)
+            theirs = getattr(skm, name)(t, hard, average=average, zero_division=0)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+        ours = fastcm.fbeta_score(t, s, beta=2, average=average, threshold=threshold, zero_division=0)
+        np.testing.assert_allclose(ours, skm.fbeta_score(t, hard, beta=2, average=average, zero_division=0), rtol=1e-12)
+    # a threshold per label follows the columns picked by `labels`
+    ours = fastcm.precision_score(t, s, labels=[3, 1], average=None, threshold=thr, zero_division=0)
+    theirs = skm.precision_score(t, (s >= thr).astype(int), labels=[3, 1], average=None, zero_division=0)
+    np.testing.assert_allclose(ours, theirs)
+    assert fastcm.classification_report(t, s, threshold=thr) == skm.classification_report(t, (s >= thr).astype(int))
+
+
+def test_threshold_needs_multilabel_scores():
+    with pytest.raises(ValueError, match="threshold"):
+        fastcm.precision_score([0, 1, 1], [0.2, 0.8, 0.4], threshold=0.5)
+    with pytest.raises(ValueError, match="threshold"):
+        fastcm.f1_score([[0, 1], [1, 0]], [[0.2, 0.8, 0.1], [0.3, 0.1, 0.5]], average="micro", threshold=0.5)

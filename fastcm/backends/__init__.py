@@ -63,7 +63,10 @@ def get(name: str):
         raise ValueError(f"Unknown backend {name!r}; expected one of {list(NAMES)} or 'auto'")
     if not _installed(name):
         raise ValueError(f"Backend {name!r} needs the package {name!r}, which is not installed")
-    return importlib.import_module(_MODULES[name])
+    module = importlib.import_module(_MODULES[name])
+    if name == "cupy" and not module.device_count():
+        raise ValueError("Backend 'cupy' needs a CUDA device, but CuPy sees none (no GPU or no usable driver)")
+    return module
 
 
 def is_device_backend(name: str) -> bool:

@@ -8,7 +8,8 @@ import numpy as xp
 
 from .counting import count_pairs, count_scores, label_presence, value_range
 from .multilabel import multilabel_counts, top_k_hits
+from .thresholds import score_groups, threshold_counts
 
 NAME = "numba"
 
-__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits"]
+__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups"]

@@ -8,7 +8,6 @@ from . import kernels
 from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
 
 _value_range = jit(kernels.value_range)
-_value_range_u64 = jit(kernels.value_range_u64)
 _label_presence = jit(kernels.label_presence)
 _count_pairs = jit(kernels.count_pairs)
 _count_pairs_narrow = jit(kernels.count_pairs_narrow)
@@ -124,11 +123,8 @@ def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):
 def value_range(t, p):
     if t.size == 0 and p.size == 0:
         return 0, -1
-    if t.dtype == np.uint64 or p.dtype == np.uint64:
-        lo, hi = _value_range_u64(t, p)
-    else:
-        lo, hi = _value_range(t, p)
-    return int(lo), int(hi)
+    ranges = [_value_range(a.reshape(-1)) for a in (t, p) if a.size]
+    return min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
 
 
 def label_presence(t, p, lo, size, ignore_index=None):

@@ -13,40 +13,17 @@ import numpy as np
 # label cast to uint64 becomes huge, so one unsigned compare checks both bounds.
 
 
-def value_range(t, p):
-    lo = np.int64(0)
-    hi = np.int64(-1)
-    first = True
-    for a in (t, p):
-        for i in range(a.size):
-            v = np.int64(a[i])
-            if first:
-                lo = v
-                hi = v
-                first = False
-            elif v < lo:
-                lo = v
-            elif v > hi:
-                hi = v
-    return lo, hi
-
-
-def value_range_u64(t, p):
-    # uint64 values above 2**63 do not fit int64: report them through the flag
-    lo = np.uint64(0)
-    hi = np.uint64(0)
-    first = True
-    for a in (t, p):
-        for i in range(a.size):
-            v = np.uint64(a[i])
-            if first:
-                lo = v
-                hi = v
-                first = False
-            elif v < lo:
-                lo = v
-            elif v > hi:
-                hi = v
+def value_range(a):
+    # one array per call, compared in its own dtype: a tuple of arrays of different dtypes
+    # or writability cannot be typed, and uint64 above 2**63 does not fit int64
+    lo = a[0]
+    hi = lo
+    for i in range(1, a.size):
+        v = a[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
     return lo, hi
 
 

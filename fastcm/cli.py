@@ -1,0 +1,695 @@
+"""The ``fastcm`` command line: ``report`` on prediction files, ``demo``, ``bench``.
+
+``fastcm report --true y.npy --pred preds.parquet:label`` streams both files chunk by chunk
+into a :class:`~fastcm.ConfusionMatrix` and prints the classification report, the confusion
+matrix, the diagnostics and the measured throughput. ``fastcm demo`` does the same on the
+bundled predictions of a real classifier. Exit codes: 0 ok, 2 bad arguments or unreadable
+input (one line on stderr, no traceback), 1 internal error.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> d = tempfile.mkdtemp()
+>>> np.save(os.path.join(d, "t.npy"), np.array([0, 1, 1, 0])); np.save(os.path.join(d, "p.npy"), np.array([0, 1, 0, 0]))
+>>> main(["report", "--true", os.path.join(d, "t.npy"), "--pred", os.path.join(d, "p.npy"), "--format", "csv", "--quiet"])
+class,precision,recall,f1-score,support
+0,0.6667,1.0000,0.8000,2
+1,1.0000,0.5000,0.6667,2
+accuracy,,,0.7500,4
+macro avg,0.8333,0.7500,0.7333,4
+weighted avg,0.8333,0.7500,0.7333,4
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io as _stdio
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .io import DEFAULT_CHUNK_SIZE, InputError, aligned_chunks, open_columns, read_names
+
+__all__ = ["main"]
+
+PROG = "fastcm"
+MAX_PRINTED_CLASSES = 30
+#: thresholds (evenly spaced in [0, 1]) of the curves drawn from --scores
+CURVE_THRESHOLDS = 1001
+DEMO_FILE = "digits_predictions.npz"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- counting ------------------------------------------------------------------------------
+@dataclass
+class Evaluation:
+    """What one pass over the inputs produced."""
+
+    cm: object  # ConfusionMatrix
+    names: list
+    n: int
+    seconds: float  # wall time of the whole pass, reading included
+    count_seconds: float  # time inside ConfusionMatrix.update only
+    curves: object = None  # summed threshold matrices: (C, T, 2, 2) one-vs-rest, or (T, 2, 2)
+    sources: dict = field(default_factory=dict)
+
+
+def _parse_labels(values):
+    if not values:
+        return None
+    items = [v for chunk in values for v in chunk.split(",") if v != ""]
+    try:
+        return np.array([int(v) for v in items], dtype=np.int64)
+    except ValueError:
+        return np.array(items, dtype=str)
+
+
+def _progress(total, quiet):
+    from .evaluate import progress_bar
+
+    return progress_bar(total, enabled=not quiet and sys.stderr.isatty(), unit="row", desc="counting")
+
+
+def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_index=None, quiet=False,
+                 with_curves=False, thresholds=None, backend="auto"):
+    """Count ``(y_true, y_pred_or_None, scores_or_None)`` chunks; returns (cm, curves, n, wall, count_s).
+
+    Errors in the data (values out of range, mismatched shapes, mixed label kinds) come out
+    as :class:`~fastcm.io.InputError`.
+    """
+    from .stream import ConfusionMatrix
+
+    thresholds = CURVE_THRESHOLDS if thresholds is None else thresholds
+    try:
+        cm = ConfusionMatrix(num_classes, labels=labels, ignore_index=ignore_index, backend=backend)
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(exc)) from None
+    curves = None
+    bar = _progress(total, quiet)
+    n, count_s, load_s = 0, 0.0, 0.0
+    started = time.perf_counter()
+    try:
+        for i, (t, p, s) in enumerate(chunks):
+            if s is not None and s.ndim == 2 and s.shape[1] == 1:
+                s = s[:, 0]  # one score column: the positive class of a binary problem
+            pred = p
+            if pred is None:
+                pred = (s >= 0.5).astype(np.int8) if s.ndim == 1 else s
+            t, pred = _uniform(t, pred)
+            if i == 0:
+                load_s = _warm_up(cm, t, pred)
+                chunk_rows = len(t)
+            t0 = time.perf_counter()
+            try:
+                cm.update(t, pred)
+            except (ValueError, TypeError) as exc:
+                raise InputError(f"{exc} (in the chunk starting at row {i * chunk_rows}; positions count from there)" if i else str(exc)) from None
+            count_s += time.perf_counter() - t0
+            if with_curves and s is not None and t.ndim == 1:
+                curves = _update_curves(curves, t, s, ignore_index, thresholds, n)
+            n += int(np.size(t))  # pairs: an (N, H, W) mask chunk holds N*H*W of them
+            if bar is not None:
+                bar.update(len(t))
+    finally:
+        if bar is not None:
+            bar.close()
+    return cm, curves, n, time.perf_counter() - started - load_s, count_s
+
+
+def _uniform(t, p):
+    """Give label chunks from different files one dtype and one writeable flag.
+
+    The numba label-range kernel iterates over the tuple ``(y_true, y_pred)`` and fails to
+    type a tuple of two different array types (int64 next to int16, or a read-only
+    memory-mapped chunk next to an ordinary array). Chunks are bounded, so the cast is cheap;
+    a read-only view costs nothing.
+    """
+    if not (isinstance(t, np.ndarray) and isinstance(p, np.ndarray)) or t.ndim != p.ndim:
+        return t, p
+    if t.dtype != p.dtype and t.dtype.kind in "biu" and p.dtype.kind in "biu":
+        common = np.promote_types(t.dtype, p.dtype)
+        if common.kind == "f":  # int64 with uint64: no integer type holds both
+            common = np.dtype(np.int64)
+        t, p = t.astype(common, copy=False), p.astype(common, copy=False)
+    if t.flags.writeable != p.flags.writeable:
+        t, p = _readonly(t), _readonly(p)
+    return t, p
+
+
+def _readonly(a):
+    if not a.flags.writeable:
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _warm_up(cm, t, pred):
+    """Load (or compile) the kernels on a few rows, so throughput measures counting."""
+    t0 = time.perf_counter()
+    try:
+        cm.copy().update(t[:64], pred[:64])
+    except (ValueError, TypeError):
+        pass  # the real update reports it
+    return time.perf_counter() - t0
+
+
+def _update_curves(curves, t, s, ignore_index, thresholds, offset):
+    """Add one chunk's one-vs-rest threshold matrices: (C, T, 2, 2), or (T, 2, 2) for one
+    score column (the positive class 1). A fixed threshold set makes chunks add exactly."""
+    from .thresholds import threshold_confusion_matrices
+
+    t = np.asarray(t)
+    s = np.asarray(s)
+    if ignore_index is not None:
+        keep = t != ignore_index
+        t, s = t[keep], s[keep]
+    if t.dtype.kind not in "biuf":
+        return None  # string labels cannot index score columns
+    truth = (t == 1).astype(np.int8) if s.ndim == 1 else t
+    try:
+        m = threshold_confusion_matrices(truth, s, thresholds=thresholds)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"scores: {exc} (in the chunk starting at row {offset})") from None
+    return m if curves is None else curves + m
+
+
+def _curve_rows(curves, names):
+    """Per class: AUROC and average precision through the threshold matrices' points."""
+    from .plot import auroc_from_counts, average_precision_from_counts
+
+    if curves is None:
+        return []
+    per_class = [curves] if curves.ndim == 3 else [curves[i] for i in range(curves.shape[0])]
+    binary = len(per_class) == 1 and len(names) == 2
+    rows = []
+    for i, m in enumerate(per_class):
+        name = names[1] if binary else (names[i] if i < len(names) else str(i))
+        rows.append({"class": str(name), "auroc": auroc_from_counts(m), "average_precision": average_precision_from_counts(m)})
+    return rows
+
+
+# -- rendering -----------------------------------------------------------------------------
+def _names_for(cm, names):
+    labels = [str(v) for v in cm.labels]
+    if names is None:
+        return labels
+    if len(names) != len(labels):
+        raise InputError(f"--names lists {len(names)} names, but the data has {len(labels)} classes ({', '.join(labels[:10])}{'...' if len(labels) > 10 else ''})")
+    return list(names)
+
+
+def _summary(ev: Evaluation, normalize):
+    """Everything a report shows, as plain Python data."""
+    from . import metrics
+    from .confusion import normalize_counts
+    from .diagnose import diagnose
+
+    counts = np.asarray(ev.cm.compute())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = metrics.report(counts, ev.names, output_dict=True, zero_division=0)
+        findings = diagnose(counts, target_names=ev.names)
+    shown = normalize_counts(counts, normalize) if normalize else counts
+    return {
+        "n_predictions": ev.n,
+        "n_classes": len(ev.names),
+        "labels": [_plain(v) for v in ev.cm.labels],
+        "target_names": list(ev.names),
+        "inputs": ev.sources,
+        "report": report,
+        "confusion_matrix": shown.tolist(),
+        "normalize": normalize,
+        "diagnostics": [{"kind": f.kind, "message": f.message, "numbers": {k: _plain(v) for k, v in f.numbers.items()}} for f in findings],
+        "curves": _curve_rows(ev.curves, ev.names) or None,
+        "throughput": {
+            "seconds": ev.seconds,
+            "predictions_per_second": ev.n / ev.seconds if ev.seconds > 0 else None,
+            "counting_seconds": ev.count_seconds,
+            "counting_predictions_per_second": ev.n / ev.count_seconds if ev.count_seconds > 0 else None,
+        },
+    }
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return _plain(obj)
+
+
+def _rate(n, seconds):
+    if not seconds or seconds <= 0:
+        return "n/a"
+    r = n / seconds
+    return f"{r / 1e9:.2f} G predictions/s" if r >= 1e9 else (f"{r / 1e6:.1f} M predictions/s" if r >= 1e6 else f"{r:,.0f} predictions/s")
+
+
+def _matrix_text(matrix, names, normalized):
+    m = np.asarray(matrix)
+    cells = [[(f"{v:.2f}" if normalized else f"{int(v)}") for v in row] for row in m]
+    width = max([len(n) for n in names] + [len(c) for row in cells for c in row] + [4])
+    head = " " * width + "  " + " ".join(f"{n[:width]:>{width}}" for n in names)
+    lines = [head] + [f"{n[:width]:>{width}}  " + " ".join(f"{c:>{width}}" for c in row) for n, row in zip(names, cells)]
+    return "\n".join(lines)
+
+
+def _top_confusions(matrix, names, k=10):
+    m = np.asarray(matrix, dtype=np.float64).copy()
+    np.fill_diagonal(m, 0)
+    flat = np.argsort(m, axis=None)[::-1][:k]
+    out = []
+    for idx in flat:
+        i, j = divmod(int(idx), m.shape[1])
+        if m[i, j] <= 0:
+            break
+        out.append((names[i], names[j], m[i, j]))
+    return out
+
+
+def render_text(s) -> str:
+    from .report import format_report
+
+    rep = s["report"]
+    names = s["target_names"]
+    per = [rep[n] for n in names]
+    averages = [("accuracy", None, None, rep["accuracy"], int(sum(r["support"] for r in per)))]
+    averages += [(h, rep[h]["precision"], rep[h]["recall"], rep[h]["f1-score"], int(rep[h]["support"])) for h in ("macro avg", "weighted avg")]
+    table = format_report(
+        names, [r["precision"] for r in per], [r["recall"] for r in per], [r["f1-score"] for r in per],
+        [int(r["support"]) for r in per], averages, digits=4,
+    )
+    out = [f"{s['n_predictions']:,} predictions, {s['n_classes']} classes"]
+    for role, src in s["inputs"].items():
+        out.append(f"  {role}: {src}")
+    out += ["", "Classification report", "", table.rstrip("\n"), ""]
+    normalized = s["normalize"] is not None
+    how = f", normalized over {s['normalize']}" if normalized else ""
+    if s["n_classes"] <= MAX_PRINTED_CLASSES:
+        out += [f"Confusion matrix (rows: true, columns: predicted{how})", "", _matrix_text(s["confusion_matrix"], names, normalized), ""]
+    else:
+        out += [f"Confusion matrix: {s['n_classes']} classes, too many to print; most confused pairs{how}:"]
+        for a, b, v in _top_confusions(s["confusion_matrix"], names):
+            out.append(f"  {a!r} predicted as {b!r}: {v:.4g}" if normalized else f"  {a!r} predicted as {b!r}: {int(v):,}")
+        out.append("")
+    out.append("Diagnostics")
+    if s["diagnostics"]:
+        out += [f"- {d['message']}" for d in s["diagnostics"]]
+    else:
+        out.append("- No findings: no accuracy paradox, no strong imbalance, every class predicted.")
+    out.append("")
+    if s["curves"]:
+        out += [f"Curves from the scores (one-vs-rest, {CURVE_THRESHOLDS} thresholds in [0, 1])", ""]
+        w = max(len("class"), *(len(r["class"]) for r in s["curves"]))
+        out.append(f"{'class':>{w}}    AUROC  avg precision")
+        for r in s["curves"]:
+            out.append(f"{r['class']:>{w}}  {_fmt(r['auroc'])}         {_fmt(r['average_precision'])}")
+        aurocs = [r["auroc"] for r in s["curves"] if r["auroc"] is not None and math.isfinite(r["auroc"])]
+        if aurocs and len(s["curves"]) > 1:
+            out.append(f"{'macro':>{w}}  {_fmt(float(np.mean(aurocs)))}")
+        out.append("")
+    t = s["throughput"]
+    if t is None:
+        return "\n".join(out) + "\n"
+    out.append(
+        f"Throughput: {s['n_predictions']:,} predictions in {t['seconds']:.3f} s, reading included: "
+        f"{_rate(s['n_predictions'], t['seconds'])} (counting alone: {_rate(s['n_predictions'], t['counting_seconds'])})"
+    )
+    return "\n".join(out) + "\n"
+
+
+def _fmt(v):
+    return "   n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"
+
+
+def render_markdown(s) -> str:
+    rep = s["report"]
+    names = s["target_names"]
+    out = [f"**{s['n_predictions']:,} predictions, {s['n_classes']} classes**", "", "## Classification report", ""]
+    out += ["| class | precision | recall | f1-score | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    for n in names + ["macro avg", "weighted avg"]:
+        r = rep[n]
+        out.append(f"| {_md(n)} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1-score']:.4f} | {int(r['support'])} |")
+    total = int(sum(rep[n]["support"] for n in names))
+    out.append(f"| accuracy | | | {rep['accuracy']:.4f} | {total} |")
+    out.append("")
+    normalized = s["normalize"] is not None
+    if s["n_classes"] <= MAX_PRINTED_CLASSES:
+        out += ["## Confusion matrix", "", "rows: true, columns: predicted" + (f" (normalized over {s['normalize']})" if normalized else ""), ""]
+        out.append("| true \\ pred | " + " | ".join(_md(n) for n in names) + " |")
+        out.append("| --- |" + " ---: |" * len(names))
+        for n, row in zip(names, s["confusion_matrix"]):
+            out.append(f"| **{_md(n)}** | " + " | ".join(f"{v:.2f}" if normalized else str(int(v)) for v in row) + " |")
+    else:
+        out += ["## Most confused pairs", "", "| true | predicted | count |", "| --- | --- | ---: |"]
+        for a, b, v in _top_confusions(s["confusion_matrix"], names):
+            out.append(f"| {_md(a)} | {_md(b)} | {v:.4g} |")
+    out += ["", "## Diagnostics", ""]
+    out += [f"- {d['message']}" for d in s["diagnostics"]] or ["- No findings."]
+    if s["curves"]:
+        out += ["", "## Curves (one-vs-rest)", "", "| class | AUROC | average precision |", "| --- | ---: | ---: |"]
+        out += [f"| {_md(r['class'])} | {_fmt(r['auroc']).strip()} | {_fmt(r['average_precision']).strip()} |" for r in s["curves"]]
+    if s.get("synthetic_stream"):
+        out += ["", "## Throughput", "", "```"] + _synthetic_lines(s["synthetic_stream"]) + ["```"]
+    t = s["throughput"]
+    if t is None:
+        return "\n".join(out) + "\n"
+    out += ["", f"Throughput: {_rate(s['n_predictions'], t['seconds'])} reading included, "
+            f"{_rate(s['n_predictions'], t['counting_seconds'])} counting alone."]
+    return "\n".join(out) + "\n"
+
+
+def _synthetic_lines(b) -> list:
+    return [
+        f"Synthetic stream: {b['n']:,} int32 predictions, {b['num_classes']} classes, in chunks of {b['chunk']:,}:",
+        f"  ConfusionMatrix.update   {b['stream_seconds']:.3f} s  {_rate(b['n'], b['stream_seconds'])}",
+        f"  confusion_matrix (once)  {b['one_shot_seconds']:.3f} s  {_rate(b['n'], b['one_shot_seconds'])}",
+        f"  first call (kernel load or compile): {b['first_call_seconds']:.3f} s",
+    ]
+
+
+def _md(text) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def render_csv(s) -> str:
+    buf = _stdio.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["class", "precision", "recall", "f1-score", "support"])
+    rep = s["report"]
+    for n in s["target_names"]:
+        r = rep[n]
+        w.writerow([n, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    total = int(sum(rep[n]["support"] for n in s["target_names"]))
+    w.writerow(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
+    for h in ("macro avg", "weighted avg"):
+        r = rep[h]
+        w.writerow([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    return buf.getvalue()
+
+
+def render(s, fmt) -> str:
+    if fmt == "json":
+        return json.dumps(_json_safe(s), indent=2) + "\n"
+    if fmt == "markdown":
+        return render_markdown(s)
+    if fmt == "csv":
+        return render_csv(s)
+    return render_text(s)
+
+
+def _check_plot_possible(path):
+    """Fail before any work when --plot cannot be honoured."""
+    if not path:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise InputError("--plot needs matplotlib, which is not installed: pip install 'fastcm[plot]'")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"Cannot write the plot to {path!r}: no folder {folder!r}")
+
+
+def _write_plot(path, ev: Evaluation, normalize, title=None):
+    try:
+        from . import plot
+        fig = plot.summary(ev.cm, labels=ev.names, normalize=normalize, curves=ev.curves, title=title)
+    except ImportError:
+        raise InputError("--plot needs matplotlib, which is not installed: pip install 'fastcm[plot]'") from None
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot write the plot to {path!r}: {exc}") from None
+
+
+# -- subcommands -----------------------------------------------------------------------------
+def _cmd_report(args) -> int:
+    if args.pred is None and args.scores is None:
+        raise InputError("report needs --pred or --scores (or both)")
+    _check_plot_possible(args.plot)
+    if args.chunk_size < 1:
+        raise InputError(f"--chunk-size must be a positive number of rows, but got {args.chunk_size}")
+    requests = {"y_true": (args.true, "y_true", False)}
+    if args.pred is not None:
+        requests["y_pred"] = (args.pred, "y_pred", False)
+    if args.scores is not None:
+        requests["scores"] = (args.scores, "scores", True)
+    # columns of one .csv/.parquet file share a reader: the file is parsed once
+    cols = open_columns(list(requests.values()))
+    described = {}
+    for c in cols:
+        for part, role in enumerate(c.roles):
+            described[list(requests)[role]] = c.describe(part)
+    names = read_names(args.names) if args.names else None
+    labels = _parse_labels(args.labels)
+    total = next((c.length for c in cols if c.length is not None), None)
+    num_classes = args.num_classes
+    if num_classes is not None and num_classes < 1:
+        raise InputError(f"--num-classes must be a positive int, but got {num_classes}")
+
+    def chunks():
+        for parts in aligned_chunks(cols, args.chunk_size):
+            got = dict(zip(requests, parts))
+            yield got["y_true"], got.get("y_pred"), got.get("scores")
+
+    cm, curves, n, wall, count_s = count_chunks(
+        chunks(), total=total, num_classes=num_classes, labels=labels, ignore_index=args.ignore_index,
+        quiet=args.quiet, with_curves=args.scores is not None,
+    )
+    if n == 0:
+        raise InputError("the inputs hold no rows")
+    ev = Evaluation(cm, _names_for(cm, names), n, wall, count_s, curves, {k: described[k] for k in requests})
+    one_vs_rest = ev.curves is not None and ev.curves.ndim == 4
+    if one_vs_rest and labels is not None and labels.dtype.kind in "iu":
+        if labels.min() < 0 or labels.max() >= ev.curves.shape[0]:
+            raise InputError(f"--labels {labels.tolist()} are not all columns of the {ev.curves.shape[0]} scores")
+        ev.curves = ev.curves[labels]  # the chosen classes' curves, in their order
+    if one_vs_rest and ev.curves.shape[0] != len(ev.names):
+        raise InputError(f"--scores has {ev.curves.shape[0]} columns, but the data has {len(ev.names)} classes")
+    summary = _summary(ev, args.normalize)
+    if args.plot:
+        _write_plot(args.plot, ev, args.normalize)
+    sys.stdout.write(render(summary, args.format))
+    sys.stdout.flush()
+    if args.plot and not args.quiet:
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _demo_arrays():
+    from importlib import resources
+
+    ref = resources.files("fastcm") / "data" / DEMO_FILE
+    with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}, str(path)
+
+
+def synthetic_throughput(n, num_classes=10, chunk=1 << 20, seed=0):
+    """Stream ``n`` synthetic predictions through ConfusionMatrix.update; returns timings.
+
+    Labels are int32, 90% correct. The first update is timed apart: it loads (or compiles)
+    the kernels.
+    """
+    from .confusion import confusion_matrix as confusion_matrix_once
+    from .stream import ConfusionMatrix
+
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, num_classes, n, dtype=np.int32)
+    noise = rng.integers(0, num_classes, n, dtype=np.int32)
+    y_pred = np.where(rng.random(n, dtype=np.float32) < 0.1, noise, y_true)
+    del noise
+    # the first update loads (or compiles) the kernels for the chunk size used below
+    warm = ConfusionMatrix(num_classes)
+    t0 = time.perf_counter()
+    warm.update(y_true[:chunk], y_pred[:chunk])
+    first = time.perf_counter() - t0
+    confusion_matrix_once(y_true[:chunk], y_pred[:chunk], num_classes=num_classes)
+    cm = ConfusionMatrix(num_classes)
+    t0 = time.perf_counter()
+    for lo in range(0, n, chunk):
+        cm.update(y_true[lo : lo + chunk], y_pred[lo : lo + chunk])
+    stream_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    one = confusion_matrix_once(y_true, y_pred, num_classes=num_classes)
+    once_s = time.perf_counter() - t0
+    if not np.array_equal(np.asarray(one), np.asarray(cm.compute())):
+        raise RuntimeError("streamed and one-shot confusion matrices differ")
+    return {"n": n, "num_classes": num_classes, "chunk": chunk, "first_call_seconds": first,
+            "stream_seconds": stream_s, "stream_predictions_per_second": n / stream_s if stream_s else None,
+            "one_shot_seconds": once_s, "one_shot_predictions_per_second": n / once_s if once_s else None}
+
+
+def _cmd_demo(args) -> int:
+    _check_plot_possible(args.plot)
+    if args.stream_size < 0:
+        raise InputError(f"--stream-size must be 0 or more predictions, but got {args.stream_size}")
+    data, path = _demo_arrays()
+    y_true, y_pred, proba = data["y_true"], data["y_pred"], data["y_proba"]
+    names = [str(n) for n in data["target_names"]]
+    cm, curves, n, wall, count_s = count_chunks(
+        [(y_true, y_pred, proba)], num_classes=proba.shape[1], quiet=True, with_curves=True,
+    )
+    ev = Evaluation(cm, names, n, wall, count_s, curves, {
+        "data": "scikit-learn's handwritten digits (load_digits), held-out half",
+        "model": "logistic regression on 4x4-pooled images (scripts/make_demo_data.py)",
+        "file": path,
+    })
+    summary = _summary(ev, args.normalize)
+    # 899 rows time the kernel loading, not counting: the synthetic stream below measures that
+    summary["throughput"] = None
+    bench = None
+    if args.stream_size > 0:
+        if not args.quiet and args.format == "text":
+            print(f"measuring throughput on {args.stream_size:,} synthetic predictions...", file=sys.stderr)
+        bench = synthetic_throughput(args.stream_size)
+        summary["synthetic_stream"] = bench
+    if args.plot:
+        _write_plot(args.plot, ev, args.normalize, title="fastcm demo: digits, logistic regression")
+    if args.format == "text":
+        out = ["fastcm demo: a logistic regression's predictions on scikit-learn's handwritten digits", ""]
+        out.append(render_text(summary))
+        if bench:
+            out.append("\n".join(_synthetic_lines(bench)))
+        if args.plot:
+            out.append(f"\nPlot written to {args.plot}")
+        sys.stdout.write("\n".join(out) + "\n")
+    else:
+        sys.stdout.write(render(summary, args.format))
+    return 0
+
+
+def _import_benchmarks():
+    try:
+        from benchmarks.__main__ import main as bench_main
+
+        return bench_main
+    except ImportError:
+        pass
+    # The suite lives in the repository, not in the installed package: look in the working
+    # directory and next to the package (an editable install).
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for root in (os.getcwd(), here):
+        if os.path.isfile(os.path.join(root, "benchmarks", "__main__.py")):
+            sys.path.insert(0, root)
+            try:
+                from benchmarks.__main__ import main as bench_main
+
+                return bench_main
+            except ImportError:
+                sys.path.remove(root)
+    return None
+
+
+def _cmd_bench(argv) -> int:
+    bench_main = _import_benchmarks()
+    if bench_main is None:
+        print(f"{PROG} bench: the benchmark suite ships with the source, not the wheel; run it from the root "
+              "of a checkout of the repository: fastcm bench --quick (or python -m benchmarks --quick)", file=sys.stderr)
+        return 2
+    result = bench_main(list(argv))
+    return int(result or 0)
+
+
+# -- entry point -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Confusion matrices and classification reports over large prediction files.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"fastcm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{report,demo,bench}", parser_class=_Parser)
+
+    rep = sub.add_parser("report", help="report on prediction files", description=(
+        "Stream prediction files into a confusion matrix and print the classification report, the matrix, "
+        "the diagnostics and the throughput. FILE is .npy, .npz, .csv, .tsv, .parquet or .txt; "
+        "COLUMN is a column name or 0-based position (.csv/.tsv/.parquet), a key (.npz) or a column index (.npy)."))
+    rep.add_argument("--true", required=True, metavar="FILE[:COLUMN]", help="true labels")
+    rep.add_argument("--pred", metavar="FILE[:COLUMN]", help="predicted labels")
+    rep.add_argument("--scores", metavar="FILE[:COL,...]", help="scores/probabilities, one column per class "
+                     "(or one column: the positive class's score); gives the curves, and the predictions when --pred is absent")
+    rep.add_argument("--num-classes", type=int, metavar="C", help="labels are 0..C-1 (fastest)")
+    rep.add_argument("--labels", nargs="+", metavar="LABEL", help="classes to report, in this order (space or comma separated)")
+    rep.add_argument("--ignore-index", type=int, metavar="I", help="skip pairs whose true label is I (e.g. 255)")
+    rep.add_argument("--names", metavar="FILE", help="class names, one per line, in class order")
+    _output_options(rep)
+    rep.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="ROWS",
+                     help=f"rows read per chunk (default {DEFAULT_CHUNK_SIZE:,})")
+    rep.set_defaults(func=_cmd_report)
+
+    demo = sub.add_parser("demo", help="report on the bundled real example", description=(
+        "Run the report on a bundled real example: a logistic regression's predictions on scikit-learn's "
+        "handwritten digits (true labels, predictions, probabilities), then measure throughput on a synthetic stream."))
+    _output_options(demo)
+    demo.add_argument("--stream-size", type=int, default=10_000_000, metavar="N",
+                      help="synthetic predictions for the throughput measurement (default 10,000,000; 0 skips it)")
+    demo.set_defaults(func=_cmd_demo)
+
+    sub.add_parser("bench", help="run the benchmark suite (from a source checkout); options as python -m benchmarks",
+                   add_help=False)
+    return parser
+
+
+def _output_options(p):
+    p.add_argument("--format", choices=("text", "json", "markdown", "csv"), default="text", help="output format (default text)")
+    p.add_argument("--plot", metavar="OUT.png", help="also draw the confusion matrix, per-class bars and curves (needs matplotlib)")
+    p.add_argument("--normalize", choices=("true", "pred", "all"), help="normalize the shown matrix over true rows, predicted columns or all")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 internal error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _cmd_bench(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version (0) or a usage error (2)
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unreadable file, permission, disk full
+        name = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"{PROG} {args.command}: error:{name} {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in fastcm: say so, keep the traceback for a report
+        if os.environ.get("FASTCM_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"{PROG} {args.command}: internal error: {type(exc).__name__}: {first} "
+              "(set FASTCM_DEBUG=1 for the traceback; please report it)", file=sys.stderr)
+        return 1

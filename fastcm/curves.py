@@ -1,0 +1,263 @@
+"""Exact scikit-learn drop-ins for ranking curves: ``roc_curve``, ``precision_recall_curve``,
+``roc_auc_score``, ``average_precision_score``.
+
+Every curve comes from the backend's ``score_groups`` (scores split by truth, both halves
+sorted, merged from the top in one compiled pass), then scikit-learn's arithmetic.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import backends
+from .exceptions import UndefinedMetricWarning
+from .inputs import as_array
+
+__all__ = ["precision_recall_curve", "roc_curve", "roc_auc_score", "average_precision_score"]
+
+
+def _classes(t):
+    if t.dtype.kind in "biu":
+        lo, hi = t.min(), t.max()
+        if int(hi) - int(lo) <= 1:
+            return np.unique(np.array([lo, hi], dtype=t.dtype))
+    if t.dtype.kind == "f":
+        if not np.isfinite(t).all():
+            raise ValueError("Input y_true contains NaN or infinity.")
+        if (t != np.floor(t)).any():
+            raise ValueError("continuous format is not supported")
+    return np.unique(t)
+
+
+def _column(a, name):
+    if a.ndim == 2 and a.shape[1] == 1:
+        return a.reshape(-1)
+    if a.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got an array of shape {a.shape} instead.")
+    return a
+
+
+def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
+    """fps, tps, thresholds (scikit-learn's ``confusion_matrix_at_thresholds`` core), score dtype."""
+    t = _column(as_array(y_true, "y_true", allow_device=False), "y_true")
+    s = _column(as_array(y_score, "y_score", allow_device=False), "y_score")
+    w = None if sample_weight is None else _column(np.asarray(sample_weight), "sample_weight")
+    lengths = [t.shape[0], s.shape[0]] + ([] if w is None else [w.shape[0]])
+    if len(set(lengths)) > 1:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+    classes = _classes(t)
+    if classes.size > 2 and pos_label is None:
+        raise ValueError("multiclass format is not supported")
+    if pos_label is None:
+        ok = classes.dtype.kind not in "OUS" and any(
+            classes.size == len(c) and (classes == np.array(c)).all() for c in ([0, 1], [-1, 1], [0], [-1], [1])
+        )
+        if not ok:
+            shown = ", ".join(repr(c) for c in classes.tolist())
+            raise ValueError(
+                f"y_true takes value in {{{shown}}} and pos_label is not specified: either make y_true take value "
+                "in {0, 1} or {-1, 1} or pass pos_label explicitly."
+            )
+        pos_label = 1
+    if not (t.dtype.kind in "biu" and pos_label == 1 and classes.min() >= 0):
+        t = t == pos_label
+    be = backends.get(backends.select(backend, t, s))
+    fps, tps, thr, invalid = be.score_groups(t, s, weights=w)
+    n_bad, pos = (int(v) for v in invalid)
+    if n_bad:
+        v = s[pos] if not np.isfinite(float(s[pos])) else (w[pos] if w is not None else t[pos])
+        raise ValueError(f"Input contains NaN or infinity: {v!r} at position {pos}.")
+    return np.asarray(fps), np.asarray(tps), np.asarray(thr), s.dtype
+
+
+def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
+    """Receiver operating characteristic, as :func:`sklearn.metrics.roc_curve`.
+
+    Examples
+    --------
+    >>> fpr, tpr, thr = roc_curve([1, 1, 2, 2], [0.1, 0.4, 0.35, 0.8], pos_label=2)
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    fps, tps, thr, _ = _groups(y_true, y_score, pos_label, sample_weight)
+    if drop_intermediate and fps.shape[0] > 2:
+        keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        fps, tps, thr = fps[keep], tps[keep], thr[keep]
+    tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
+    thr = np.r_[np.inf, thr.astype(np.float64)]
+    if fps[-1] <= 0:
+        warnings.warn("No negative samples in y_true, false positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
+        fpr = np.full(fps.shape, np.nan)
+    else:
+        fpr = fps / fps[-1]
+    if tps[-1] <= 0:
+        warnings.warn("No positive samples in y_true, true positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
+        tpr = np.full(tps.shape, np.nan)
+    else:
+        tpr = tps / tps[-1]
+    return fpr, tpr, thr
+
+
+def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False):
+    """Precision-recall pairs, as :func:`sklearn.metrics.precision_recall_curve`.
+
+    Examples
+    --------
+    >>> p, r, thr = precision_recall_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> p.round(3).tolist(), r.tolist(), thr.tolist()
+    ([0.5, 0.667, 0.5, 1.0, 1.0], [1.0, 1.0, 0.5, 0.5, 0.0], [0.1, 0.35, 0.4, 0.8])
+    """
+    fps, tps, thr, dtype = _groups(y_true, y_score, pos_label, sample_weight)
+    if drop_intermediate and fps.shape[0] > 2:
+        keep = np.r_[True, np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:])), True]
+        fps, tps, thr = fps[keep], tps[keep], thr[keep]
+    ps = tps + fps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(ps != 0, tps / ps, 0.0)
+    if tps[-1] == 0:
+        warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", stacklevel=2)
+        recall = np.ones_like(tps)
+    else:
+        recall = tps / tps[-1]
+    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thr[::-1].astype(dtype)
+
+
+def _auc(x, y):
+    dx = np.diff(x)
+    direction = 1
+    if np.any(dx < 0):
+        if np.all(dx <= 0):
+            direction = -1
+        else:
+            raise ValueError(f"x is neither increasing nor decreasing : {x}.")
+    return float(direction * np.trapezoid(y, x))
+
+
+def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None):
+    if _classes(np.asarray(y_true)).size != 2:
+        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
+                      UndefinedMetricWarning, stacklevel=3)
+        return np.nan
+    fpr, tpr, _ = roc_curve(y_true, y_score, sample_weight=sample_weight)
+    if max_fpr is None or max_fpr == 1:
+        return _auc(fpr, tpr)
+    stop = np.searchsorted(fpr, max_fpr, "right")
+    tpr = np.append(tpr[:stop], np.interp(max_fpr, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]]))
+    fpr = np.append(fpr[:stop], max_fpr)
+    partial = _auc(fpr, tpr)
+    min_area, max_area = 0.5 * max_fpr**2, max_fpr
+    return 0.5 * (1 + (partial - min_area) / (max_area - min_area))
+
+
+def _average_binary(metric, t, s, average, sample_weight):
+    """scikit-learn's ``_average_binary_score`` for (N, L) indicators and scores."""
+    if average not in (None, "micro", "macro", "weighted", "samples"):
+        raise ValueError(f"average has to be one of {(None, 'micro', 'macro', 'weighted', 'samples')}")
+    if t.shape != s.shape:
+        raise ValueError(f"y_true and y_score must have the same shape, got {t.shape} and {s.shape}")
+    axis, score_weight, average_weight = 1, sample_weight, None
+    if average == "micro":
+        score_weight = None if sample_weight is None else np.repeat(sample_weight, t.shape[1])
+        t, s = t.reshape(-1, 1), s.reshape(-1, 1)
+    elif average == "weighted":
+        average_weight = t.sum(axis=0) if sample_weight is None else (t * np.reshape(sample_weight, (-1, 1))).sum(axis=0)
+        if np.isclose(average_weight.sum(), 0):
+            return 0
+    elif average == "samples":
+        average_weight, score_weight, axis = sample_weight, None, 0
+    n = t.shape[axis]
+    score = np.zeros(n)
+    for c in range(n):
+        tc, sc = (t[:, c], s[:, c]) if axis == 1 else (t[c], s[c])
+        score[c] = metric(tc, sc, sample_weight=score_weight)
+    if average is None:
+        return score
+    if average_weight is not None:
+        score[average_weight == 0] = 0
+    return float(np.average(score, weights=average_weight))
+
+
+def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise", labels=None):
+    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score` (binary, multiclass ovr, multilabel).
+
+    Examples
+    --------
+    >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    if max_fpr is not None and not 0 < max_fpr <= 1:
+        raise ValueError(f"The 'max_fpr' parameter of roc_auc_score must be a float in the range (0.0, 1.0] or None. Got {max_fpr!r} instead.")
+    t = as_array(y_true, "y_true", allow_device=False)
+    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
+    w = None if sample_weight is None else np.asarray(sample_weight).reshape(-1)
+    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    if t.ndim == 2:
+        if not ((t == 0) | (t == 1)).all():
+            raise ValueError("multiclass-multioutput format is not supported")
+        return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight, max_fpr), t, s, average, w)
+    classes = _classes(t)
+    if classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2):
+        if max_fpr is not None and max_fpr != 1.0:
+            raise ValueError(f"Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to `None`, received `max_fpr={max_fpr}` instead")
+        if multi_class == "raise":
+            raise ValueError("multi_class must be in ('ovo', 'ovr')")
+        if multi_class != "ovr":
+            raise ValueError(f"fastcm.roc_auc_score supports multi_class='ovr' only, but got {multi_class!r}")
+        if s.ndim != 2:
+            raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains multiple classes. Got `y_score.shape={s.shape}`.")
+        if not np.allclose(1, s.sum(axis=1)):
+            raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes")
+        if average not in ("micro", "macro", "weighted", None):
+            raise ValueError(f"average must be one of {('micro', 'macro', 'weighted', None)} for multiclass problems")
+        if labels is not None:
+            classes = np.asarray(labels).reshape(-1)
+            if np.unique(classes).size != classes.size:
+                raise ValueError("Parameter 'labels' must be unique")
+            if not np.array_equal(np.unique(classes), classes):
+                raise ValueError("Parameter 'labels' must be ordered")
+            if classes.size != s.shape[1]:
+                raise ValueError(f"Number of given labels, {classes.size}, not equal to the number of columns in 'y_score', {s.shape[1]}")
+            if np.setdiff1d(t, classes).size:
+                raise ValueError("'y_true' contains labels not in parameter 'labels'")
+        elif classes.size != s.shape[1]:
+            raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
+        indicator = (t[:, None] == classes[None, :]).astype(np.int8)
+        return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight), indicator, s, average, w)
+    positive = (t == classes[-1]).astype(np.int8)
+    return _binary_roc_auc(positive, _column(s, "y_score"), w, max_fpr)
+
+
+def _binary_ap(y_true, y_score, pos_label=1, sample_weight=None):
+    precision, recall, _ = precision_recall_curve(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight)
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+
+
+def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sample_weight=None):
+    """Average precision, as :func:`sklearn.metrics.average_precision_score`.
+
+    Examples
+    --------
+    >>> round(average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
+    0.8333
+    """
+    t = as_array(y_true, "y_true", allow_device=False)
+    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
+    w = None if sample_weight is None else np.asarray(sample_weight).reshape(-1)
+    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    if t.ndim == 2:
+        if pos_label != 1:
+            raise ValueError("Parameter pos_label is fixed to 1 for multilabel-indicator y_true. Do not set pos_label or set pos_label to 1.")
+        return _average_binary(_binary_ap, t, s, average, w)
+    present = _classes(t)
+    if present.size <= 2:
+        if present.size == 2 and pos_label not in present:
+            raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
+        return _binary_ap(t, _column(s, "y_score"), pos_label, w)
+    if pos_label != 1:
+        raise ValueError("Parameter pos_label is fixed to 1 for multiclass y_true. Do not set pos_label or set pos_label to 1.")
+    indicator = (t[:, None] == present[None, :]).astype(np.int8)
+    if s.shape != indicator.shape:
+        raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains multiple classes. Got `y_score.shape={s.shape}`.")
+    return _average_binary(_binary_ap, indicator, s, average, w)

@@ -1,0 +1,183 @@
+"""``ThresholdConfusionMatrix``: a streaming threshold sweep in constant memory.
+
+The state is the (K, T + 1, 2) bucket histogram of :func:`fastcm.threshold_confusion_matrices`;
+an update counts its batch into a fresh histogram first, so a failed batch changes nothing.
+Curves come from the binned matrices, however many batches arrived.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import os
+
+import numpy as np
+
+from .confusion import _host
+from .inputs import check_num_classes
+from .persist import read_npz, write_npz_atomic
+from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
+
+__all__ = ["ThresholdConfusionMatrix"]
+
+_FORMAT = "fastcm.ThresholdConfusionMatrix"
+_FORMAT_VERSION = 1
+
+
+class ThresholdConfusionMatrix:
+    """(T, 2, 2) confusion matrices, one per threshold, accumulated batch by batch.
+
+    Parameters
+    ----------
+    thresholds : int or sorted array-like, default=101
+        ``T`` evenly spaced thresholds in [0, 1], or any sorted set.
+    num_classes : int, optional
+        Score columns: (N, C) scores with class indices or (N, C) indicators give
+        (C, T, 2, 2). None: 1-D binary scores.
+    backend : {"auto", "numba", "numpy", "cupy"}
+
+    Examples
+    --------
+    >>> m = ThresholdConfusionMatrix(thresholds=[0.5])
+    >>> m.update([0, 1], [0.2, 0.7]).update([1], [0.4]).compute().tolist()
+    [[[1, 0], [1, 1]]]
+    """
+
+    def __init__(self, thresholds=101, *, num_classes=None, backend="auto"):
+        self.thresholds = check_thresholds(thresholds)
+        self.num_classes = check_num_classes(num_classes)
+        self.backend = backend
+        self.reset()
+
+    def reset(self) -> "ThresholdConfusionMatrix":
+        self._hist = np.zeros((self.num_classes or 1, self.thresholds.size + 1, 2), dtype=np.int64)
+        self.n_samples = 0
+        return self
+
+    def update(self, y_true, y_score, sample_weight=None) -> "ThresholdConfusionMatrix":
+        """Count one batch; returns self. A batch that fails validation leaves the state as it was."""
+        t, s, w = prepare(y_true, y_score, sample_weight, num_classes=self.num_classes or 1)
+        hist = _host(count_thresholds(t, s, w, self.thresholds, self.backend))
+        dtype = np.float64 if (hist.dtype.kind == "f" or self._hist.dtype.kind == "f") else np.int64
+        self._hist = self._hist.astype(dtype) + hist.astype(dtype)
+        self.n_samples += int(t.shape[0])
+        return self
+
+    def compute(self):
+        """(T, 2, 2) matrices ``[[tn, fp], [fn, tp]]`` (or (C, T, 2, 2) with ``num_classes``)."""
+        out = matrices_from_hist(self._hist)
+        return out if self.num_classes else out[0]
+
+    def merge(self, other) -> "ThresholdConfusionMatrix":
+        if not isinstance(other, ThresholdConfusionMatrix):
+            raise TypeError(f"Can only merge a ThresholdConfusionMatrix, but got {type(other).__name__}")
+        if other.num_classes != self.num_classes or not np.array_equal(other.thresholds, self.thresholds):
+            raise ValueError("Cannot merge accumulators with different thresholds or num_classes")
+        dtype = np.float64 if "f" in (self._hist.dtype.kind, other._hist.dtype.kind) else np.int64
+        self._hist = self._hist.astype(dtype) + other._hist.astype(dtype)
+        self.n_samples += other.n_samples
+        return self
+
+    def __add__(self, other):
+        if not isinstance(other, ThresholdConfusionMatrix):
+            return NotImplemented
+        return self.copy().merge(other)
+
+    def copy(self) -> "ThresholdConfusionMatrix":
+        return _copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        return f"ThresholdConfusionMatrix(T={self.thresholds.size}, num_classes={self.num_classes}, n_samples={self.n_samples})"
+
+    # -- curves on the binned matrices -------------------------------------------------
+    def _rates(self):
+        m = np.asarray(self.compute(), dtype=np.float64)
+        tn, fp, fn, tp = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
+            recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+            fpr = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
+        return precision, recall, fpr
+
+    def precision_recall_curve(self):
+        """(precision, recall, thresholds) per threshold; precision is 1 where nothing is predicted positive."""
+        precision, recall, _ = self._rates()
+        return precision, recall, self.thresholds
+
+    def roc_curve(self):
+        """(fpr, tpr, thresholds) per threshold."""
+        _, tpr, fpr = self._rates()
+        return fpr, tpr, self.thresholds
+
+    def auroc(self):
+        """Trapezoidal area under the binned ROC curve, closed by the points (0, 0) and (1, 1)."""
+        fpr, tpr, _ = self.roc_curve()
+        x = np.concatenate([np.ones(fpr.shape[:-1] + (1,)), fpr, np.zeros(fpr.shape[:-1] + (1,))], axis=-1)
+        y = np.concatenate([np.ones(tpr.shape[:-1] + (1,)), tpr, np.zeros(tpr.shape[:-1] + (1,))], axis=-1)
+        return -np.trapezoid(y, x, axis=-1)
+
+    def average_precision(self):
+        """Step-function AP over the binned PR curve: sum of (recall drop) * precision."""
+        precision, recall, _ = self.precision_recall_curve()
+        r = np.concatenate([recall, np.zeros(recall.shape[:-1] + (1,))], axis=-1)
+        return np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
+
+    def best_threshold(self, metric="f1"):
+        """(threshold, value) maximising ``metric`` ("f1", "accuracy", "youden"); per class with num_classes."""
+        m = np.asarray(self.compute(), dtype=np.float64)
+        tn, fp, fn, tp = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if metric == "f1":
+                v = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+            elif metric == "accuracy":
+                v = (tp + tn) / np.maximum(tp + tn + fp + fn, 1e-300)
+            elif metric == "youden":
+                v = np.nan_to_num(tp / (tp + fn)) - np.nan_to_num(fp / (fp + tn))
+            else:
+                raise ValueError(f"Expected `metric` to be one of ('f1', 'accuracy', 'youden'), but got {metric!r}")
+        j = np.argmax(v, axis=-1)
+        if v.ndim == 1:
+            return float(self.thresholds[j]), float(v[j])
+        return self.thresholds[j], np.take_along_axis(v, j[:, None], axis=-1)[:, 0]
+
+    def plot(self, kind="roc", **kwargs):
+        """Draw the ROC (``kind="roc"``) or precision-recall (``kind="pr"``) curves; needs matplotlib.
+
+        See :func:`fastcm.plot.roc_curve` and :func:`fastcm.plot.pr_curve`.
+        """
+        from . import plot as _plot
+
+        if kind not in ("roc", "pr"):
+            raise ValueError(f"Expected `kind` to be 'roc' or 'pr', but got {kind!r}")
+        return (_plot.roc_curve if kind == "roc" else _plot.pr_curve)(self, **kwargs)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename)."""
+        path = os.fspath(path)
+        fields = {
+            "fastcm_format": np.array(_FORMAT),
+            "format_version": np.array(_FORMAT_VERSION),
+            "hist": self._hist,
+            "thresholds": self.thresholds,
+            "num_classes": np.array(self.num_classes or 0),
+            "n_samples": np.array(self.n_samples, dtype=np.int64),
+        }
+        write_npz_atomic(path, fields)
+
+    @classmethod
+    def load(cls, path, *, backend="auto") -> "ThresholdConfusionMatrix":
+        """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError."""
+        path = os.fspath(path)
+        data = read_npz(path, "ThresholdConfusionMatrix")
+        if str(data.get("fastcm_format", "")) != _FORMAT:
+            raise ValueError(f"{path!r} is not a fastcm ThresholdConfusionMatrix file")
+        try:
+            k = int(data["num_classes"])
+            m = cls(data["thresholds"], num_classes=k or None, backend=backend)
+            hist = data["hist"]
+            if hist.shape != m._hist.shape:
+                raise ValueError(f"{path!r} is a damaged fastcm file: histogram {hist.shape}, expected {m._hist.shape}")
+            m._hist, m.n_samples = hist, int(data["n_samples"])
+        except KeyError as exc:
+            raise ValueError(f"{path!r} is a damaged fastcm file: missing {exc}") from None
+        return m

@@ -1,0 +1,223 @@
+"""Confusion matrices from scores: one threshold, or every threshold of a sweep in one pass.
+
+``binary_confusion_matrix`` thresholds once; ``threshold_confusion_matrices`` counts, in one
+pass over the scores, a histogram over the gaps between sorted thresholds and turns it
+into one (2, 2) matrix per threshold by cumulative sums: O(N + T) work, O(T) memory, and
+exactly what thresholding one by one gives. A score is predicted positive iff
+``score >= threshold``. Matrices read as scikit-learn's: ``[[tn, fp], [fn, tp]]``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import backends
+from .confusion import _host
+from .inputs import array_module, as_array, check_weights, to_integer_labels
+
+__all__ = ["binary_confusion_matrix", "threshold_confusion_matrices", "check_thresholds", "matrices_from_hist"]
+
+
+def check_thresholds(thresholds) -> np.ndarray:
+    """The threshold set as a sorted float64 array: an int ``T`` means ``np.linspace(0, 1, T)``.
+
+    Examples
+    --------
+    >>> check_thresholds(3).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    if isinstance(thresholds, (bool, np.bool_)):
+        raise TypeError(f"Expected `thresholds` to be an int or a sorted array of floats, but got {thresholds!r}")
+    if isinstance(thresholds, numbers.Integral):
+        if thresholds < 1:
+            raise ValueError(f"Expected `thresholds` to be a positive int, but got {thresholds!r}")
+        return np.linspace(0.0, 1.0, int(thresholds))
+    thr = np.asarray(_host(thresholds) if hasattr(thresholds, "get") else thresholds)
+    if thr.dtype.kind not in "biuf" or thr.ndim != 1 or thr.size == 0:
+        raise ValueError(
+            f"Expected `thresholds` to be an int or a non-empty 1-D array of numbers, but got shape {thr.shape} "
+            f"and dtype {thr.dtype}"
+        )
+    thr = thr.astype(np.float64)
+    if np.isnan(thr).any():
+        raise ValueError(f"Expected `thresholds` without NaN, but got NaN at position {int(np.argmax(np.isnan(thr)))}")
+    down = np.nonzero(thr[1:] < thr[:-1])[0]
+    if down.size:
+        i = int(down[0])
+        raise ValueError(
+            f"Expected `thresholds` sorted in increasing order, but got {float(thr[i])!r} at position {i} "
+            f"followed by {float(thr[i + 1])!r}"
+        )
+    return thr
+
+
+def _scores(y_score):
+    s = as_array(y_score, "y_score")
+    if s.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `y_score` to hold numbers, but got dtype {s.dtype}")
+    return s
+
+
+def prepare(y_true, y_score, sample_weight=None, num_classes=None):
+    """Coerce and shape-check ``(y_true, y_score, weights)`` for :func:`threshold_counts`.
+
+    Layouts: 1-D scores with 0/1 truth; (N, C) scores with 1-D class indices (one-vs-rest);
+    (N, L) scores with an (N, L) 0/1 indicator truth (multilabel). ``num_classes``, when
+    given, is the number of score columns expected (1 for binary).
+    """
+    t = as_array(y_true, "y_true")
+    s = _scores(y_score)
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `y_true` to hold 0/1 or class indices, but got dtype {t.dtype}")
+    if s.ndim == 2 and s.shape[1] == 1 and num_classes in (None, 1):
+        s = s.reshape(-1)
+    if t.ndim == 2 and t.shape[1] == 1 and s.ndim == 1:
+        t = t.reshape(-1)
+    if s.ndim not in (1, 2) or t.ndim not in (1, 2) or (s.ndim == 1 and t.ndim == 2):
+        raise ValueError(
+            f"Expected `y_score` of shape (N,) or (N, C) and `y_true` of shape (N,) or (N, C), but got "
+            f"{tuple(s.shape)} and {tuple(t.shape)}"
+        )
+    if t.shape[0] != s.shape[0] or (t.ndim == 2 and t.shape != s.shape):
+        raise ValueError(
+            f"Expected `y_true` and `y_score` to have matching shapes, but got {tuple(t.shape)} and {tuple(s.shape)}"
+        )
+    width = 1 if s.ndim == 1 else s.shape[1]
+    if num_classes is not None and width != num_classes:
+        raise ValueError(f"Expected {num_classes} score column(s), but got `y_score` of shape {tuple(s.shape)}")
+    if s.ndim == 2 and t.ndim == 1:
+        t = to_integer_labels(t, "y_true")
+    weights = check_weights(sample_weight, t.shape[0], s)
+    return t, s, weights
+
+
+def _item(a, *idx):
+    """One element as a Python scalar, from a numpy or CuPy array."""
+    v = a[idx]
+    return v.item() if hasattr(v, "item") else v
+
+
+def report_invalid(invalid, t, s, weights):
+    """Raise the ValueError naming the first element a threshold kernel rejected."""
+    n_bad, pos = (int(v) for v in _host(invalid))  # synchronize!
+    if not n_bad:
+        return
+    K = 1 if s.ndim == 1 else s.shape[1]
+    i, k = divmod(pos, K)
+    where = f"position {i}" if s.ndim == 1 else f"index ({i}, {k})"
+    score = float(_item(s, i) if s.ndim == 1 else _item(s, i, k))
+    if not np.isfinite(score):
+        raise ValueError(f"Expected finite scores in `y_score`, but got {score!r} at {where}")
+    if weights is not None:
+        wi = _item(weights, i)
+        if not np.isfinite(wi):
+            raise ValueError(f"Expected finite `sample_weight`, but got {wi!r} at position {i}")
+    if s.ndim == 2 and t.ndim == 1:
+        raise ValueError(
+            f"Expected class indices 0..{K - 1} in `y_true` (one per score column), but got "
+            f"{_item(t, i)!r} at position {i}"
+        )
+    value = _item(t, i) if t.ndim == 1 else _item(t, i, k)
+    raise ValueError(f"Expected 0/1 values in `y_true`, but got {value!r} at {where}")
+
+
+def matrices_from_hist(hist):
+    """(K, T + 1, 2) bucket histogram → (K, T, 2, 2) matrices ``[[tn, fp], [fn, tp]]``.
+
+    Examples
+    --------
+    >>> matrices_from_hist(np.array([[[1, 0], [0, 1]]]))[0].tolist()
+    [[[1, 0], [0, 1]]]
+    """
+    xp = array_module(hist)
+    T = hist.shape[1] - 1
+    # above[:, m] = rows with bucket >= T - m + 1 ... reversed cumulative sum over buckets
+    rc = xp.cumsum(hist[:, ::-1, :], axis=1)
+    predicted_pos = rc[:, :T, :][:, ::-1, :]  # [:, j] = rows with bucket > j (score >= thr[j])
+    total = rc[:, T, :][:, None, :]
+    fp, tp = predicted_pos[..., 0], predicted_pos[..., 1]
+    tn, fn = total[..., 0] - fp, total[..., 1] - tp
+    return xp.stack([xp.stack([tn, fp], axis=-1), xp.stack([fn, tp], axis=-1)], axis=-2)
+
+
+def count_thresholds(t, s, weights, thr, backend):
+    """Run the backend's histogram on validated inputs; raise on invalid elements."""
+    be = backends.get(backends.select(backend, t, s))
+    xp_thr = array_module(s).asarray(thr) if backends.is_device_backend(be.NAME) else thr
+    hist, invalid = be.threshold_counts(t, s, xp_thr, weights=weights)
+    report_invalid(invalid, t, s, weights)
+    return hist
+
+
+def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, backend="auto"):
+    """One binary confusion matrix per threshold, all counted in one pass over the scores.
+
+    Parameters
+    ----------
+    y_true : array-like
+        (N,) 0/1 truth for (N,) scores; (N,) class indices for (N, C) scores (each column
+        one-vs-rest); or an (N, L) 0/1 indicator matrix for (N, L) scores (multilabel).
+    y_score : array-like, (N,) or (N, C)
+        Scores, probabilities or logits; NaN and infinities are rejected.
+    thresholds : int or array-like, default=101
+        ``T`` evenly spaced thresholds in [0, 1] (``np.linspace(0, 1, T)``) or any sorted array.
+    sample_weight : array-like of shape (N,), optional
+    backend : {"auto", "numba", "numpy", "cupy"}
+
+    Returns
+    -------
+    ndarray, (T, 2, 2) for 1-D scores, (C, T, 2, 2) for (N, C) scores
+        ``out[..., j, :, :]`` is ``[[tn, fp], [fn, tp]]`` predicting positive iff
+        ``score >= thresholds[j]``; int64, float64 with float weights.
+
+    Examples
+    --------
+    >>> threshold_confusion_matrices([0, 1, 1], [0.2, 0.6, 0.9], thresholds=[0.5, 0.7]).tolist()
+    [[[1, 0], [0, 2]], [[1, 0], [1, 1]]]
+    """
+    thr = check_thresholds(thresholds)
+    t, s, weights = prepare(y_true, y_score, sample_weight)
+    out = matrices_from_hist(count_thresholds(t, s, weights, thr, backend))
+    return out[0] if s.ndim == 1 else out
+
+
+def check_binary_threshold(threshold, logits=False) -> float:
+    """The score cut as a float; with ``logits`` a probability threshold becomes its logit."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real) or np.isnan(threshold):
+        raise ValueError(f"Expected `threshold` to be a number, but got {threshold!r}")
+    threshold = float(threshold)
+    if logits:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"Expected `threshold` in [0, 1] with logits=True, but got {threshold!r}")
+        with np.errstate(divide="ignore"):
+            threshold = float(np.log(threshold) - np.log1p(-threshold))
+    return threshold
+
+
+def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, logits=False, backend="auto"):
+    """The (2, 2) matrix ``[[tn, fp], [fn, tp]]`` predicting positive iff ``score >= threshold``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (N,), 0/1
+    y_score : array-like of shape (N,)
+        Probabilities or scores; with ``logits=True``, logits compared with ``logit(threshold)``
+        (the same as applying a sigmoid first, without computing it per element).
+    threshold : float, default=0.5
+        With ``logits=True`` it must lie in [0, 1].
+    sample_weight : array-like of shape (N,), optional
+    logits : bool, default=False
+    backend : {"auto", "numba", "numpy", "cupy"}
+
+    Examples
+    --------
+    >>> binary_confusion_matrix([0, 1, 1, 0], [0.1, 0.8, 0.4, 0.5]).tolist()
+    [[1, 1], [1, 1]]
+    >>> binary_confusion_matrix([0, 1], [-2.0, 0.3], logits=True).tolist()
+    [[1, 0], [0, 1]]
+    """
+    threshold = check_binary_threshold(threshold, logits)
+    t, s, weights = prepare(y_true, y_score, sample_weight, num_classes=1)
+    return matrices_from_hist(count_thresholds(t, s, weights, np.array([threshold]), backend))[0, 0]

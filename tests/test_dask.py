@@ -1,0 +1,176 @@
+"""fastcm.dask on a real LocalCluster with worker processes: exact counts, retries, laziness."""
+
+import doctest
+import os
+import pickle
+import signal
+import tracemalloc
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+import fastcm  # noqa: E402
+import fastcm.dask as fdask  # noqa: E402
+from sklearn.metrics import confusion_matrix as sk_cm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    import cloudpickle
+
+    import sys
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import tests/
+    with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        with distributed.Client(cluster) as c:
+            yield c
+        cluster.close()
+
+
+def _pairs(n=1000, c=6, seed=0):
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, c, n)
+    return t, np.where(rng.random(n) < 0.7, t, rng.integers(0, c, n))
+
+
+UNEVEN = ((100, 0, 333, 1, 0, 566),)
+
+
+@pytest.mark.parametrize("num_classes", [None, 6])
+def test_uneven_and_empty_chunks_exact(client, num_classes):
+    t, p = _pairs()
+    got = fdask.confusion_matrix(da.from_array(t, chunks=UNEVEN), da.from_array(p, chunks=77), num_classes=num_classes)
+    assert isinstance(got, da.Array)
+    np.testing.assert_array_equal(got.compute(), sk_cm(t, p))
+
+
+def test_strings_labels_ignore_index_weights(client):
+    t, p = _pairs()
+    names = np.array(["ant", "bee", "cat", "dog", "eel", "fox"])
+    st, sp = names[t], names[p]
+    got = fdask.confusion_matrix(da.from_array(st, chunks=UNEVEN), da.from_array(sp, chunks=UNEVEN))
+    np.testing.assert_array_equal(got.compute(), sk_cm(st, sp))
+    got = fdask.confusion_matrix(da.from_array(st, chunks=UNEVEN), da.from_array(sp, chunks=UNEVEN), labels=["fox", "ant"])
+    np.testing.assert_array_equal(got.compute(), sk_cm(st, sp, labels=["fox", "ant"]))
+    t2 = np.where(t == 5, 255, t)
+    keep = t2 != 255
+    got = fdask.confusion_matrix(da.from_array(t2, chunks=UNEVEN), da.from_array(p, chunks=UNEVEN), ignore_index=255)
+    np.testing.assert_array_equal(got.compute(), sk_cm(t[keep], p[keep]))
+    w = np.random.default_rng(1).random(t.size)
+    got = fdask.confusion_matrix(da.from_array(t, chunks=UNEVEN), da.from_array(p, chunks=50), sample_weight=da.from_array(w, chunks=99), num_classes=6)
+    np.testing.assert_allclose(got.compute(), sk_cm(t, p, sample_weight=w))
+    wi = np.arange(t.size) % 4
+    got = fdask.confusion_matrix(da.from_array(t, chunks=UNEVEN), da.from_array(p, chunks=50), sample_weight=da.from_array(wi, chunks=99), num_classes=6)
+    np.testing.assert_array_equal(got.compute(), sk_cm(t, p, sample_weight=wi))
+
+
+def test_logits_with_class_axis(client):
+    rng = np.random.default_rng(2)
+    t = rng.integers(0, 4, (6, 5, 7))
+    s = rng.random((6, 4, 5, 7))
+    got = fdask.confusion_matrix(da.from_array(t, chunks=(4, 2, 3)), da.from_array(s, chunks=(1, 2, 5, 4)))
+    np.testing.assert_array_equal(got.compute(), sk_cm(t.ravel(), s.argmax(1).ravel(), labels=range(4)))
+
+
+def test_frame_from_parquet_and_series(client, tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    dd = pytest.importorskip("dask.dataframe")
+    t, p = _pairs()
+    pd.DataFrame({"t": t, "p": p, "w": np.arange(t.size) % 3}).to_parquet(tmp_path / "x.parquet", row_group_size=100)
+    df = dd.read_parquet(tmp_path / "x.parquet", split_row_groups=True)
+    np.testing.assert_array_equal(fdask.confusion_matrix_from_frame(df, "t", "p").compute(), sk_cm(t, p))
+    got = fdask.confusion_matrix_from_frame(df, "t", "p", weight_col="w", num_classes=6).compute()
+    np.testing.assert_array_equal(got, sk_cm(t, p, sample_weight=np.arange(t.size) % 3))
+    np.testing.assert_array_equal(fdask.confusion_matrix(df.t, df.p).compute(), sk_cm(t, p))
+
+
+def test_threshold_matrices(client):
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 2, 500)
+    s = rng.random(500)
+    got = fdask.threshold_confusion_matrices(da.from_array(t, chunks=UNEVEN[0][:3] + (67,)), da.from_array(s, chunks=90), thresholds=21)
+    np.testing.assert_array_equal(got.compute(), fastcm.threshold_confusion_matrices(t, s, thresholds=21))
+
+
+def _kill_once(block, marker):
+    if block.size and not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-computation
+    return block
+
+
+def test_worker_killed_midway_gives_exact_counts(client, tmp_path):
+    t, p = _pairs(2000)
+    marker = str(tmp_path / "killed")
+    dt = da.from_array(t, chunks=300).map_blocks(_kill_once, marker, meta=np.empty(0, t.dtype))
+    got = fdask.confusion_matrix(dt, da.from_array(p, chunks=300), num_classes=6).compute()
+    assert os.path.exists(marker)
+    np.testing.assert_array_equal(got, sk_cm(t, p))
+
+
+def _touch(block, marker):
+    if block.size:
+        open(marker, "a").close()
+    return block
+
+
+def test_result_is_lazy_and_client_gets_only_c_by_c(client, tmp_path):
+    marker = str(tmp_path / "ran")
+    n, C = 2_000_000, 5
+    rng = da.random.default_rng(4)
+    t = rng.integers(0, C, size=n, chunks=n // 8).map_blocks(_touch, marker, meta=np.empty(0, np.int64))
+    p = rng.integers(0, C, size=n, chunks=n // 8)
+    cm = fdask.confusion_matrix(t, p, num_classes=C)
+    assert not os.path.exists(marker) and cm.shape == (C, C) and cm.numblocks == (1, 1)
+    tracemalloc.start()
+    fut = client.compute(cm)
+    result = fut.result()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert os.path.exists(marker) and result.sum() == n
+    assert peak < n  # an N-sized array would be >= 8 * n bytes on the client
+    nbytes = client.run_on_scheduler(lambda dask_scheduler, key=fut.key: dask_scheduler.tasks[key].nbytes)
+    assert nbytes <= C * C * 8 + 1024
+
+
+def test_accumulators_built_on_workers_pickle_small_and_merge(client):
+    t, p = _pairs(3000)
+    cm = fastcm.ConfusionMatrix(num_classes=6).update(t, p)
+    assert len(pickle.dumps(cm)) < 6 * 6 * 8 + 1024
+
+    def build(i):
+        return fastcm.ConfusionMatrix(num_classes=6).update(t[i::3], p[i::3])
+
+    merged = sum(client.gather(client.map(build, range(3))))
+    np.testing.assert_array_equal(merged.compute(), sk_cm(t, p))
+    s = np.random.default_rng(5).random(t.size)
+    parts = client.gather(client.map(lambda i: fastcm.ThresholdConfusionMatrix(11).update(t[i::3] % 2, s[i::3]), range(3)))
+    total = parts[0] + parts[1] + parts[2]
+    np.testing.assert_array_equal(total.compute(), fastcm.threshold_confusion_matrices(t % 2, s, thresholds=11))
+
+
+def test_errors_name_the_chunk(client):
+    t = da.from_array(np.array([0, 1, 2, 1, 7, 0]), chunks=3)
+    with pytest.raises(ValueError, match="got 7 at position 1.*starts at index \\(3,\\)"):
+        fdask.confusion_matrix(t, t, num_classes=3).compute()
+
+
+def test_docstring_examples():
+    result = doctest.testmod(fdask, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_graphs_with_different_arguments_never_share_keys():
+    # a distributed client caches results by key: a fixed key name would hand the second
+    # call the first call's matrix
+    t, p = _pairs()
+    a = fdask.confusion_matrix(da.from_array(t, chunks=UNEVEN), da.from_array(p, chunks=UNEVEN))
+    b = fdask.confusion_matrix(da.from_array(t, chunks=UNEVEN), da.from_array(p, chunks=UNEVEN), labels=[2, 0])
+    assert a.name != b.name
+    assert not set(a.dask.layers) - set(b.dask.layers) <= {k for k in a.dask.layers if k.startswith("array-")}

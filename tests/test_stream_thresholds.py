@@ -1,0 +1,38 @@
+"""Streaming threshold sweeps equal the one-shot result; persistence and failed updates."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from fastcm.stream_thresholds import ThresholdConfusionMatrix
+from fastcm.thresholds import threshold_confusion_matrices
+
+
+def test_streaming_equals_one_shot(backend, tmp_path):
+    rng = np.random.default_rng(0)
+    t, s, w = rng.integers(0, 2, 300), np.round(rng.random(300), 2), rng.random(300)
+    m = ThresholdConfusionMatrix(21, backend=backend)
+    for a in range(0, 300, 70):
+        m.update(t[a:a + 70], s[a:a + 70], sample_weight=w[a:a + 70])
+    np.testing.assert_allclose(m.compute(), threshold_confusion_matrices(t, s, thresholds=21, sample_weight=w))
+    assert m.n_samples == 300
+    with pytest.raises(ValueError):
+        m.update([0, 5], [0.1, 0.2])
+    assert m.n_samples == 300
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(m)).compute(), m.compute())
+    m.save(tmp_path / "m.npz")
+    np.testing.assert_allclose(ThresholdConfusionMatrix.load(tmp_path / "m.npz").compute(), m.compute())
+    half = ThresholdConfusionMatrix(21).update(t[:100], s[:100], w[:100]) + ThresholdConfusionMatrix(21).update(t[100:], s[100:], w[100:])
+    np.testing.assert_allclose(half.compute(), m.compute())
+    thr, f1 = m.best_threshold("f1")
+    assert 0 <= thr <= 1 and 0 <= f1 <= 1
+    assert 0 <= m.auroc() <= 1 and 0 <= m.average_precision() <= 1
+
+
+def test_multiclass_stream():
+    rng = np.random.default_rng(1)
+    t, s = rng.integers(0, 3, 100), rng.random((100, 3))
+    m = ThresholdConfusionMatrix(11, num_classes=3).update(t[:50], s[:50]).update(t[50:], s[50:])
+    np.testing.assert_array_equal(m.compute(), threshold_confusion_matrices(t, s, thresholds=11))
+    assert m.auroc().shape == (3,)
