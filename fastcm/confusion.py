@@ -41,13 +41,15 @@ class Counted:
 
     ``counts`` is the (C, C) matrix on the backend's device; ``labels`` the class of each
     row as a host numpy array, or None when the classes are ``0..C-1`` declared by
-    ``num_classes`` (or by the width of a score array).
+    ``num_classes`` (or by the width of a score array). ``invalid`` is the device
+    :func:`invalid_record` of the pass when :func:`count` deferred its check, else None.
     """
 
     counts: object
     labels: np.ndarray | None
     backend: str
     n_pairs: int = 0
+    invalid: object = None
 
 
 def _is_numeric(a) -> bool:
@@ -112,28 +114,93 @@ def _host(a):
     return a if isinstance(a, np.ndarray) else a.get()
 
 
-def _report_invalid(invalid, t, p, weights, num_classes, scores=None, shape=None):
-    """Raise the ValueError for the first invalid pair a kernel reported."""
-    invalid = _host(invalid)  # synchronize!
-    n_bad, pos = int(invalid[0]), int(invalid[1])
+# The int64 record of the first invalid element of one counting pass (see invalid_record):
+# where it is, the values found there and what the message needs to name them.
+_R_BAD, _R_POS, _R_T, _R_P, _R_WEIGHT, _R_FLAGS, _R_CLASSES, _R_NDIM, _R_SHAPE = range(9)
+_R_MAXDIM = 32  # deeper shapes are named by flat position only
+RECORD_SIZE = _R_SHAPE + _R_MAXDIM
+_T_U64, _P_U64, _SCORES = 1, 2, 4  # flags: uint64 values stored as their int64 bits; scores
+_WEIGHT_VALUES = {1: float("nan"), 2: float("inf"), 3: float("-inf")}
+
+
+def _gather_int64(xp, a, pos):
+    """``a[pos]`` as int64 bits on the device; zeros for arrays that are never invalid (strings)."""
+    if a is None or a.dtype.kind not in "biu":
+        return xp.zeros(1, np.int64)
+    v = xp.take(a, pos)
+    return v.view(np.int64) if v.dtype == np.uint64 else v.astype(np.int64)
+
+
+def invalid_record(invalid, t, p, weights, num_classes, scores=False, shape=None):
+    """The first invalid element a kernel reported, as a (RECORD_SIZE,) int64 array on its device.
+
+    ``invalid`` is a kernel's ``[n_invalid, first_position]``. The values at that position
+    are gathered by device-side indexing and the host-known facts (number of classes,
+    shape, whether ``p`` holds scores) are appended, so building the record reads nothing
+    back from a GPU; :func:`invalid_message` turns a host copy of it into the error text.
+    """
+    xp = array_module(invalid)
+    n = int(t.shape[0])
+    if n:
+        pos = xp.clip(invalid[1:2], 0, n - 1)  # -1 (nothing invalid) gathers element 0, unused
+        tv, pv = _gather_int64(xp, t, pos), _gather_int64(xp, p, pos)
+        if weights is not None and weights.dtype.kind == "f":
+            w = xp.take(weights, pos).astype(np.float64)
+            wcode = (w != w) + 2 * (w == np.inf) + 3 * (w == -np.inf)
+        else:
+            wcode = xp.zeros(1, np.int64)
+        dynamic = [invalid, tv, pv, wcode.astype(np.int64)]
+    else:
+        dynamic = [invalid, xp.zeros(3, np.int64)]
+    shape = (n,) if shape is None else tuple(int(d) for d in shape)
+    ndim = len(shape) if len(shape) <= _R_MAXDIM else 1
+    static = np.zeros(RECORD_SIZE - _R_FLAGS, np.int64)
+    static[0] = (_T_U64 if t.dtype == np.uint64 else 0) | (_P_U64 if p is not None and p.dtype == np.uint64 else 0)
+    static[0] |= _SCORES if scores else 0
+    static[1], static[2] = num_classes, ndim
+    static[3 : 3 + ndim] = shape[:ndim]
+    return xp.concatenate(dynamic + [xp.asarray(static)])
+
+
+def invalid_message(record) -> str | None:
+    """The ValueError text for a host copy of an :func:`invalid_record`; None if nothing was invalid.
+
+    The checks run in a fixed order (weights, then ``y_true``, then scores or ``y_pred``),
+    so a message names the same problem whichever backend counted.
+    """
+    rec = np.asarray(record, dtype=np.int64)
+    n_bad, pos, flags = int(rec[_R_BAD]), int(rec[_R_POS]), int(rec[_R_FLAGS])
     if n_bad == 0:
-        return
+        return None
+    ndim = int(rec[_R_NDIM])
     where = f"position {pos}"
-    if shape is not None and len(shape) > 1:
-        where += f" (index {tuple(int(i) for i in np.unravel_index(pos, shape))})"
+    if ndim > 1:
+        index = np.unravel_index(pos, tuple(int(d) for d in rec[_R_SHAPE : _R_SHAPE + ndim]))
+        where += f" (index {tuple(int(i) for i in index)})"
     more = f" ({n_bad} invalid pairs in total)" if n_bad > 1 else ""
-    tv = int(_host(t[pos : pos + 1])[0])
-    if weights is not None:
-        wv = float(_host(weights[pos : pos + 1])[0])
-        if not np.isfinite(wv):
-            raise ValueError(f"Expected finite `sample_weight`, but got {wv!r} at {where}{more}")
+    if int(rec[_R_WEIGHT]):
+        return f"Expected finite `sample_weight`, but got {_WEIGHT_VALUES[int(rec[_R_WEIGHT])]!r} at {where}{more}"
+    num_classes = int(rec[_R_CLASSES])
+    tv = int(rec[_R_T : _R_T + 1].view(np.uint64)[0]) if flags & _T_U64 else int(rec[_R_T])
     rng = f"0..{num_classes - 1} (num_classes={num_classes})"
     if not 0 <= tv < num_classes:
-        raise ValueError(f"Expected `y_true` labels in {rng}, but got {tv} at {where}{more}")
-    if scores is not None:
-        raise ValueError(f"Expected finite scores in `y_pred`, but got NaN at {where}{more}")
-    pv = int(_host(p[pos : pos + 1])[0])
-    raise ValueError(f"Expected `y_pred` labels in {rng}, but got {pv} at {where}{more}")
+        return f"Expected `y_true` labels in {rng}, but got {tv} at {where}{more}"
+    if flags & _SCORES:
+        return f"Expected finite scores in `y_pred`, but got NaN at {where}{more}"
+    pv = int(rec[_R_P : _R_P + 1].view(np.uint64)[0]) if flags & _P_U64 else int(rec[_R_P])
+    return f"Expected `y_pred` labels in {rng}, but got {pv} at {where}{more}"
+
+
+def _report_invalid(invalid, t, p, weights, num_classes, scores=False, shape=None, defer=False):
+    """Raise the ValueError for the first invalid pair a kernel reported.
+
+    With ``defer``, read nothing and return the device :func:`invalid_record` instead.
+    """
+    if defer:
+        return invalid_record(invalid, t, p, weights, num_classes, scores, shape)
+    if int(_host(invalid)[0]) == 0:  # synchronize!
+        return None
+    raise ValueError(invalid_message(_host(invalid_record(invalid, t, p, weights, num_classes, scores, shape))))  # synchronize!
 
 
 def _split_scores(t, p):
@@ -154,7 +221,7 @@ def _split_scores(t, p):
     return False
 
 
-def _count_scores(be, t, s, labels, num_classes, weights, ignore_index):
+def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=False):
     """Predictions are argmax over axis 1 of ``s`` (N, C, ...)."""
     width = s.shape[1]
     if width < 1:
@@ -170,16 +237,16 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index):
     s3 = s.reshape(n, width, pixels)
     if labels is None:
         counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index)
-        _report_invalid(invalid, flatten(t), None, weights, width, scores=True, shape=t.shape)
-        return Counted(counts, None, be.NAME, t.size)
+        record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
+        return Counted(counts, None, be.NAME, t.size, record)
     lab = _as_labels(labels)
     if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
         raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
     lut = np.arange(width, dtype=np.int64)  # truth outside 0..width-1 is dropped, as with labels
     counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index, lut=lut)
-    _report_invalid(invalid, flatten(t), None, weights, width, scores=True, shape=t.shape)
+    record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
     idx = be.xp.asarray(lab.astype(np.int64))
-    return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size)
+    return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
 
 
 def _infer_labels(be, t, p, ignore_index):
@@ -202,17 +269,27 @@ def _infer_labels(be, t, p, ignore_index):
     return values, None, 0
 
 
-def count(y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto"):
+def count(
+    y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False
+):
     """Validate, plan and count: the shared core of every confusion-matrix entry point.
 
     Returns a :class:`Counted` with the (C, C) counts, the label of each row and the backend
     used. See :func:`confusion_matrix` for the meaning of the arguments.
+
+    ``defer`` (True, False, or "device": only on a device backend) skips the one check that
+    reads a kernel's result back (invalid labels, NaN scores, non-finite weights): instead
+    of raising, the pass returns ``Counted.invalid``, a device :func:`invalid_record`, and
+    counts that include the valid pairs of an invalid batch (the caller must drop them).
+    Checks of shapes, dtypes and options still raise at once.
     """
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
     name = backends.select(backend, t, p)
     be = backends.get(name)
+    if defer == "device":
+        defer = backends.is_device_backend(name)
     if array_module(t) is not be.xp:
         t = be.xp.asarray(t)
     if array_module(p) is not be.xp:
@@ -222,7 +299,7 @@ def count(y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, 
     if weights is not None and weights.dtype == np.bool_:
         weights = weights.astype(np.int64)
     if scores:
-        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index)
+        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer)
 
     _check_label_kinds(t, p)
     if _is_numeric(t):
@@ -234,8 +311,8 @@ def count(y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, 
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
         counts, invalid = be.count_pairs(tf, pf, num_classes, weights=weights, ignore_index=ignore_index)
-        _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape)
-        return Counted(counts, None, be.NAME, t.size)
+        record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
+        return Counted(counts, None, be.NAME, t.size, record)
 
     if labels is not None:
         lab = _as_labels(labels)
@@ -262,11 +339,11 @@ def count(y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, 
         counts, invalid = be.count_pairs(
             ct, cp_, lab.size, weights=weights, lut=be.xp.asarray(_identity_lut(lab.size)), lut_offset=_IDENTITY_OFFSET
         )
-    _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape)
-    if labels is not None and tf.size and not bool(counts.any()):  # synchronize!
+    record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+    if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
         if not np.isin(lab, _host(tf)).any():
             raise ValueError("At least one label specified must be in y_true")
-    return Counted(counts, lab, be.NAME, t.size)
+    return Counted(counts, lab, be.NAME, t.size, record)
 
 
 def normalize_counts(cm, normalize):

@@ -3,6 +3,12 @@
 It reuses exactly the counting core of :func:`fastcm.confusion_matrix`; an update counts
 its batch into a fresh matrix first and only then adds it to the state, so a batch that
 fails validation leaves the accumulator untouched.
+
+On a GPU the check of a batch's values (labels in range, finite scores and weights) would
+need a host read after every kernel; ``update`` defers it instead. The batch is added
+masked (``where(batch_bad, 0, counts)``) and a small device record keeps the first invalid
+batch; :meth:`ConfusionMatrix.compute`, and everything that reads the counts, reads that
+record once and raises the error the CPU would have raised in ``update``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import os
 import numpy as np
 
 from . import metrics as _metrics
-from .confusion import _as_labels, _host, count
+from .confusion import _as_labels, _host, count, invalid_message
 from .inputs import array_module, check_num_classes
 from .persist import read_npz, write_npz_atomic
 
@@ -31,6 +37,80 @@ def _embed(counts, labels, into_labels, size):
         idx = xp.asarray(np.searchsorted(into_labels, labels).astype(np.int64))
         out[idx[:, None], idx[None, :]] = counts
     return out
+
+
+# Deferred checks: one int64 array on the counts' device,
+#   [invalid batches, their pairs, float earned, first invalid batch, merged?, *its invalid_record]
+# "float earned" is 1 once a *valid* batch (or merge) made the counts float64, so that an
+# invalid float-weighted batch does not leave int64 counts float64. Fields from "first
+# invalid batch" on are meaningful only while field 0 is non-zero.
+_D_BATCHES, _D_PAIRS, _D_FLOAT, _D_FIRST, _D_MERGED, _D_RECORD = range(6)
+
+
+def _is_float(counts) -> bool:
+    return counts is not None and counts.dtype.kind == "f"
+
+
+def _note_batch(state, record, batch, n_pairs, *, counts_float, batch_float):
+    """The deferred-check state after one more batch; device operations only, no host read.
+
+    ``counts_float`` and ``batch_float`` are host facts: the accumulated counts and the
+    batch's counts are float64.
+    """
+    xp = array_module(record)
+    bad = (record[:1] > 0).astype(np.int64)
+    earned = (1 - bad) if batch_float else xp.zeros(1, np.int64)
+    if state is None:
+        earned = earned | int(counts_float)
+        return xp.concatenate([bad, bad * n_pairs, earned, xp.full(1, batch, np.int64), xp.zeros(1, np.int64), record])
+    seen = state[:1] > 0  # an earlier batch was invalid: keep its record
+    return xp.concatenate([
+        state[_D_BATCHES : _D_BATCHES + 1] + bad,
+        state[_D_PAIRS : _D_PAIRS + 1] + bad * n_pairs,
+        state[_D_FLOAT : _D_FLOAT + 1] | earned,
+        xp.where(seen, state[_D_FIRST : _D_FIRST + 1], batch),
+        state[_D_MERGED : _D_MERGED + 1] * seen,
+        xp.where(seen, state[_D_RECORD:], record),
+    ])
+
+
+def _merge_deferred(mine, mine_float, theirs, theirs_float):
+    """Combine two deferred-check states (None: nothing pending); ``theirs`` is marked merged.
+
+    ``*_float``: whether each side's counts are float64 (a host fact; earned when that
+    side has nothing pending).
+    """
+    if theirs is None and (mine is None or not theirs_float):
+        return mine
+    if theirs is None:  # checked float counts join: the float dtype is earned
+        xp = array_module(mine)
+        return xp.concatenate([mine[:_D_FLOAT], xp.ones(1, np.int64), mine[_D_FLOAT + 1 :]])
+    xp = array_module(theirs)
+    theirs = xp.concatenate([theirs[:_D_MERGED], xp.ones(1, np.int64), theirs[_D_RECORD:]])
+    if mine is None:
+        if mine_float:
+            theirs[_D_FLOAT] = 1
+        return theirs
+    mine = xp.asarray(mine)
+    seen = mine[:1] > 0
+    return xp.concatenate([
+        mine[:_D_FLOAT] + theirs[:_D_FLOAT],
+        mine[_D_FLOAT : _D_FLOAT + 1] | theirs[_D_FLOAT : _D_FLOAT + 1],
+        xp.where(seen, mine[_D_FIRST:], theirs[_D_FIRST:]),
+    ])
+
+
+def _deferred_error(state) -> ValueError | None:
+    """The ValueError for a host copy of a deferred-check state, or None if every batch was valid."""
+    batches = int(state[_D_BATCHES])
+    if not batches:
+        return None
+    source = "of an accumulator merged into this one" if state[_D_MERGED] else "passed to update()"
+    later = f"; {batches - 1} later invalid batch(es) were not counted either" if batches > 1 else ""
+    return ValueError(
+        f"{invalid_message(state[_D_RECORD:])}, in batch {int(state[_D_FIRST])} {source} "
+        f"(counting from 0 since reset). That batch was not counted{later}"
+    )
 
 
 def _add(a, b):
@@ -67,7 +147,18 @@ class ConfusionMatrix:
     Attributes
     ----------
     n_samples : int
-        Number of (y_true, y_pred) pairs passed to :meth:`update`, ignored ones included.
+        Number of (y_true, y_pred) pairs counted by :meth:`update`, ignored ones included
+        (invalid batches are not counted).
+
+    Notes
+    -----
+    On CuPy arrays ``update`` never waits for the GPU: the check that a batch's labels are
+    in range (and its scores and weights finite) is deferred to the next :meth:`compute`
+    (or anything that reads the counts: metrics, ``n_samples``, :meth:`save`, ``==``).
+    An invalid batch is never added; that read raises the ValueError the CPU raises in
+    ``update``, naming the batch (0-based, since :meth:`reset`) and the position, once:
+    afterwards the accumulator holds every valid batch, as after a failed update on the
+    CPU. :meth:`merge` carries a pending error along; :meth:`reset` forgets it.
 
     Examples
     --------
@@ -75,6 +166,10 @@ class ConfusionMatrix:
     >>> cm.update([0, 1, 2], [0, 2, 2]).update([1], [1]).compute().tolist()
     [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     """
+
+    #: when ``update`` defers its value checks: "device" (on a GPU backend), True or False.
+    #: Fixed classes only: a growing accumulator reads its labels back anyway.
+    _defer = "device"
 
     def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto"):
         self.num_classes = check_num_classes(num_classes)
@@ -108,11 +203,43 @@ class ConfusionMatrix:
         """Forget every count (and, when growing, every label seen)."""
         self._counts = None
         self._labels = np.empty(0, dtype=np.int64)
-        self.n_samples = 0
+        self._n_seen = 0
+        self._batches = 0  # updates accepted since reset: names a batch in deferred errors
+        self._deferred = None  # device state of deferred checks, or None
         return self
 
+    @property
+    def n_samples(self) -> int:
+        """Pairs counted so far; reading it runs the checks ``update`` deferred (see compute)."""
+        self._check_deferred()
+        return self._n_seen
+
+    @n_samples.setter
+    def n_samples(self, value) -> None:
+        self._n_seen = int(value)
+
+    def _check_deferred(self) -> None:
+        """Raise, once, the error of the first invalid batch whose check ``update`` deferred."""
+        if self._deferred is None:
+            return
+        state = _host(self._deferred)  # synchronize! the only host read of deferred checks
+        self._deferred = None
+        error = _deferred_error(state)
+        if error is not None:
+            self._n_seen -= int(state[_D_PAIRS])
+            if _is_float(self._counts) and not state[_D_FLOAT]:
+                # only invalid batches had float weights: their zeros made the counts
+                # float64; the CPU never added them, so neither is the dtype changed
+                self._counts = self._counts.astype(np.int64)
+            raise error
+
     def compute(self):
-        """The (C, C) counts accumulated so far (int64, or float64 once float weights were seen)."""
+        """The (C, C) counts accumulated so far (int64, or float64 once float weights were seen).
+
+        Raises the ValueError of an invalid batch whose check :meth:`update` deferred (GPU
+        arrays), once; see the class notes.
+        """
+        self._check_deferred()
         if self._counts is None:
             size = self.labels.size
             return np.zeros((size, size), dtype=np.int64)
@@ -126,7 +253,9 @@ class ConfusionMatrix:
     def update(self, y_true, y_pred, sample_weight=None) -> "ConfusionMatrix":
         """Count one batch (labels, or scores with a class axis 1) into the matrix; returns self.
 
-        A batch that fails validation raises and leaves the state exactly as it was.
+        A batch that fails validation raises and leaves the state exactly as it was. On a
+        GPU (fixed classes) the check of the values is deferred to :meth:`compute` instead,
+        so this never waits for the device; the invalid batch is still not counted.
         """
         res = count(
             y_true,
@@ -136,16 +265,26 @@ class ConfusionMatrix:
             num_classes=None if self._fixed_labels is not None else self.num_classes,
             ignore_index=self.ignore_index,
             backend=self.backend,
+            defer=False if self.growing else self._defer,
         )
         n_pairs = int(res.n_pairs)
+        batch_counts, deferred = res.counts, self._deferred
+        if res.invalid is not None:
+            xp = array_module(batch_counts)
+            batch_counts = xp.where(res.invalid[:1] > 0, batch_counts.dtype.type(0), batch_counts)
+            deferred = _note_batch(
+                deferred, res.invalid, self._batches, n_pairs,
+                counts_float=_is_float(self._counts), batch_float=_is_float(batch_counts),
+            )
         if not self.growing:
-            new_counts, new_labels = _add(self._counts, res.counts), self._labels
+            new_counts, new_labels = _add(self._counts, batch_counts), self._labels
         else:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.shape[0])
-            new_labels, new_counts = self._grow(batch_labels, res.counts)
+            new_labels, new_counts = self._grow(batch_labels, batch_counts)
         # commit: nothing above touched the state
-        self._counts, self._labels = new_counts, new_labels
-        self.n_samples += n_pairs
+        self._counts, self._labels, self._deferred = new_counts, new_labels, deferred
+        self._n_seen += n_pairs
+        self._batches += 1
         return self
 
     def _grow(self, batch_labels, batch_counts):
@@ -173,7 +312,11 @@ class ConfusionMatrix:
             )
 
     def merge(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
-        """Add the counts of ``other`` (same classes, or both growing) into this one; returns self."""
+        """Add the counts of ``other`` (same classes, or both growing) into this one; returns self.
+
+        A check ``other`` deferred is carried along, unread: the merged accumulator raises
+        it when its counts are read.
+        """
         self._check_compatible(other)
         if other._counts is None:
             return self
@@ -181,8 +324,9 @@ class ConfusionMatrix:
             labels, counts = self._grow(other._labels, other._counts)
         else:
             labels, counts = self._labels, _add(self._counts, other._counts)
-        self._counts, self._labels = counts, labels
-        self.n_samples += other.n_samples
+        deferred = _merge_deferred(self._deferred, _is_float(self._counts), other._deferred, _is_float(other._counts))
+        self._counts, self._labels, self._deferred = counts, labels, deferred
+        self._n_seen += other._n_seen
         return self
 
     def all_reduce(self, group=None) -> "ConfusionMatrix":
@@ -258,11 +402,15 @@ class ConfusionMatrix:
 
     def __repr__(self) -> str:
         classes = f"num_classes={self.num_classes}" if not self.growing else f"growing, {self.labels.size} labels"
-        return f"ConfusionMatrix({classes}, n_samples={self.n_samples})"
+        pending = ", checks pending" if self._deferred is not None else ""  # repr never reads the GPU
+        return f"ConfusionMatrix({classes}, n_samples={self._n_seen}{pending})"
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename)."""
+        """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename).
+
+        A pending deferred error is raised first and nothing is written.
+        """
         path = os.fspath(path)
         fields = {
             "fastcm_format": np.array(_FORMAT),
