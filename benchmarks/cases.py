@@ -170,6 +170,13 @@ def dask_case(n):
 
 
 def suite(mode: str) -> list[Case]:
+    """Every case of a mode, then the GPU cases of that mode where CuPy sees a CUDA device."""
+    from . import gpu_cases  # here, not at the top: gpu_cases imports Case from this module
+
+    return _host_suite(mode) + gpu_cases.suite(mode)
+
+
+def _host_suite(mode: str) -> list[Case]:
     """Every case of a mode: ``tiny`` (the test), ``quick`` (under a minute) or ``full``."""
     if mode == "tiny":
         return (
