@@ -305,6 +305,10 @@ def suite(mode: str) -> list[Case]:
     return [c for c in cases if _fits(c, total)]
 
 
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
 def markdown(doc: dict) -> str:
     """GB/s table of the GPU cases of a results document (works on any machine).
 
@@ -337,8 +341,8 @@ def markdown(doc: dict) -> str:
             if name not in (FASTCM, FLOOR) and "median_s" in r
         )
         lines.append(
-            f"| {case['name']} | {case['n'] / fc['median_s'] / 1e9:.3g} G/s | {read:.3g} | "
-            f"{'' if copy is None else f'{copy:.3g}'} | {share} | {anchors} |"
+            f"| {case['name']} | {_num(case['n'] / fc['median_s'] / 1e9)} G/s | {_num(read)} | "
+            f"{'' if copy is None else _num(copy)} | {share} | {anchors} |"
         )
     return "\n".join(lines) + "\n"
 
