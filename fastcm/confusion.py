@@ -149,7 +149,7 @@ def invalid_record(invalid, t, p, weights, num_classes, scores=False, shape=None
             wcode = (w != w) + 2 * (w == np.inf) + 3 * (w == -np.inf)
         else:
             wcode = xp.zeros(1, np.int64)
-        dynamic = [invalid, tv, pv, wcode.astype(np.int64)]
+        dynamic = [invalid, tv, pv, wcode.astype(np.int64, copy=False)]
     else:
         dynamic = [invalid, xp.zeros(3, np.int64)]
     shape = (n,) if shape is None else tuple(int(d) for d in shape)
