@@ -30,6 +30,11 @@ def jit(fn):
     return numba.njit(nogil=True, cache=cache_enabled(), error_model="numpy")(fn)
 
 
+def helper(fn):
+    """A loop called from kernels (compiled, and cached, with its caller)."""
+    return numba.njit(nogil=True, cache=cache_enabled(), error_model="numpy")(fn)
+
+
 _pool = None
 _pool_lock = threading.Lock()
 

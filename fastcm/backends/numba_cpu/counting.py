@@ -10,7 +10,6 @@ from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
 _value_range = jit(kernels.value_range)
 _label_presence = jit(kernels.label_presence)
 _count_pairs = jit(kernels.count_pairs)
-_count_pairs_narrow = jit(kernels.count_pairs_narrow)
 _count_pairs_weighted = jit(kernels.count_pairs_weighted)
 _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
@@ -29,6 +28,19 @@ def _accumulator_dtype(weights):
 
 def _ignore(ignore_index):
     return (ignore_index is not None), np.int64(0 if ignore_index is None else ignore_index)
+
+
+def _ignore_as(dtype, ignore_index):
+    """(has_ignore, the index as a value of ``dtype``): comparisons then stay in the input's
+    width. No value of ``dtype`` equals an index it cannot represent, so that is no ignore."""
+    if ignore_index is not None:
+        try:
+            value = np.array(ignore_index).astype(dtype, casting="unsafe")[()]
+        except (OverflowError, ValueError):
+            value = None
+        if value is not None and int(value) == int(ignore_index):
+            return True, value
+    return False, np.zeros((), dtype=dtype)[()]
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:
@@ -73,14 +85,15 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
             )
         return counts.reshape(C, C), invalid
     threads = len(_chunks(n))
-    if threads > 1 and threads * C * C * 8 > _PRIVATE_BYTES:
+    # row bands when private copies would not fit, or bins would not fit the kernels' uint32
+    if (threads > 1 and threads * C * C * 8 > _PRIVATE_BYTES) or C * C >= 2**32 - 1:
         out = np.zeros(C * C, dtype=np.int64)
         bands = split(C, threads)
         results = run_parallel(lambda lo, hi: _count_pairs_rows(t, p, C, has_ignore, ignore, out, lo, hi), bands)
         return out.reshape(C, C), _combine(results)
-    narrow = t.dtype.itemsize <= 4 and p.dtype.itemsize <= 4 and C < 2**31
-    kernel = _count_pairs_narrow if narrow else _count_pairs
-    counts, invalid = _private_sum(kernel, (t, p, C, has_ignore, ignore), n, C * C, np.int64)
+    narrow = t.dtype.itemsize <= 4 and p.dtype.itemsize <= 4
+    has_ignore, ignore = _ignore_as(t.dtype, ignore_index)
+    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore, narrow), n, C * C, np.int64)
     return counts.reshape(C, C), invalid
 
 

@@ -1,0 +1,69 @@
+"""The numba label kernel works in blocks: invalid pairs, ignored pairs and block and thread
+boundaries anywhere give the numpy reference's counts and first invalid position."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastcm import backends
+
+pytest.importorskip("numba")
+numba_be = backends.get("numba")
+numpy_be = backends.get("numpy")
+
+DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+
+
+def _both(t, p, c, ignore_index=None):
+    got = numba_be.count_pairs(t, p, c, ignore_index=ignore_index)
+    ref = numpy_be.count_pairs(t, p, c, ignore_index=ignore_index)
+    return (np.asarray(got[0]), np.asarray(got[1])), (np.asarray(ref[0]), np.asarray(ref[1]))
+
+
+@given(
+    n=st.integers(0, 9000),  # several 2048-pair blocks and a ragged tail
+    c=st.integers(1, 70),  # 1-way and 4-way scatter (4096 bins)
+    dtype=st.sampled_from(DTYPES),
+    bad=st.lists(st.tuples(st.integers(0, 8999), st.booleans(), st.integers(-300, 300)), max_size=4),
+    ignore=st.sampled_from([None, 0, 3, 255, -100, 2**40]),
+    seed=st.integers(0, 2**31),
+)
+def test_blocks_match_the_reference(n, c, dtype, bad, ignore, seed):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    high = min(c, int(info.max) + 1)
+    t = rng.integers(0, high, n).astype(dtype)
+    p = rng.integers(0, high, n).astype(dtype)
+    for pos, in_truth, value in bad:
+        if pos < n and info.min <= value <= info.max:
+            (t if in_truth else p)[pos] = value
+    got, ref = _both(t, p, c, ignore)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_invalid_pairs_across_threads_report_the_first():
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(0)
+    n = 3_000_000  # above the parallel threshold: one range per thread
+    t = rng.integers(0, 10, n).astype(np.int32)
+    p = rng.integers(0, 10, n).astype(np.int32)
+    t[2_999_999] = 11
+    p[2_000_001] = -1
+    t[1_500_000 : 1_500_100] = 255  # ignored, never invalid
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        got, ref = _both(t, p, 10, ignore_index=255)
+        np.testing.assert_array_equal(got[0], ref[0])
+        assert got[1].tolist() == ref[1].tolist() == [2, 2_000_001]
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_all_pairs_in_one_bin_and_ignore_outside_the_dtype():
+    t = np.full(10_000, 3, dtype=np.uint8)
+    got, ref = _both(t, t, 4, ignore_index=-100)  # -100 cannot occur in uint8
+    np.testing.assert_array_equal(got[0], ref[0])
+    assert got[0][3, 3] == 10_000
+    got, ref = _both(t.astype(np.int8), t.astype(np.int8), 4, ignore_index=3)
+    assert got[0].sum() == 0 and got[1].tolist() == ref[1].tolist()
