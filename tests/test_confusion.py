@@ -233,3 +233,14 @@ def test_inferred_labels_with_mixed_dtypes_and_read_only_arrays(backend, int_dty
     p.flags.writeable = False
     expected = sk_confusion_matrix(t.astype(np.int64), p.astype(np.int64))
     np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, backend=backend), expected)
+
+
+@pytest.mark.parametrize("weight_dtype", [np.float16, np.float32, np.float64, np.int8, np.uint64, np.bool_])
+def test_every_weight_dtype(backend, weight_dtype):
+    rng = np.random.default_rng(7)
+    t, p = rng.integers(0, 4, 500), rng.integers(0, 4, 500)
+    w = (rng.random(500) * 3).astype(weight_dtype)
+    np.testing.assert_allclose(_fc(t, p, sample_weight=w, backend=backend), _sk(t, p, sample_weight=w), rtol=1e-12)
+    s = rng.random((500, 4)).astype(np.float16)
+    expected = _sk(t, s.argmax(axis=1), labels=range(4), sample_weight=w)
+    np.testing.assert_allclose(_fc(t, s, sample_weight=w, backend=backend), expected, rtol=1e-12)

@@ -72,6 +72,8 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
     C = int(num_classes)
     n = t.shape[0]
     has_ignore, ignore = _ignore(ignore_index)
+    if weights is not None and weights.dtype == np.float16:
+        weights = weights.astype(np.float32)  # numba has no half type; widening is exact
     if lut is not None or weights is not None:
         w = _NO_WEIGHTS if weights is None else weights
         lut_ = _NO_LUT if lut is None else lut
@@ -99,6 +101,8 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     C = int(num_classes)
+    if weights is not None and weights.dtype == np.float16:
+        weights = weights.astype(np.float32)
     if s.dtype == np.float16:
         return _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset)
     has_ignore, ignore = _ignore(ignore_index)

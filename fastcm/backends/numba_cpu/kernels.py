@@ -150,6 +150,10 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
     four = CC <= SPLIT_BINS
     spare = CC + 1 if four else 1
     h0 = np.zeros(spare, dtype=np.int64)
+    # many bins: 32-bit counters halve the cache footprint of the scatter; they are
+    # flushed into ``out`` before any could reach 2**32
+    wide = np.zeros(1 if four else CC + 1, dtype=np.uint32)
+    since_flush = 0
     h1 = np.zeros(spare, dtype=np.int64)
     h2 = np.zeros(spare, dtype=np.int64)
     h3 = np.zeros(spare, dtype=np.int64)
@@ -176,11 +180,18 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
                 h3[idx[4 * j + 3]] += 1
             for j in range(4 * q, m):
                 h0[idx[j]] += 1
-        else:  # straight into ``out``: a copy of a large matrix would cost more than it saves
+        else:
             for j in range(m):
-                k = idx[j]
-                if k < CC:
-                    out[k] += 1
+                wide[idx[j]] += np.uint32(1)
+            since_flush += m
+            if since_flush > 2**32 - 1 - BLOCK:
+                for k in range(CC):
+                    out[k] += wide[k]
+                    wide[k] = 0
+                since_flush = 0
+    if not four:
+        for k in range(CC):
+            out[k] += wide[k]
     if four:
         for k in range(CC):
             out[k] += h0[k] + h1[k] + h2[k] + h3[k]
