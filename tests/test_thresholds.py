@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix
 
 from fastcm.backends.numpy_ref import thresholds as ref
-from fastcm.thresholds import binary_confusion_matrix, threshold_confusion_matrices
+from fastcm.thresholds import binary_confusion_matrix, matrices_from_hist, threshold_confusion_matrices
 
 
 def brute(t, s, thr, w=None):
@@ -92,3 +92,117 @@ def test_errors(backend, y_true, y_score, match):
 def test_unsorted_thresholds():
     with pytest.raises(ValueError, match="sorted in increasing order, but got 0.5 at position 0"):
         threshold_confusion_matrices([0, 1], [0.1, 0.2], thresholds=[0.5, 0.2])
+
+
+# --- the 1-D sweep kernel: exact on adversarial floats, every score dtype ------------------
+
+def _tricky_scores(rng, thr, dtype, n):
+    """Scores on, just above and just below thresholds (in float64 and in ``dtype``), signed
+    zeros, subnormals, out-of-range and huge values, plus random ones."""
+    fin = np.finfo(dtype)
+    pick = thr[rng.integers(0, thr.size, n)]
+    with np.errstate(over="ignore"):
+        cands = [
+            pick,
+            np.nextafter(pick, np.inf),
+            np.nextafter(pick, -np.inf),
+            pick.astype(dtype).astype(np.float64),
+            np.nextafter(pick.astype(dtype), dtype(np.inf)).astype(np.float64),
+            np.nextafter(pick.astype(dtype), dtype(-np.inf)).astype(np.float64),
+            np.array([0.0, -0.0, float(fin.smallest_subnormal), -float(fin.smallest_subnormal), float(fin.tiny),
+                      1.0, -1.0, float(fin.max), -float(fin.max), float(fin.eps)]),
+            rng.uniform(thr[0] - 1, thr[-1] + 1, n) if np.isfinite(thr[[0, -1]]).all() else rng.normal(size=n),
+        ]
+    pool = np.concatenate(cands)
+    with np.errstate(over="ignore"):
+        s = pool[rng.integers(0, pool.size, n)].astype(dtype)
+    return s[np.isfinite(s)]
+
+
+def _brute_hist(t, s, thr):
+    pred = s.astype(np.float64)[:, None] >= thr[None, :]  # what thresholding one by one gives
+    y = t.astype(bool)[:, None]
+    tp, fp = (pred & y).sum(0), (pred & ~y).sum(0)
+    P, Nn = int(y.sum()), int((~y).sum())
+    return np.stack([np.stack([Nn - fp, fp], -1), np.stack([P - tp, tp], -1)], -2)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    kind=st.sampled_from(["int", "linspace", "sorted", "ties", "one"]),
+    T=st.integers(1, 1200),
+    dtype=st.sampled_from([np.float16, np.float32, np.float64]),
+    label=st.sampled_from([np.bool_, np.int8, np.uint64, np.int64, np.float32]),
+)
+def test_sweep_exact_on_tricky_floats(backend, seed, n, kind, T, dtype, label):
+    rng = np.random.default_rng(seed)
+    if kind == "int":
+        thresholds, thr = T, np.linspace(0, 1, T)
+    elif kind == "linspace":  # any range np.linspace produces, including negative and large
+        lo = float(rng.choice([0.0, -1.0, -3.5, 1e-3, 250.0, -1e6])) * rng.random()
+        thr = np.linspace(lo, lo + float(rng.choice([1e-6, 0.5, 1.0, 7.0, 1e4])), T)
+        thresholds = thr
+    elif kind == "sorted":
+        thr = np.sort(rng.normal(size=T))
+        thresholds = thr
+    elif kind == "ties":
+        thr = np.sort(np.round(rng.random(T), 1))
+        thresholds = thr
+    else:
+        thr = np.array([float(rng.choice([0.5, -0.0, 0.0, 1.0 / 3.0, np.inf, -np.inf, 1e-310]))])
+        thresholds = thr
+    s = _tricky_scores(rng, thr[np.isfinite(thr)] if np.isfinite(thr).any() else np.zeros(1), dtype, n)
+    t = rng.integers(0, 2, s.size).astype(label)
+    got = threshold_confusion_matrices(t, s, thresholds=thresholds, backend=backend)
+    np.testing.assert_array_equal(got, _brute_hist(t, s, thr))
+
+
+def test_linspace_params():
+    from fastcm.backends.numba_cpu.thresholds import linspace_params
+
+    for lo, hi, T in [(0, 1, 1000), (-3, 2, 7), (0.1, 0.9, 2), (5, 5, 1), (1e6, 1e6 + 1, 101)]:
+        thr = np.linspace(lo, hi, T)
+        assert linspace_params(thr) is not None, (lo, hi, T)
+    bent = np.linspace(0, 1, 11)
+    bent[3] = np.nextafter(bent[3], 1)  # one ulp off: not np.linspace output, searched instead
+    assert linspace_params(bent) is None
+    assert linspace_params(np.array([0.0, 0.0, 1.0])) is None
+    assert linspace_params(np.array([-np.inf, 0.0])) is None
+    assert linspace_params(np.linspace(1e12, 1e12 + 1e-3, 5)) is None  # too narrow for its magnitude
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("thresholds", [1000, 5000, [0.1, 0.25, 0.7]])
+def test_sweep_parallel_chunks_and_first_invalid(dtype, thresholds):
+    """Several chunks on every thread (and float16 converted in pieces) add up to the
+    reference; an invalid row deep in the data is the one reported, with its position."""
+    rng = np.random.default_rng(7)
+    n = 700_001
+    t = rng.integers(0, 2, n).astype(np.uint8)
+    s = rng.random(n).astype(dtype)
+    thr = np.linspace(0, 1, thresholds) if isinstance(thresholds, int) else np.array(thresholds)
+    hist, invalid = ref.threshold_counts(t, s, thr)
+    got = threshold_confusion_matrices(t, s, thresholds=thresholds, backend="numba")
+    np.testing.assert_array_equal(got, matrices_from_hist(hist)[0])
+    assert got[0].sum() == n and invalid.tolist() == [0, -1]
+    s[654_321], t[600_000] = np.nan, 3
+    with pytest.raises(ValueError, match="0/1 values in `y_true`, but got 3 at position 600000"):
+        threshold_confusion_matrices(t, s, thresholds=thresholds, backend="numba")
+    t[600_000] = 1
+    with pytest.raises(ValueError, match="finite scores in `y_score`, but got nan at position 654321"):
+        threshold_confusion_matrices(t, s, thresholds=thresholds, backend="numba")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sweep_weighted_invalid_weight(backend, bad):
+    w = np.ones(5)
+    w[3] = bad
+    with pytest.raises(ValueError, match=f"finite `sample_weight`, but got {bad} at position 3"):
+        threshold_confusion_matrices([0, 1, 0, 1, 1], [0.1, 0.5, 0.2, 0.9, 0.3], thresholds=11, sample_weight=w,
+                                     backend=backend)
+    w[3] = 2.5
+    got = threshold_confusion_matrices([0, 1, 0, 1, 1], [0.1, 0.5, 0.2, 0.9, 0.3], thresholds=11, sample_weight=w,
+                                       backend=backend)
+    np.testing.assert_allclose(got, brute(np.array([0, 1, 0, 1, 1]), np.array([0.1, 0.5, 0.2, 0.9, 0.3]),
+                                          np.linspace(0, 1, 11), w))

@@ -1,13 +1,18 @@
 """Entry points of the numba backend for threshold sweeps and exact curves (see ``numpy_ref``).
 
-``threshold_counts`` fills one private histogram per thread (rows split evenly) and sums
-them; evenly spaced thresholds find their bucket by arithmetic plus an exact correction
-step, any other sorted set by binary search. ``score_groups`` splits the scores by truth,
-sorts both halves on two threads (``np.sort`` releases the GIL) and merges them from the
-top in one compiled pass: no argsort and no gathers for unweighted data.
+``threshold_counts`` fills one private histogram per thread and sums them. For 1-D scores
+it runs ``binary_hist``: thresholds that are exactly ``np.linspace`` output (what an int
+``thresholds`` means) find their bucket by arithmetic plus one exact comparison, any other
+sorted set by a branch-free binary search; rows are handed out in chunks, so a thread on
+a busy core does less of the work. 2-D layouts (one-vs-rest, multilabel) use
+``threshold_hist``. ``score_groups`` splits the scores by truth, sorts both halves on two
+threads (``np.sort`` releases the GIL) and merges them from the top in one compiled pass:
+no argsort and no gathers for unweighted data.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -15,6 +20,7 @@ from . import thresholds_kernels as kernels
 from ._jit import MIN_PARALLEL, jit, num_threads, pool, run_parallel, split
 
 _threshold_hist = jit(kernels.threshold_hist)
+_binary_hist = jit(kernels.binary_hist)
 _split_scores = jit(kernels.split_scores)
 _merge_groups = jit(kernels.merge_groups)
 
@@ -54,12 +60,109 @@ def _uniform(thr):
     return True, lo, 1.0 / step
 
 
+def linspace_params(thr):
+    """``(lo, hi, step, 1 / step)`` when ``thr`` is exactly ``np.linspace(lo, hi, T)``, else None.
+
+    ``np.linspace`` computes ``j * step + lo`` with ``step = (hi - lo) / (T - 1)`` and sets
+    the last value to ``hi``; the kernel recomputes the same expression, so the check is
+    equality, not closeness. The range must also be wide enough against the magnitudes
+    (``max(|lo|, |hi|) / step <= 2**40``) that rounding moves the arithmetic guess by far
+    less than the half step the kernel allows for. One threshold always qualifies.
+
+    Examples
+    --------
+    >>> linspace_params(np.linspace(0, 1, 5))
+    (0.0, 1.0, 0.25, 4.0)
+    >>> linspace_params(np.array([0.0, 0.3, 1.0])) is None
+    True
+    """
+    T = thr.shape[0]
+    if T == 1:
+        return float(thr[0]), float(thr[0]), 1.0, 1.0
+    lo, hi = thr[0], thr[-1]
+    if T > 2**30 or not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        return None
+    step = (hi - lo) / (T - 1)
+    if not (np.isfinite(step) and step > 0) or max(abs(lo), abs(hi)) / step > 2.0**40:
+        return None
+    expect = np.arange(T, dtype=np.float64) * step + lo
+    expect[-1] = hi
+    if not np.array_equal(expect, thr):
+        return None
+    return float(lo), float(hi), float(step), float(1.0 / step)
+
+
+#: interleaved histogram copies in the unweighted binary sweep (see ``binary_hist``)
+COPIES = 4
+#: beyond this many thresholds the copies would not stay in cache: use one
+MAX_COPIES_T = 4096
+#: rows converted at a time for dtypes numba cannot read (float16)
+_CONVERT = 1 << 16
+
+
+def _chunked(n, workers):
+    """Chunks of rows handed out on demand: ~8 per worker, at least ``MIN_PARALLEL`` rows each."""
+    size = max(MIN_PARALLEL, -(-n // (8 * workers)))
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def _binary_counts(t, s, thr, weights):
+    """(1, T + 1, 2) histogram and ``[n_invalid, first]`` for 1-D scores."""
+    T = thr.shape[0]
+    params = linspace_params(thr)
+    linspace = params is not None
+    lo, hi, step, inv_step = params if linspace else (0.0, 0.0, 0.0, 0.0)
+    t1 = t.view(np.uint8) if t.dtype == np.bool_ else t
+    w = _NO_WEIGHTS if weights is None else _numeric(weights)
+    copies = COPIES if weights is None and T <= MAX_COPIES_T else 1
+    width = (T + 2) * 2
+    dtype = _accumulator_dtype(weights)
+    N = s.shape[0]
+    workers = 1 if N < 2 * MIN_PARALLEL else num_threads()
+    chunks = _chunked(N, workers)
+    outs = [np.zeros(copies * width, dtype=dtype) for _ in range(min(workers, len(chunks)))]
+    half = s.dtype == np.float16 or t1.dtype == np.float16
+
+    def run(out, a, b):
+        if not half:
+            return _binary_hist(t1, s, w, thr, linspace, lo, hi, step, inv_step, copies, out, a, b)
+        n_bad, first = 0, -1
+        for c in range(a, b, _CONVERT):
+            d = min(b, c + _CONVERT)
+            tc, sc = _numeric(t1[c:d]), _numeric(s[c:d])
+            wc = w if w.size == 0 else w[c:d]
+            nb, f = _binary_hist(tc, sc, wc, thr, linspace, lo, hi, step, inv_step, copies, out, 0, d - c)
+            if nb and first < 0:
+                first = c + int(f)
+            n_bad += int(nb)
+        return n_bad, first
+
+    next_chunk = itertools.count()  # next() is atomic under the GIL
+
+    def worker(k):
+        out, results = outs[k], []
+        while True:
+            i = next(next_chunk)
+            if i >= len(chunks):
+                return results
+            results.append(run(out, *chunks[i]))
+
+    per_worker = run_parallel(lambda k, _: worker(k), [(k, k + 1) for k in range(len(outs))])
+    hist = outs[0]
+    for o in outs[1:]:
+        hist += o
+    hist = hist.reshape(copies, T + 2, 2).sum(axis=0) if copies > 1 else hist.reshape(T + 2, 2)
+    return hist[None, : T + 1].copy(), _combine([r for rs in per_worker for r in rs])
+
+
 def threshold_counts(t, s, thresholds, *, weights=None):
     thr = np.ascontiguousarray(thresholds, dtype=np.float64)
+    if s.ndim == 1:
+        return _binary_counts(t, s, thr, weights)
     T = thr.shape[0]
-    s2 = _numeric(s.reshape(s.shape[0], 1) if s.ndim == 1 else s)
+    s2 = _numeric(s)
     N, K = s2.shape
-    ovr = s.ndim == 2 and t.ndim == 1
+    ovr = t.ndim == 1
     t2 = _numeric(t.reshape(N, 1) if t.ndim == 1 else t)
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     uniform, lo, inv_step = _uniform(thr)
