@@ -103,7 +103,7 @@ _CONVERT = 1 << 16
 def _chunked(n, workers):
     """Chunks of rows handed out on demand: ~8 per worker, at least ``MIN_PARALLEL`` rows each."""
     size = max(MIN_PARALLEL, -(-n // (8 * workers)))
-    return [(a, min(n, a + size)) for a in range(0, n, size)]
+    return [(a, min(n, a + size)) for a in range(0, n, size)] or [(0, 0)]
 
 
 def _binary_counts(t, s, thr, weights):
