@@ -46,7 +46,8 @@ def label_presence(t, p, lo, present, has_ignore, ignore):
 
 #: pairs per block: a block's bin indices stay in L1 between the index loop and the scatter
 BLOCK = 2048
-#: up to this many bins the scatter spreads over four histograms (see ``count_pairs``)
+#: scatter strategies by number of bins (see ``count_pairs``)
+PAIRED_BINS = 16384
 SPLIT_BINS = 4096
 
 
@@ -132,6 +133,53 @@ def _recheck_block(ts, ps, C, has_ignore, ignore, idx):
     return n_bad, first
 
 
+@helper
+def _scatter_four(idx, m, h0, h1, h2, h3):
+    q = m >> 2
+    for j in range(q):
+        h0[idx[4 * j]] += 1
+        h1[idx[4 * j + 1]] += 1
+        h2[idx[4 * j + 2]] += 1
+        h3[idx[4 * j + 3]] += 1
+    for j in range(4 * q, m):
+        h0[idx[j]] += 1
+
+
+@helper
+def _scatter_paired(idx, m, K, comb, g0, g1, h0):
+    """Count pairs of bins (pair j with pair j + m/2) in a K*K table: half the scatters."""
+    half = m >> 1
+    for j in range(half):
+        comb[j] = idx[j] * K + idx[j + half]
+    for j in range(half >> 1):
+        g0[comb[2 * j]] += np.uint32(1)
+        g1[comb[2 * j + 1]] += np.uint32(1)
+    if half & 1:
+        g0[comb[half - 1]] += np.uint32(1)
+    if m & 1:
+        h0[idx[m - 1]] += 1
+
+
+@helper
+def _flush_paired(g0, g1, K, CC, out):
+    for x in range(K):
+        for y in range(K):
+            v = np.int64(g0[x * K + y]) + np.int64(g1[x * K + y])
+            g0[x * K + y] = 0
+            g1[x * K + y] = 0
+            if x < CC:
+                out[x] += v
+            if y < CC:
+                out[y] += v
+
+
+@helper
+def _flush_wide(wide, CC, out):
+    for k in range(CC):
+        out[k] += wide[k]
+        wide[k] = 0
+
+
 def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
     """out: (C*C,) int64, C*C < 2**32 - 1. Returns (n_invalid, first_invalid).
 
@@ -140,24 +188,32 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
 
     Two loops per block instead of one: a vectorised pass turns pairs into bin indices, and
     a scatter adds them up from L1. Fused in one loop, the scatter's dependent
-    read-modify-writes throttle the streaming loads to half the memory bandwidth. With few
-    bins the scatter rotates over four histograms: a run of pairs in the same bin (the
-    diagonal, a segmentation background) then does not wait on its own previous store.
+    read-modify-writes throttle the streaming loads to half the memory bandwidth. The
+    scatter then depends on the number of bins (bin C*C collects ignored and invalid pairs):
+    - at most ``PAIRED_BINS`` bins squared: two pairs per increment, in a table of bin pairs
+      that stays in L1, alternating between two tables;
+    - at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
+      (the diagonal, a segmentation background) does not wait on its own previous store;
+    - more: one histogram of 32-bit counters (half the cache footprint).
+    32-bit counters are flushed into ``out`` before any could overflow.
     """
     n_bad = 0
     first_bad = np.int64(-1)
     CC = C * C
-    four = CC <= SPLIT_BINS
-    spare = CC + 1 if four else 1
-    h0 = np.zeros(spare, dtype=np.int64)
-    # many bins: 32-bit counters halve the cache footprint of the scatter; they are
-    # flushed into ``out`` before any could reach 2**32
-    wide = np.zeros(1 if four else CC + 1, dtype=np.uint32)
-    since_flush = 0
-    h1 = np.zeros(spare, dtype=np.int64)
-    h2 = np.zeros(spare, dtype=np.int64)
-    h3 = np.zeros(spare, dtype=np.int64)
+    K = CC + 1
+    paired = K * K <= PAIRED_BINS
+    four = not paired and K <= SPLIT_BINS
+    n4 = K if four or paired else 1
+    h0 = np.zeros(n4, dtype=np.int64)
+    h1 = np.zeros(n4, dtype=np.int64)
+    h2 = np.zeros(n4, dtype=np.int64)
+    h3 = np.zeros(n4, dtype=np.int64)
+    g0 = np.zeros(K * K if paired else 1, dtype=np.uint32)
+    g1 = np.zeros(K * K if paired else 1, dtype=np.uint32)
+    wide = np.zeros(K if not (four or paired) else 1, dtype=np.uint32)
     idx = np.empty(BLOCK, dtype=np.uint32)
+    comb = np.empty(BLOCK // 2, dtype=np.uint32)
+    since_flush = 0
     for b0 in range(start, stop, BLOCK):
         m = min(BLOCK, stop - b0)
         ts = t[b0 : b0 + m]
@@ -171,28 +227,25 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
             if first_bad < 0 and first >= 0:
                 first_bad = np.int64(b0 + first)
             n_bad += bad
-        if four:
-            q = m >> 2
-            for j in range(q):
-                h0[idx[4 * j]] += 1
-                h1[idx[4 * j + 1]] += 1
-                h2[idx[4 * j + 2]] += 1
-                h3[idx[4 * j + 3]] += 1
-            for j in range(4 * q, m):
-                h0[idx[j]] += 1
+        if paired:
+            _scatter_paired(idx, m, np.uint32(K), comb, g0, g1, h0)
+        elif four:
+            _scatter_four(idx, m, h0, h1, h2, h3)
         else:
             for j in range(m):
                 wide[idx[j]] += np.uint32(1)
-            since_flush += m
-            if since_flush > 2**32 - 1 - BLOCK:
-                for k in range(CC):
-                    out[k] += wide[k]
-                    wide[k] = 0
-                since_flush = 0
-    if not four:
-        for k in range(CC):
-            out[k] += wide[k]
-    if four:
+        since_flush += m
+        if since_flush > 2**32 - 1 - BLOCK:
+            if paired:
+                _flush_paired(g0, g1, K, CC, out)
+            elif not four:
+                _flush_wide(wide, CC, out)
+            since_flush = 0
+    if paired:
+        _flush_paired(g0, g1, K, CC, out)
+    elif not four:
+        _flush_wide(wide, CC, out)
+    if four or paired:
         for k in range(CC):
             out[k] += h0[k] + h1[k] + h2[k] + h3[k]
     return n_bad, first_bad
