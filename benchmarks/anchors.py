@@ -56,7 +56,7 @@ def _with_threads(fn, threads):
     return call
 
 
-def label_methods(t, p, c, *, sklearn_max=10**7, pycm_max=10**5, ignore_index=None):
+def label_methods(t, p, c, *, sklearn_max=10**7, pycm_max=10**5, tf_max=10**8, ignore_index=None):
     """fastcm at 1 and all threads, the memory floor, and every installed anchor."""
     import numba
 
@@ -94,6 +94,14 @@ def label_methods(t, p, c, *, sklearn_max=10**7, pycm_max=10**5, ignore_index=No
         methods["torchmetrics"] = lambda: multiclass_confusion_matrix(pt, tt, validate_args=False, **kw)
         if tf.size <= sklearn_max:
             methods["torchmetrics (validate_args)"] = lambda: multiclass_confusion_matrix(pt, tt, validate_args=True, **kw)
+    if installed("tensorflow") and tf.size <= tf_max:
+        import tensorflow as tf_
+
+        with tf_.device("/CPU:0"):
+            tt_tf = tf_.constant(tf.astype(np.int64, copy=False))
+            pt_tf = tf_.constant(pf.astype(np.int64, copy=False))
+        if ignore_index is None:
+            methods["tf.math.confusion_matrix"] = lambda: tf_.math.confusion_matrix(tt_tf, pt_tf, num_classes=c).numpy()
     if installed("pycm") and tf.size <= pycm_max and ignore_index is None:
         from pycm import ConfusionMatrix as PyCM
 

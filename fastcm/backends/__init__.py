@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -33,9 +34,14 @@ NAMES = tuple(_MODULES)
 _DEVICE_BACKENDS = frozenset({"cupy"})
 
 
+@functools.cache
 def _installed(name: str) -> bool:
     dep = {"numba": "numba", "numpy": "numpy", "cupy": "cupy"}[name]
     return importlib.util.find_spec(dep) is not None
+
+
+#: backends already imported (and, for cupy, found a device): a lookup per call, not an import
+_loaded: dict = {}
 
 
 def available() -> list[str]:
@@ -59,6 +65,9 @@ def available() -> list[str]:
 
 def get(name: str):
     """The backend module called ``name``; a ValueError lists the valid names."""
+    module = _loaded.get(name)
+    if module is not None:
+        return module
     if name not in _MODULES:
         raise ValueError(f"Unknown backend {name!r}; expected one of {list(NAMES)} or 'auto'")
     if not _installed(name):
@@ -66,6 +75,7 @@ def get(name: str):
     module = importlib.import_module(_MODULES[name])
     if name == "cupy" and not module.device_count():
         raise ValueError("Backend 'cupy' needs a CUDA device, but CuPy sees none (no GPU or no usable driver)")
+    _loaded[name] = module
     return module
 
 

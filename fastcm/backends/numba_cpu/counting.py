@@ -51,6 +51,8 @@ def _chunks(n: int) -> list[tuple[int, int]]:
 
 
 def _combine(results):
+    if len(results) == 1:
+        return np.array(results[0], dtype=np.int64)
     n_bad = sum(int(r[0]) for r in results)
     firsts = [int(r[1]) for r in results if r[1] >= 0]
     return np.array([n_bad, min(firsts) if firsts else -1], dtype=np.int64)

@@ -189,20 +189,24 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
     Two loops per block instead of one: a vectorised pass turns pairs into bin indices, and
     a scatter adds them up from L1. Fused in one loop, the scatter's dependent
     read-modify-writes throttle the streaming loads to half the memory bandwidth. The
-    scatter then depends on the number of bins (bin C*C collects ignored and invalid pairs):
-    - at most ``PAIRED_BINS`` bins squared: two pairs per increment, in a table of bin pairs
-      that stays in L1, alternating between two tables;
-    - at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
+    scatter then depends on the number of bins K (bin C*C collects ignored and invalid
+    pairs), each strategy only where the range is long enough to repay its tables:
+    - K*K at most ``PAIRED_BINS``: two pairs per increment, in a table of bin pairs that
+      stays in L1, alternating between two tables;
+    - K at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
       (the diagonal, a segmentation background) does not wait on its own previous store;
-    - more: one histogram of 32-bit counters (half the cache footprint).
+    - more: one histogram of 32-bit counters (half the cache footprint);
+    - short ranges (small batches): straight into ``out``.
     32-bit counters are flushed into ``out`` before any could overflow.
     """
     n_bad = 0
     first_bad = np.int64(-1)
     CC = C * C
     K = CC + 1
-    paired = K * K <= PAIRED_BINS
-    four = not paired and K <= SPLIT_BINS
+    n = stop - start
+    paired = K * K <= PAIRED_BINS and n >= 4 * K * K
+    four = not paired and K <= SPLIT_BINS and n >= 16 * K
+    direct = not (paired or four) and n < 4 * K
     n4 = K if four or paired else 1
     h0 = np.zeros(n4, dtype=np.int64)
     h1 = np.zeros(n4, dtype=np.int64)
@@ -210,7 +214,7 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
     h3 = np.zeros(n4, dtype=np.int64)
     g0 = np.zeros(K * K if paired else 1, dtype=np.uint32)
     g1 = np.zeros(K * K if paired else 1, dtype=np.uint32)
-    wide = np.zeros(K if not (four or paired) else 1, dtype=np.uint32)
+    wide = np.zeros(1 if four or paired or direct else K, dtype=np.uint32)
     idx = np.empty(BLOCK, dtype=np.uint32)
     comb = np.empty(BLOCK // 2, dtype=np.uint32)
     since_flush = 0
@@ -231,6 +235,11 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
             _scatter_paired(idx, m, np.uint32(K), comb, g0, g1, h0)
         elif four:
             _scatter_four(idx, m, h0, h1, h2, h3)
+        elif direct:
+            for j in range(m):
+                k = idx[j]
+                if k < CC:
+                    out[k] += 1
         else:
             for j in range(m):
                 wide[idx[j]] += np.uint32(1)
@@ -238,12 +247,12 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
         if since_flush > 2**32 - 1 - BLOCK:
             if paired:
                 _flush_paired(g0, g1, K, CC, out)
-            elif not four:
+            elif not (four or direct):
                 _flush_wide(wide, CC, out)
             since_flush = 0
     if paired:
         _flush_paired(g0, g1, K, CC, out)
-    elif not four:
+    elif not (four or direct):
         _flush_wide(wide, CC, out)
     if four or paired:
         for k in range(CC):
