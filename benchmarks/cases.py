@@ -200,6 +200,7 @@ def _host_suite(mode: str) -> list[Case]:
             + threshold_cases(10**8, 1000)
             + report_case(10**6)
             + metrics_case()
+            + dask_case(4 * 10**7)
         )
     if mode == "quick":
         return (
@@ -222,4 +223,5 @@ def _host_suite(mode: str) -> list[Case]:
         + metrics_case()
         + report_case(10**6)
         + dask_case(4 * 10**7)
+        + dask_case(10**9)
     )
