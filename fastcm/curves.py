@@ -7,7 +7,9 @@ sorted, merged from the top in one compiled pass), then scikit-learn's arithmeti
 
 from __future__ import annotations
 
+import numbers
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
@@ -39,15 +41,19 @@ def _column(a, name):
     return a
 
 
-def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
-    """fps, tps, thresholds (scikit-learn's ``confusion_matrix_at_thresholds`` core), score dtype."""
+def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
+    """Validated 1-D ``(t, s, w, positive)``: a row is positive iff ``t == positive``.
+
+    Numeric truth is passed on as it is with the positive value (no N-sized boolean copy);
+    anything else (strings, a ``pos_label`` the dtype cannot hold) is compared first.
+    """
     t = _column(as_array(y_true, "y_true", allow_device=False), "y_true")
     s = _column(as_array(y_score, "y_score", allow_device=False), "y_score")
     w = None if sample_weight is None else _column(np.asarray(sample_weight), "sample_weight")
     lengths = [t.shape[0], s.shape[0]] + ([] if w is None else [w.shape[0]])
     if len(set(lengths)) > 1:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
-    classes = _classes(t)
+    classes = _classes(t) if classes is None else classes
     if classes.size > 2 and pos_label is None:
         raise ValueError("multiclass format is not supported")
     if pos_label is None:
@@ -61,15 +67,36 @@ def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
                 "in {0, 1} or {-1, 1} or pass pos_label explicitly."
             )
         pos_label = 1
-    if not (t.dtype.kind in "biu" and pos_label == 1 and classes.min() >= 0):
-        t = t == pos_label
-    be = backends.get(backends.select(backend, t, s))
-    fps, tps, thr, invalid = be.score_groups(t, s, weights=w)
+    numeric = isinstance(pos_label, (numbers.Real, np.bool_)) and t.dtype.kind in "biuf"
+    if numeric and (t.dtype.kind == "f" or float(pos_label) == int(pos_label)):
+        return t, s, w, pos_label
+    return np.asarray(t == pos_label), s, w, True
+
+
+def _raise_invalid(invalid, t, s, w):
     n_bad, pos = (int(v) for v in invalid)
     if n_bad:
         v = s[pos] if not np.isfinite(float(s[pos])) else (w[pos] if w is not None else t[pos])
         raise ValueError(f"Input contains NaN or infinity: {v!r} at position {pos}.")
-    return np.asarray(fps), np.asarray(tps), np.asarray(thr), s.dtype
+
+
+def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
+    """fps, tps, thresholds (scikit-learn's ``confusion_matrix_at_thresholds`` core), score dtype."""
+    t, s, w, positive = _binary_inputs(y_true, y_score, pos_label, sample_weight)
+    be = backends.get(backends.select(backend, t, s))
+    fps, tps, thr, invalid = be.score_groups(t, s, weights=w, positive=positive)
+    _raise_invalid(invalid, t, s, w)
+    return np.asarray(fps), np.asarray(tps), np.asarray(thr), s.dtype, be
+
+
+def _drop_intermediate(fps, tps, thr, be):
+    """Keep the ends and the corners, as scikit-learn's ``drop_intermediate``."""
+    if be.NAME == "numba":  # one pass, no temporaries
+        from .backends.numba_cpu.thresholds import drop_intermediate
+
+        return drop_intermediate(fps, tps, thr)
+    keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+    return fps[keep], tps[keep], thr[keep]
 
 
 def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
@@ -81,23 +108,24 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_inter
     >>> fpr.tolist(), tpr.tolist()
     ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
     """
-    fps, tps, thr, _ = _groups(y_true, y_score, pos_label, sample_weight)
+    fps, tps, thr, _, be = _groups(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.shape[0] > 2:
-        keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
-        fps, tps, thr = fps[keep], tps[keep], thr[keep]
-    tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
-    thr = np.r_[np.inf, thr.astype(np.float64)]
-    if fps[-1] <= 0:
+        fps, tps, thr = _drop_intermediate(fps, tps, thr, be)
+    # outputs written once, into arrays with the leading (0, 0, inf) point: no concatenations
+    d = fps.shape[0]
+    fpr, tpr, thresholds = np.zeros(d + 1), np.zeros(d + 1), np.empty(d + 1)
+    thresholds[0], thresholds[1:] = np.inf, thr
+    if d == 0 or fps[-1] <= 0:
         warnings.warn("No negative samples in y_true, false positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
-        fpr = np.full(fps.shape, np.nan)
+        fpr[:] = np.nan
     else:
-        fpr = fps / fps[-1]
-    if tps[-1] <= 0:
+        np.divide(fps, fps[-1], out=fpr[1:])
+    if d == 0 or tps[-1] <= 0:
         warnings.warn("No positive samples in y_true, true positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
-        tpr = np.full(tps.shape, np.nan)
+        tpr[:] = np.nan
     else:
-        tpr = tps / tps[-1]
-    return fpr, tpr, thr
+        np.divide(tps, tps[-1], out=tpr[1:])
+    return fpr, tpr, thresholds
 
 
 def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False):
@@ -109,19 +137,22 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=Non
     >>> p.round(3).tolist(), r.tolist(), thr.tolist()
     ([0.5, 0.667, 0.5, 1.0, 1.0], [1.0, 1.0, 0.5, 0.5, 0.0], [0.1, 0.35, 0.4, 0.8])
     """
-    fps, tps, thr, dtype = _groups(y_true, y_score, pos_label, sample_weight)
+    fps, tps, thr, dtype, _ = _groups(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.shape[0] > 2:
         keep = np.r_[True, np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:])), True]
         fps, tps, thr = fps[keep], tps[keep], thr[keep]
+    # scikit-learn reverses the curves and appends (1, 0): written straight into reversed views
+    d = tps.shape[0]
+    precision, recall = np.zeros(d + 1), np.zeros(d + 1)
+    precision[d] = 1.0
     ps = tps + fps
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(ps != 0, tps / ps, 0.0)
+    np.divide(tps, ps, out=precision[d - 1 :: -1] if d else precision[:0], where=ps != 0)
     if tps[-1] == 0:
         warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", stacklevel=2)
-        recall = np.ones_like(tps)
+        recall[:d] = 1.0
     else:
-        recall = tps / tps[-1]
-    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thr[::-1].astype(dtype)
+        np.divide(tps, tps[-1], out=recall[d - 1 :: -1])
+    return precision, recall, thr[::-1].astype(dtype)
 
 
 def _auc(x, y):
@@ -135,12 +166,39 @@ def _auc(x, y):
     return float(direction * np.trapezoid(y, x))
 
 
-def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None):
-    if _classes(np.asarray(y_true)).size != 2:
+def _rank_auc(t, s, positive, backend="auto"):
+    """Unweighted full AUC as the exact rank statistic ``U / (n_pos * n_neg)``, rounded once.
+
+    The trapezoids under the tie-grouped ROC curve add up to exactly this fraction (a tie
+    between a positive and a negative counts half), so no curve is built: the numba backend
+    sums ranks over the two sorted halves; others use ``score_groups``' counts, in integers.
+    scikit-learn's float sum of trapezoids can differ from it in the last bits.
+    """
+    be = backends.get(backends.select(backend, t, s))
+    if be.NAME == "numba":
+        from .backends.numba_cpu.thresholds import binary_auc
+
+        twice_u, n_pos, n_neg, invalid = binary_auc(t, s, positive=positive)
+        _raise_invalid(invalid, t, s, None)
+    else:
+        fps, tps, _, invalid = be.score_groups(t, s, positive=positive)
+        _raise_invalid(invalid, t, s, None)
+        fp, tp = np.asarray(fps).astype(np.int64), np.asarray(tps).astype(np.int64)
+        twice_u = int(np.sum(np.diff(fp, prepend=0) * (tp + np.r_[0, tp[:-1]])))
+        n_pos, n_neg = int(tp[-1]), int(fp[-1])
+    return float(Fraction(twice_u, 2 * n_pos * n_neg))
+
+
+def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None, pos_label=None, classes=None):
+    classes = _classes(np.asarray(y_true)) if classes is None else classes
+    if classes.size != 2:
         warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
                       UndefinedMetricWarning, stacklevel=3)
         return np.nan
-    fpr, tpr, _ = roc_curve(y_true, y_score, sample_weight=sample_weight)
+    if sample_weight is None and (max_fpr is None or max_fpr == 1):
+        t, s, _, positive = _binary_inputs(y_true, y_score, classes[-1], None, classes)
+        return _rank_auc(t, s, positive)
+    fpr, tpr, _ = roc_curve(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
     stop = np.searchsorted(fpr, max_fpr, "right")
@@ -225,8 +283,8 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
         indicator = (t[:, None] == classes[None, :]).astype(np.int8)
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight), indicator, s, average, w)
-    positive = (t == classes[-1]).astype(np.int8)
-    return _binary_roc_auc(positive, _column(s, "y_score"), w, max_fpr)
+    return _binary_roc_auc(t, _column(s, "y_score"), w, max_fpr, pos_label=classes[-1] if classes.size else None,
+                           classes=classes)
 
 
 def _binary_ap(y_true, y_score, pos_label=1, sample_weight=None):

@@ -21,8 +21,10 @@ from ._jit import MIN_PARALLEL, jit, num_threads, pool, run_parallel, split
 
 _threshold_hist = jit(kernels.threshold_hist)
 _binary_hist = jit(kernels.binary_hist)
-_split_scores = jit(kernels.split_scores)
+_partition_scores = jit(kernels.partition_scores)
+_rank_sum = jit(kernels.rank_sum)
 _merge_groups = jit(kernels.merge_groups)
+_drop_collinear = jit(kernels.drop_collinear)
 
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
@@ -190,36 +192,74 @@ def _buffer_dtype(s):
     return np.float32 if s.dtype in (np.float16, np.float32) else np.float64
 
 
-def score_groups(t, s, *, weights=None, positive=None):
-    s1 = _numeric(s)
+def _partition(t, s, weights, positive):
+    """Scores split by truth into one buffer (see ``partition_scores``), both halves sorted
+    ascending: ``(pos, neg, wpos, wneg, invalid)``; weights empty when unweighted."""
     t1 = _numeric(t)
     use_positive = positive is not None
-    pos_value = positive if use_positive else 0
-    if use_positive and t1.dtype.kind == "f":
-        pos_value = float(positive)
-    elif use_positive:
-        pos_value = int(positive)
+    pos_value = 0
+    if use_positive:
+        pos_value = float(positive) if t1.dtype.kind == "f" else int(positive)
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
-    dt = _buffer_dtype(s)
-    empty, wempty = np.empty(0, dtype=dt), _NO_WEIGHTS
-    n_pos, n_neg, n_bad, first = _split_scores(t1, s1, w, pos_value, use_positive, empty, empty, wempty, wempty)
-    invalid = np.array([n_bad, first], dtype=np.int64)
-    if n_bad:
-        e = np.empty(0, dtype=np.float64)
-        return e, e.copy(), e.copy(), invalid
-    pos, neg = np.empty(n_pos, dtype=dt), np.empty(n_neg, dtype=dt)
+    N = s.shape[0]
+    buf = np.empty(N, dtype=_buffer_dtype(s))
     wt = np.float64 if weights is None or weights.dtype.kind == "f" else np.int64
-    wpos = np.empty(n_pos if weights is not None else 0, dtype=wt)
-    wneg = np.empty(n_neg if weights is not None else 0, dtype=wt)
-    _split_scores(t1, s1, w, pos_value, use_positive, pos, neg, wpos, wneg)
+    wbuf = np.empty(N if weights is not None else 0, dtype=wt)
+    if s.dtype == np.float16:  # numba cannot read float16 (exact widening; rare enough to copy)
+        s = s.astype(np.float32)
+    n_pos, n_neg, n_bad, first = _partition_scores(t1, s, w, pos_value, use_positive, buf, wbuf)
+    invalid = np.array([n_bad, first], dtype=np.int64)
+    pos, neg = buf[:n_pos], buf[N - n_neg:]
+    wpos, wneg = wbuf[:n_pos], wbuf[N - n_neg:]
+    if n_bad:
+        return pos, neg, wpos, wneg, invalid
     if weights is None:
         _sort_both(pos, neg)
     else:
         pos, neg, wpos, wneg = _sort_weighted(pos, neg, wpos, wneg)
-    d = n_pos + n_neg
+    return pos, neg, wpos, wneg, invalid
+
+
+def score_groups(t, s, *, weights=None, positive=None):
+    pos, neg, wpos, wneg, invalid = _partition(t, s, weights, positive)
+    if invalid[0]:
+        e = np.empty(0, dtype=np.float64)
+        return e, e.copy(), e.copy(), invalid
+    d = pos.size + neg.size
     fps, tps, thr = np.empty(d), np.empty(d), np.empty(d)
+    if weights is None:
+        wpos = wneg = _NO_WEIGHTS
     d = _merge_groups(pos, neg, wpos.astype(np.float64), wneg.astype(np.float64), fps, tps, thr)
-    return fps[:d].copy(), tps[:d].copy(), thr[:d].copy(), invalid
+    return _trim(fps, d), _trim(tps, d), _trim(thr, d), invalid
+
+
+def _trim(a, d):
+    """``a[:d]``; a copy when that frees most of ``a`` (pages never written cost nothing)."""
+    return a[:d].copy() if d < a.size // 2 else a[:d]
+
+
+def binary_auc(t, s, *, positive=None):
+    """Exact ``2 * U`` (Mann-Whitney, ties half) and the class sizes, unweighted.
+
+    Returns ``(twice_u, n_pos, n_neg, invalid)``; ``auc = twice_u / (2 * n_pos * n_neg)``.
+    No curve is built: the halves are sorted and their ranks summed in one merge.
+
+    Examples
+    --------
+    >>> binary_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))[:3]
+    (6, 2, 2)
+    """
+    pos, neg, _, _, invalid = _partition(t, s, None, positive)
+    if invalid[0]:
+        return 0, 0, 0, invalid
+    return int(_rank_sum(pos, neg)), pos.size, neg.size, invalid
+
+
+def drop_intermediate(fps, tps, thr):
+    """scikit-learn's ``drop_intermediate`` without temporaries: views of the kept points."""
+    fps, tps, thr = (np.ascontiguousarray(a, dtype=np.float64) for a in (fps, tps, thr))
+    d = _drop_collinear(fps, tps, thr)
+    return _trim(fps, d), _trim(tps, d), _trim(thr, d)
 
 
 def _sort_both(pos, neg):

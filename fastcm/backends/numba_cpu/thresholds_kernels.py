@@ -203,18 +203,23 @@ def threshold_hist(t, s, w, thr, uniform, lo, inv_step, ovr, out, start, stop):
     return n_bad, first_bad
 
 
-def split_scores(t, s, w, positive, use_positive, pos, neg, wpos, wneg):
-    """Copy valid scores (and weights) into ``pos`` / ``neg`` by truth; zero weights are left out.
+def partition_scores(t, s, w, positive, use_positive, buf, wbuf):
+    """Valid scores (and weights) by truth into one buffer: positives from the front,
+    negatives from the back; rows of weight 0 are left out (as scikit-learn does).
 
-    Returns (n_pos, n_neg, n_bad, first_bad). With empty ``pos`` the call only counts.
+    Branch-free: every row is written at both ends and only the matching end advances
+    (``p + (N - 1 - q)`` rows kept so far, so ``p <= q`` and a stale write is always
+    overwritten), because a branch on a random truth mispredicts every other row. ``-0.0``
+    is stored as ``0.0``. Returns ``(n_pos, n_neg, n_bad, first_bad)``: positives are
+    ``buf[:n_pos]``, negatives ``buf[N - n_neg:]``.
     """
+    N = s.shape[0]
+    weighted = w.size > 0
     n_bad = 0
     first_bad = np.int64(-1)
-    weighted = w.size > 0
-    fill = pos.size + neg.size > 0
-    n_pos = 0
-    n_neg = 0
-    for i in range(s.shape[0]):
+    p = 0
+    q = N - 1
+    for i in range(N):
         x = s[i]
         tv = t[i]
         bad = x - x != 0
@@ -223,35 +228,83 @@ def split_scores(t, s, w, positive, use_positive, pos, neg, wpos, wneg):
         else:
             is_pos = tv == 1
             bad |= (tv != 0) & (tv != 1)
+        keep = not bad
         if weighted:
             wi = w[i]
             bad |= wi - wi != 0
-        if bad:
+            keep = (not bad) & (wi != 0)
+            wbuf[p] = wi
+            wbuf[q] = wi
+        if bad:  # rare: predicted taken never
             if first_bad < 0:
                 first_bad = np.int64(i)
             n_bad += 1
-            continue
-        if weighted and w[i] == 0:
-            continue
-        if is_pos:
-            if fill:
-                pos[n_pos] = x + 0.0  # + 0.0: -0.0 becomes 0.0
-                if weighted:
-                    wpos[n_pos] = w[i]
-            n_pos += 1
-        else:
-            if fill:
-                neg[n_neg] = x + 0.0
-                if weighted:
-                    wneg[n_neg] = w[i]
-            n_neg += 1
-    return n_pos, n_neg, n_bad, first_bad
+        v = x + 0.0  # + 0.0: -0.0 becomes 0.0
+        buf[p] = v
+        buf[q] = v
+        p += np.int64(keep & is_pos)
+        q -= np.int64(keep & (not is_pos))
+    return p, N - 1 - q, n_bad, first_bad
+
+
+def rank_sum(pos, neg):
+    """Twice the Mann-Whitney U of ascending ``pos`` against ascending ``neg``, exactly.
+
+    ``sum over positives of 2 * (negatives below) + (negatives tied)``: the area under
+    the ROC curve times ``2 * n_pos * n_neg``, with ties counted half as the trapezoids of
+    scikit-learn's curve do. Groups of tied scores are walked once each.
+    """
+    P = pos.shape[0]
+    N = neg.shape[0]
+    i = 0
+    j = 0
+    total = np.int64(0)
+    while i < P:
+        x = pos[i]
+        i2 = i + 1
+        while i2 < P and pos[i2] == x:
+            i2 += 1
+        while j < N and neg[j] < x:
+            j += 1
+        k = j
+        while k < N and neg[k] == x:
+            k += 1
+        total += np.int64(i2 - i) * np.int64(j + k)  # 2 * below + tied = j + k
+        i = i2
+        j = k
+    return total
+
+
+def drop_collinear(fps, tps, thr):
+    """scikit-learn's ``drop_intermediate`` in place: keep the ends and every point where
+    ``np.diff(fps, 2)`` or ``np.diff(tps, 2)`` is non-zero (same float expression). Returns
+    the new length."""
+    D = fps.shape[0]
+    if D <= 2:
+        return D
+    f0, t0 = fps[0], tps[0]
+    f1, t1 = fps[1], tps[1]
+    d = 1
+    for i in range(1, D - 1):
+        f2, t2 = fps[i + 1], tps[i + 1]
+        if (f2 - f1) - (f1 - f0) != 0 or (t2 - t1) - (t1 - t0) != 0:
+            fps[d] = f1
+            tps[d] = t1
+            thr[d] = thr[i]
+            d += 1
+        f0, t0, f1, t1 = f1, t1, f2, t2
+    fps[d] = fps[D - 1]
+    tps[d] = tps[D - 1]
+    thr[d] = thr[D - 1]
+    return d + 1
 
 
 def merge_groups(pos, neg, wpos, wneg, fps, tps, thr):
-    """Walk ascending-sorted ``pos`` and ``neg`` from the top, one output row per distinct score.
+    """Merge ascending-sorted ``pos`` and ``neg`` from the top, one output row per distinct score.
 
-    Returns the number of rows written.
+    One element per step, picked by a comparison that only feeds arithmetic (no branch
+    on the data): row ``d`` is rewritten while the score repeats and the index moves on
+    when the next score differs. Returns the number of rows written.
     """
     weighted = wpos.size + wneg.size > 0
     i = pos.shape[0] - 1
@@ -259,21 +312,24 @@ def merge_groups(pos, neg, wpos, wneg, fps, tps, thr):
     tp = 0.0
     fp = 0.0
     d = 0
-    while i >= 0 or j >= 0:
-        if i < 0:
-            v = np.float64(neg[j])
-        elif j < 0:
-            v = np.float64(pos[i])
+    ninf = -np.inf
+    pv = np.float64(pos[i]) if i >= 0 else ninf
+    nv = np.float64(neg[j]) if j >= 0 else ninf
+    for _ in range(i + j + 2):
+        take_pos = pv >= nv
+        v = pv if take_pos else nv
+        if weighted:
+            tp += wpos[i] if take_pos else 0.0
+            fp += 0.0 if take_pos else wneg[j]
         else:
-            v = max(np.float64(pos[i]), np.float64(neg[j]))
-        while i >= 0 and np.float64(pos[i]) == v:
-            tp += wpos[i] if weighted else 1.0
-            i -= 1
-        while j >= 0 and np.float64(neg[j]) == v:
-            fp += wneg[j] if weighted else 1.0
-            j -= 1
+            tp += 1.0 if take_pos else 0.0
+            fp += 0.0 if take_pos else 1.0
+        i -= np.int64(take_pos)
+        j -= np.int64(not take_pos)
+        pv = np.float64(pos[i]) if i >= 0 else ninf
+        nv = np.float64(neg[j]) if j >= 0 else ninf
         fps[d] = fp
         tps[d] = tp
         thr[d] = v
-        d += 1
+        d += np.int64(max(pv, nv) != v)
     return d
