@@ -5,6 +5,12 @@ array. Its graph has one counting task per chunk, each producing a (C, C) partia
 a tree reduction of those partials (``split_every`` of them per task): no shuffle, no
 N-sized intermediate, and only the final (C, C) matrix travels to the client.
 
+Dask's parallelism is one task per worker thread, so each chunk is counted by the kernel
+on ``OMP_NUM_THREADS`` threads (1 in a dask worker, whose nanny sets it so): numba's own
+pool on top would oversubscribe the cores. The partials are small, so by default up to 64
+are summed per task (one summing task for up to 64 chunks, two levels up to 4096): each
+level of the tree costs a scheduler round trip and a transfer on the critical path.
+
 Classes are fixed by ``num_classes`` or ``labels``, or by the width of a score array.
 With none of these, the labels have to be known to shape the result, so they are
 *discovered eagerly*: one extra pass over the data in which every chunk reports its
@@ -46,8 +52,14 @@ __all__ = [
     "unique_labels",
 ]
 
-#: partials merged per task of the label-union tree (the counting tree uses dask's default)
+#: partials merged per task of the label-union tree
 _UNION_SPLIT = 16
+#: most partials summed per task of the counting tree: small (C, C) partials are summed in
+#: one or two levels, since every level is a scheduler round trip and a transfer on the
+#: critical path, while adding a few KB of counts costs microseconds
+_MAX_SPLIT = 64
+#: and at most this many bytes of partials held by one summing task (large C)
+_SPLIT_BYTES = 64 << 20
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -104,7 +116,48 @@ def _where(block_info, drop_class_axis: bool) -> str:
     return f" (a position within the chunk of `y_true` that starts at index {tuple(starts)})"
 
 
+def _split_every(split_every, partial_bytes: int) -> int:
+    """Partials per summing task: the caller's choice, else as many as fit ``_SPLIT_BYTES``."""
+    if split_every is not None:
+        return split_every
+    return int(max(2, min(_MAX_SPLIT, _SPLIT_BYTES // max(1, int(partial_bytes)))))
+
+
 # -- per-chunk work (runs on the workers) ------------------------------------------------
+def _task_threads() -> int:
+    """Kernel threads for one chunk: dask runs one task per worker thread and sizes its workers
+    to the cores, so a kernel spreading each task over every core again would oversubscribe
+    them (2 workers x 1 thread on 2 cores would run 4 threads). Like BLAS under dask, the
+    kernel takes ``OMP_NUM_THREADS`` threads (dask's nanny sets it to 1 in every worker),
+    and 1 where it is unset."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+class _kernel_threads:
+    """Limit numba's threads on this thread (numba's setting is thread-local) for one task."""
+
+    def __enter__(self):
+        try:
+            import numba
+        except ImportError:  # numpy-only install: nothing is threaded
+            self._numba = None
+            return self
+        self._numba = numba
+        self._saved = numba.get_num_threads()
+        numba.set_num_threads(min(_task_threads(), int(numba.config.NUMBA_NUM_THREADS)))
+        return self
+
+    def __exit__(self, *exc):
+        if self._numba is not None:
+            self._numba.set_num_threads(self._saved)
+        return False
+
+
 def _no_label_in_truth(t, labels) -> bool:
     return not np.isin(labels, _host(as_array(t, "y_true")).reshape(-1)).any()
 
@@ -119,15 +172,8 @@ def _count_block(t, p, *w, size, count_dtype, out_ndim, scores, labels, num_clas
     if t.size == 0:
         return xp.zeros((1,) * out_ndim + (size, size), dtype=dtype)
     try:
-        res = count(
-            t,
-            p,
-            labels=labels,
-            num_classes=num_classes,
-            sample_weight=weights,
-            ignore_index=ignore_index,
-            backend=backend,
-        )
+        with _kernel_threads():
+            res = count(t, p, labels=labels, num_classes=num_classes, sample_weight=weights, ignore_index=ignore_index, backend=backend)
     except ValueError as exc:
         # scikit-learn's "no label in y_true" check is about the whole array, not a chunk:
         # a chunk without any of the labels simply contributes nothing
@@ -147,7 +193,8 @@ def _block_labels(t, p, ignore_index, backend):
         t, p = be.xp.asarray(t), be.xp.asarray(p)
     if t.dtype.kind in "biuf":
         t, p = to_integer_labels(t, "y_true"), to_integer_labels(p, "y_pred")
-    values, _, _ = _infer_labels(be, flatten(t), flatten(p), ignore_index)
+    with _kernel_threads():
+        values, _, _ = _infer_labels(be, flatten(t), flatten(p), ignore_index)
     return _host(values)
 
 
@@ -258,7 +305,8 @@ def confusion_matrix(
         Shaped like ``y_true``: float weights give float64 counts, integer weights int64.
     normalize : {"true", "pred", "all"}, optional
     split_every : int, optional
-        Partials summed per task of the reduction tree (dask's default when None).
+        Partials summed per task of the reduction tree. By default as many as hold 64 MiB,
+        at most 64: one task sums every partial of up to 64 chunks.
 
     Returns
     -------
@@ -348,6 +396,7 @@ def confusion_matrix(
         backend=backend,
         **per_chunk,
     )
+    split_every = _split_every(split_every, size * size * dtype.itemsize)
     out = partials.sum(axis=tuple(range(ndim)), dtype=dtype, split_every=split_every)
     return _normalize(out, normalize)
 
@@ -369,7 +418,8 @@ def _count_frame(part, true_col, pred_col, weight_col, *, size, dtype, labels, n
     if t.size == 0:
         return np.zeros((size, size), dtype=dtype)
     try:
-        res = count(t, p, labels=labels, num_classes=num_classes, sample_weight=w, ignore_index=ignore_index, backend=backend)
+        with _kernel_threads():
+            res = count(t, p, labels=labels, num_classes=num_classes, sample_weight=w, ignore_index=ignore_index, backend=backend)
     except ValueError as exc:
         if labels is not None and _no_label_in_truth(t, labels):
             return np.zeros((size, size), dtype=dtype)
@@ -448,7 +498,7 @@ def confusion_matrix_from_frame(
         )  # fmt: skip
         for part in parts
     ]
-    total = _tree(partials, _add, split_every)
+    total = _tree(partials, _add, _split_every(split_every, size * size * dtype.itemsize))
     out = _da().from_delayed(total, shape=(size, size), dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
     return _normalize(out, normalize)
 
@@ -480,7 +530,8 @@ def _hist_block(t, s, *w, thr, out_ndim, expand_truth, backend, block_info=None)
         return array_module(s).zeros((1,) * out_ndim + (K, thr.size + 1, 2), dtype=dtype)
     tt, ss, ww = prepare(t, s, weights, num_classes=K)
     try:
-        hist = count_thresholds(tt, ss, ww, thr, backend)
+        with _kernel_threads():
+            hist = count_thresholds(tt, ss, ww, thr, backend)
     except ValueError as exc:
         start = block_info[1]["array-location"][0][0] if block_info and 1 in block_info else "?"
         raise ValueError(f"{exc} (a position within the chunk that starts at row {start})") from None
@@ -565,6 +616,7 @@ def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_ever
         expand_truth=expand_truth,
         backend=backend,
     )
+    split_every = _split_every(split_every, K * (thr.size + 1) * 2 * dtype.itemsize)
     hist = partials.sum(axis=tuple(range(ndim)), dtype=dtype, split_every=split_every)
     out = hist.map_blocks(
         matrices_from_hist, chunks=(K, thr.size, 2, 2), dtype=dtype, meta=_meta(s, 4, dtype), new_axis=3

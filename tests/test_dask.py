@@ -176,3 +176,73 @@ def test_graphs_with_different_arguments_never_share_keys():
     count_a = {k for k in a.dask.layers if k.startswith("fastcm-count")}
     count_b = {k for k in b.dask.layers if k.startswith("fastcm-count")}
     assert count_a and count_a.isdisjoint(count_b)
+
+
+def _threads_seen_by_count():
+    """On a worker: numba's thread count while a chunk is counted, and after."""
+    import numba
+
+    seen, original = [], fdask.count
+
+    def spy(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return original(*args, **kwargs)
+
+    fdask.count = spy
+    try:
+        t = np.arange(1000) % 3
+        fdask._count_block(t, t, size=3, count_dtype=np.dtype(np.int64), out_ndim=1, scores=False, labels=None,
+                           num_classes=3, ignore_index=None, backend="numba")  # fmt: skip
+    finally:
+        fdask.count = original
+    return seen, numba.get_num_threads(), int(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_kernel_uses_one_thread_per_task_in_workers(client):
+    # 2 workers x 1 thread: a kernel spreading each task over every core would oversubscribe
+    seen, after, pool = client.submit(_threads_seen_by_count, pure=False).result()
+    assert seen == [1]
+    assert after == pool  # numba's (thread-local) setting is restored after the task
+
+
+def test_kernel_threads_follow_omp_num_threads(monkeypatch):
+    numba = pytest.importorskip("numba")
+    before = numba.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    with fdask._kernel_threads():
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    with fdask._kernel_threads():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+def test_partials_summed_in_one_level_when_small():
+    t, p = _pairs(3000)
+    dt, dp = da.from_array(t, chunks=50), da.from_array(p, chunks=50)  # 60 chunks
+    flat = fdask.confusion_matrix(dt, dp, num_classes=6)
+    assert not [k for k in flat.dask.layers if "partial" in k]  # counts, then one sum
+    deep = fdask.confusion_matrix(dt, dp, num_classes=6, split_every=4)
+    assert [k for k in deep.dask.layers if "partial" in k]
+    more = fdask.confusion_matrix(da.from_array(t, chunks=20), da.from_array(p, chunks=20), num_classes=6)  # 150
+    assert len([k for k in more.dask.layers if "partial" in k]) == 1
+    with dask.config.set(scheduler="sync"):
+        for got in (flat, deep, more):
+            np.testing.assert_array_equal(got.compute(), sk_cm(t, p))
+    assert fdask._split_every(None, 6 * 6 * 8) == 64
+    assert fdask._split_every(None, 1000 * 1000 * 8) == 8  # 8 MB partials: 64 MiB per task
+    assert fdask._split_every(None, 10**4 * 10**4 * 8) == 2
+    assert fdask._split_every(3, 8) == 3
+
+
+def test_benchmark_stream_layout_counts_exactly():
+    bench = pytest.importorskip("benchmarks.dask_case")
+    n, chunk = 9 * 4096 + 17, 4096
+    t, p = bench.stream_arrays(n, 21, chunk=chunk)
+    assert t.dtype == np.uint8 and t.numblocks == (10,)
+    with dask.config.set(scheduler="sync"):
+        tt, pp = dask.compute(t, p)
+        got = fdask.confusion_matrix(t, p, num_classes=21).compute()
+    np.testing.assert_array_equal(got, sk_cm(tt, pp, labels=range(21)))
+    np.testing.assert_array_equal(tt[:chunk], tt[8 * chunk : 9 * chunk])  # a pool of 8 blocks
+    assert not np.array_equal(tt[:chunk], tt[chunk : 2 * chunk])
