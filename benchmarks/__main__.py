@@ -35,15 +35,17 @@ def run_case(case, repeat: int, log=print) -> dict:
             rows[name] = {"error": f"{type(exc).__name__}: {exc}"}
             log(f"    {name:<48} skipped: {rows[name]['error'][:80]}")
             continue
+        n = getattr(fn, "n", case.n)  # a method timed on a prefix declares its own count
         rows[name] = {
             "seconds": timing.seconds,
             "median_s": timing.median,
             "min_s": timing.best,
             "max_s": timing.worst,
-            "per_second": case.n / timing.median,
+            "n": n,
+            "per_second": n / timing.median,
             "peak_extra_bytes": timing.peak_bytes,
         }
-        log(f"    {name:<48} {case.n / timing.median / 1e6:12.1f} M/s  (median {timing.median * 1e3:.2f} ms)")
+        log(f"    {name:<48} {n / timing.median / 1e6:12.1f} M/s  (median {timing.median * 1e3:.2f} ms)")
     del methods
     gc.collect()
     return {"group": case.group, "name": case.name, "n": case.n, "params": case.params, "methods": rows}
