@@ -85,7 +85,7 @@ def persisted_arrays(client, n, num_classes, dtype=DTYPE, chunk=CHUNK):
     return t, p
 
 
-def methods(n, num_classes, dtype=DTYPE):
+def methods(n, num_classes, dtype=DTYPE, chunk=CHUNK):
     import dask.array as da
     from distributed import Client, LocalCluster
 
@@ -94,9 +94,9 @@ def methods(n, num_classes, dtype=DTYPE):
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     if n <= PERSIST_MAX:
-        t, p = persisted_arrays(client, n, num_classes, dtype)
+        t, p = persisted_arrays(client, n, num_classes, dtype, chunk)
     else:
-        t, p = stream_arrays(n, num_classes, dtype)
+        t, p = stream_arrays(n, num_classes, dtype, chunk)
     C = num_classes
 
     def fastcm_dask():

@@ -246,3 +246,25 @@ def test_benchmark_stream_layout_counts_exactly():
     np.testing.assert_array_equal(got, sk_cm(tt, pp, labels=range(21)))
     np.testing.assert_array_equal(tt[:chunk], tt[8 * chunk : 9 * chunk])  # a pool of 8 blocks
     assert not np.array_equal(tt[:chunk], tt[chunk : 2 * chunk])
+
+
+def test_no_chunk_moves_between_workers(client):
+    # chunk i of both arrays lives on worker i % 2: counting must happen where the chunks
+    # are, and only (C, C) partials may travel (to the one task that sums them)
+    workers = sorted(client.scheduler_info()["workers"])
+    C, rows, k = 7, 200_000, 6
+    rng = np.random.default_rng(6)
+    t_parts, p_parts = [], []
+    for i in range(k):
+        t = rng.integers(0, C, rows)
+        t_parts.append(t)
+        p_parts.append(np.where(rng.random(rows) < 0.7, t, rng.integers(0, C, rows)))
+    futs = [client.scatter([t, p], workers=[workers[i % 2]]) for i, (t, p) in enumerate(zip(t_parts, p_parts))]
+    dt = da.concatenate([da.from_delayed(ft, (rows,), np.int64) for ft, _ in futs])
+    dp = da.concatenate([da.from_delayed(fp, (rows,), np.int64) for _, fp in futs])
+    seen = client.run(lambda dask_worker: len(dask_worker.transfer_incoming_log))
+    got = fdask.confusion_matrix(dt, dp, num_classes=C).compute()
+    np.testing.assert_array_equal(got, sk_cm(np.concatenate(t_parts), np.concatenate(p_parts)))
+    moved = client.run(lambda dask_worker: [e["total"] for e in dask_worker.transfer_incoming_log])
+    total = sum(sum(v[seen[w]:]) for w, v in moved.items())
+    assert total <= k * (C * C * 8 + 512)  # partials only; one chunk is rows * 8 = 1.6 MB
