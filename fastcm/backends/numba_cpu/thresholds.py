@@ -85,7 +85,7 @@ def linspace_params(thr):
     if T > 2**30 or not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         return None
     step = (hi - lo) / (T - 1)
-    if not (np.isfinite(step) and step > 0) or max(abs(lo), abs(hi)) / step > 2.0**40:
+    if not (np.isfinite(step) and step > 0 and np.isfinite(1.0 / step)) or max(abs(lo), abs(hi)) / step > 2.0**40:
         return None
     expect = np.arange(T, dtype=np.float64) * step + lo
     expect[-1] = hi
@@ -114,6 +114,7 @@ def _binary_counts(t, s, thr, weights):
     params = linspace_params(thr)
     linspace = params is not None
     lo, hi, step, inv_step = params if linspace else (0.0, 0.0, 0.0, 0.0)
+    bias = lo * inv_step + 0.5 if linspace else 0.0
     t1 = t.view(np.uint8) if t.dtype == np.bool_ else t
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     copies = COPIES if weights is None and T <= MAX_COPIES_T else 1
@@ -127,13 +128,13 @@ def _binary_counts(t, s, thr, weights):
 
     def run(out, a, b):
         if not half:
-            return _binary_hist(t1, s, w, thr, linspace, lo, hi, step, inv_step, copies, out, a, b)
+            return _binary_hist(t1, s, w, thr, linspace, lo, hi, step, inv_step, bias, copies, out, a, b)
         n_bad, first = 0, -1
         for c in range(a, b, _CONVERT):
             d = min(b, c + _CONVERT)
             tc, sc = _numeric(t1[c:d]), _numeric(s[c:d])
             wc = w if w.size == 0 else w[c:d]
-            nb, f = _binary_hist(tc, sc, wc, thr, linspace, lo, hi, step, inv_step, copies, out, 0, d - c)
+            nb, f = _binary_hist(tc, sc, wc, thr, linspace, lo, hi, step, inv_step, bias, copies, out, 0, d - c)
             if nb and first < 0:
                 first = c + int(f)
             n_bad += int(nb)

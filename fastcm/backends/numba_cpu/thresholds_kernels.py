@@ -41,26 +41,27 @@ def count_at_most(thr, x):
 
 
 @helper
-def linspace_codes(t, s, lo, hi, step, inv_step, T, codes):
+def linspace_codes(t, s, lo, hi, step, inv_step, bias, T, codes):
     """Codes of one block for ``thr[j] = j * step + lo`` (j < T - 1), ``thr[T - 1] = hi``.
 
     That is exactly how ``np.linspace(lo, hi, T)`` computes its values, so comparing with
-    ``j * step + lo`` is comparing with the threshold itself. The guess, biased down by half
-    a step, is the bucket or the one below it (the arithmetic errors are far below half a
-    step, checked by the caller), so one comparison with the next threshold settles it:
-    the result equals ``searchsorted(thr, x, "right")`` for every float.
+    ``j * step + lo`` is comparing with the threshold itself. The guess ``x / step - bias``
+    (``bias = lo / step + 1/2``) is biased down by half a step: it is the bucket or the one
+    below it (the arithmetic errors are far below half a step, checked by the caller), so
+    one comparison with the next threshold settles it: the result equals
+    ``searchsorted(thr, x, "right")`` for every float.
 
     Invalid pairs (non-finite score, truth not 0/1) get the code ``(T + 1) * 2`` (a spare
-    bucket past the last one); returns how many there were.
+    bucket past the last one); returns whether there were any.
     """
     top = np.float64(T - 2)
     last = np.float64(T - 1)
     trash = np.uint32((T + 1) * 2)
-    n_bad = np.uint32(0)
+    any_bad = False
     for i in range(s.shape[0]):
         x = np.float64(s[i])
         tv = t[i]
-        u = (x - lo) * inv_step - 0.5
+        u = x * inv_step - bias
         # clamp written as selects so NaN lands on -1, not on an undefined conversion
         u = u if u > -1.0 else -1.0
         u = u if u < top else top
@@ -69,9 +70,9 @@ def linspace_codes(t, s, lo, hi, step, inv_step, T, codes):
         t_next = hi if nx == last else t_next
         code = (np.uint32(nx) + np.uint32(t_next <= x)) * np.uint32(2) + np.uint32(tv == 1)
         bad = (x - x != 0) | ((tv != 0) & (tv != 1))
-        n_bad += np.uint32(bad)
+        any_bad |= bad
         codes[i] = trash if bad else code
-    return n_bad
+    return any_bad
 
 
 @helper
@@ -79,18 +80,18 @@ def search_codes(t, s, thr, codes):
     """Codes of one block for any sorted thresholds, by a branch-free binary search."""
     T = thr.shape[0]
     trash = np.uint32((T + 1) * 2)
-    n_bad = np.uint32(0)
+    any_bad = False
     for i in range(s.shape[0]):
         x = np.float64(s[i])
         tv = t[i]
         code = np.uint32(count_at_most(thr, x)) * np.uint32(2) + np.uint32(tv == 1)
         bad = (x - x != 0) | ((tv != 0) & (tv != 1))
-        n_bad += np.uint32(bad)
+        any_bad |= bad
         codes[i] = trash if bad else code
-    return n_bad
+    return any_bad
 
 
-def binary_hist(t, s, w, thr, linspace, lo, hi, step, inv_step, copies, out, start, stop):
+def binary_hist(t, s, w, thr, linspace, lo, hi, step, inv_step, bias, copies, out, start, stop):
     """Rows [start, stop) of 1-D ``s`` into ``out``: ``copies`` histograms of ``(T + 2) * 2``.
 
     ``out[c * (T + 2) * 2 + b * 2 + y]``: bucket ``b`` (thresholds ``<=`` the score), truth
@@ -108,9 +109,9 @@ def binary_hist(t, s, w, thr, linspace, lo, hi, step, inv_step, copies, out, sta
         b = min(a + BLOCK, stop)
         m = b - a
         if linspace:
-            nb = linspace_codes(t[a:b], s[a:b], lo, hi, step, inv_step, T, codes)
+            any_bad = linspace_codes(t[a:b], s[a:b], lo, hi, step, inv_step, bias, T, codes)
         else:
-            nb = search_codes(t[a:b], s[a:b], thr, codes)
+            any_bad = search_codes(t[a:b], s[a:b], thr, codes)
         if weighted:
             for j in range(m):
                 c = codes[j]
@@ -122,13 +123,12 @@ def binary_hist(t, s, w, thr, linspace, lo, hi, step, inv_step, copies, out, sta
                     continue
                 out[c] += wj
             continue
-        if nb:
-            n_bad += nb
-            if first_bad < 0:
-                for j in range(m):
-                    if codes[j] == trash:
+        if any_bad:  # rare: count and locate them here, out of the hot loop
+            for j in range(m):
+                if codes[j] == trash:
+                    if first_bad < 0:
                         first_bad = np.int64(a + j)
-                        break
+                    n_bad += 1
         if copies == 4:
             m4 = m - m % 4
             for j in range(0, m4, 4):
