@@ -20,6 +20,7 @@ import numpy as np
 
 from . import backends
 from .inputs import (
+    InvalidInputError,
     array_module,
     as_array,
     check_normalize,
@@ -58,8 +59,9 @@ def _is_numeric(a) -> bool:
 
 def _check_label_kinds(t, p) -> None:
     if _is_numeric(t) != _is_numeric(p):
-        raise TypeError(
-            f"Labels in y_true and y_pred should be of the same type, but got {t.dtype} and {p.dtype}"
+        raise InvalidInputError(  # scikit-learn raises a ValueError here; fastcm's contract said TypeError
+            "Mix of label input types (string and number): labels in y_true and y_pred should be of the "
+            f"same type, but got {t.dtype} and {p.dtype}"
         )
 
 

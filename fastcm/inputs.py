@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 __all__ = [
+    "InvalidInputError",
     "as_array",
     "is_device_array",
     "array_module",
@@ -23,6 +24,14 @@ __all__ = [
     "flatten",
     "to_integer_labels",
 ]
+
+
+class InvalidInputError(ValueError, TypeError):
+    """An input of the wrong kind (None, a scalar, strings mixed with numbers).
+
+    Both a ValueError and a TypeError, as scikit-learn's ``InvalidParameterError``, so
+    handlers written for either library catch it.
+    """
 
 
 def _module_of(x) -> str:
@@ -57,11 +66,21 @@ def array_module(x):
     return np
 
 
+def _widen_bfloat16(x):
+    """A float32 copy of a torch bfloat16 tensor (numpy and CuPy have no bfloat16), else ``x``.
+
+    float32 holds every bfloat16 value exactly, so an argmax over the copy is the same.
+    """
+    return x.float() if str(x.dtype) == "torch.bfloat16" else x
+
+
 def _to_device_array(x):
     import cupy  # deferred: only CUDA data pays for importing CuPy
 
     if _module_of(x) == "cupy":
         return x
+    if _module_of(x) == "torch":
+        x = _widen_bfloat16(x)
     if hasattr(x, "__cuda_array_interface__"):
         return cupy.asarray(x)
     return cupy.from_dlpack(x)
@@ -97,9 +116,9 @@ def as_array(x, name: str, *, allow_device: bool = True):
     'i'
     """
     if x is None:
-        raise TypeError(f"Expected `{name}` to be an array-like, but got None")
-    if isinstance(x, (str, bytes)) or np.isscalar(x):
-        raise TypeError(f"Expected `{name}` to be an array-like, but got the scalar {x!r}")
+        raise InvalidInputError(f"Expected `{name}` to be an array-like, but got None")
+    if isinstance(x, (str, bytes)) or (np.isscalar(x) and not isinstance(x, memoryview)):  # numpy counts buffers as scalars
+        raise InvalidInputError(f"Expected `{name}` to be an array-like, but got the scalar {x!r}")
     if isinstance(x, np.ndarray):
         a = x
     elif is_device_array(x):
@@ -107,7 +126,7 @@ def as_array(x, name: str, *, allow_device: bool = True):
             raise TypeError(f"`{name}` is on a CUDA device; this function needs host data")
         a = _to_device_array(x)
     elif _module_of(x) == "torch":
-        a = x.detach().numpy()  # CPU tensor: shares memory
+        a = _widen_bfloat16(x).detach().numpy()  # CPU tensor: shares memory (bfloat16: a float32 copy)
     elif hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__") and _module_of(x) in ("jax", "jaxlib", "tensorflow"):
         a = np.from_dlpack(x)
     else:
@@ -116,7 +135,7 @@ def as_array(x, name: str, *, allow_device: bool = True):
         except ValueError as exc:  # ragged nested sequences
             raise ValueError(f"Could not turn `{name}` into an array: {exc}") from None
     if a.ndim == 0:
-        raise TypeError(f"Expected `{name}` to be an array-like, but got the scalar {a.item()!r}")
+        raise InvalidInputError(f"Expected `{name}` to be an array-like, but got the scalar {a.item()!r}")
     if a.dtype.kind == "O":
         a = _object_to_array(a, name)
     if a.dtype.kind not in "biufUS":

@@ -57,7 +57,7 @@ AVERAGES = (None, "micro", "macro", "weighted", "binary")
 def _check_zero_division(zero_division):
     if isinstance(zero_division, str) and zero_division == "warn":
         return 0.0
-    if isinstance(zero_division, numbers.Real) and not isinstance(zero_division, bool) and zero_division in (0, 1):
+    if isinstance(zero_division, numbers.Real) and zero_division in (0, 1):  # True/False too, as scikit-learn
         return float(zero_division)
     if isinstance(zero_division, numbers.Real) and np.isnan(zero_division):
         return float("nan")
@@ -325,14 +325,18 @@ def mcc(cm):
     return float(cov_ytyp / (np.sqrt(cov_ypyp) * np.sqrt(cov_ytyt)))
 
 
+def check_kappa_weights(weights):
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"Expected `weights` to be None, 'linear' or 'quadratic', but got {weights!r}")
+
+
 def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
     """Cohen's kappa of the two raters in the matrix; ``weights`` None, "linear" or "quadratic".
 
     >>> round(cohen_kappa(np.array([[3, 1], [0, 2]])), 4)
     0.6667
     """
-    if weights not in (None, "linear", "quadratic"):
-        raise ValueError(f"Expected `weights` to be None, 'linear' or 'quadratic', but got {weights!r}")
+    check_kappa_weights(weights)
     cm, xp = _as_matrix(cm)
     m = cm.astype(np.float64)
     c = m.shape[0]

@@ -50,6 +50,10 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
         t, p = t.reshape(-1), p.reshape(-1)
     if t.shape[0] != p.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {[t.shape[0], p.shape[0]]}")
+    if t.shape[0] == 0:
+        raise ValueError(
+            "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
+        )
     weights = check_weights(sample_weight, t.shape[0], t)
     if t.ndim == 1 and p.ndim == 1:
         return _multiclass(t, p, weights, labels, samplewise)
@@ -57,7 +61,7 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
         raise ValueError(f"Expected 1-D labels or (N, L) indicators of one shape, but got {t.shape} and {p.shape}")
     n_labels = t.shape[1]
     if labels is not None:
-        lab = np.asarray(labels)
+        lab = np.asarray(labels, dtype=np.intp) if len(labels) == 0 else np.asarray(labels)
         if lab.size and lab.max() >= n_labels:
             raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lab.max()} > {n_labels - 1}")
         if lab.size and lab.min() < 0:
@@ -77,8 +81,10 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
             f"Expected 0/1 indicators in `y_true` and finite scores in `y_pred`, but got y_true={t[i, j]!r}, "
             f"y_pred={p[i, j]!r} at index ({i}, {j})"
         )
-    if weights is None or weights.dtype.kind in "biu":
-        counts = counts.astype(np.int64)
+    # scikit-learn's per-label sums are float64 whenever there are weights, integer ones
+    # included; its per-sample ones only with float weights
+    floating = weights is not None and (weights.dtype.kind == "f" or not samplewise)
+    counts = counts.astype(np.float64 if floating else np.int64)
     return counts.reshape(-1, 2, 2)
 
 
@@ -87,8 +93,8 @@ def _multiclass(t, p, weights, labels, samplewise):
         raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
     res = count(t, p, sample_weight=weights)
     cm = _host(res.counts)
-    if not np.trace(cm):
-        cm = cm.astype(np.float64)  # as scikit-learn, whose sums turn float when no sample is right
+    if not np.trace(cm) or weights is not None:
+        cm = cm.astype(np.float64)  # as scikit-learn, whose sums turn float when weighted or no sample is right
     present = res.labels
     tp_all, pred_all, true_all = np.diagonal(cm), cm.sum(axis=0), cm.sum(axis=1)
     wanted = present if labels is None else np.asarray(labels)

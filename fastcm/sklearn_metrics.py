@@ -36,6 +36,38 @@ __all__ = [
 _AVERAGE_OPTIONS = (None, "micro", "macro", "weighted", "samples")
 
 
+def _check_inputs(y_true, y_pred, sample_weight=None):
+    """Arrays of ``y_true``, ``y_pred`` and the weights, checked as scikit-learn checks them.
+
+    Lengths agree, at least one sample, not all weights zero; (N, 1) columns become 1-D.
+    """
+    t = as_array(y_true, "y_true")
+    p = as_array(y_pred, "y_pred")
+    if t.shape[0] != p.shape[0] or (sample_weight is not None and len(sample_weight) != t.shape[0]):
+        lengths = [t.shape[0], p.shape[0]] + ([] if sample_weight is None else [len(sample_weight)])
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+    if t.shape[0] == 0:
+        raise ValueError(
+            "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
+        )
+    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
+    w = None if sample_weight is None else np.asarray(_host(as_array(sample_weight, "sample_weight")))
+    if w is not None and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return t, p, w
+
+
+def _check_labels_1d(y_true, y_pred, sample_weight=None):
+    """``_check_inputs`` for the scores of one multiclass matrix: 2-D targets are refused."""
+    t, p, w = _check_inputs(y_true, y_pred, sample_weight)
+    if t.ndim == 2 and p.ndim == 2 and is_indicator(t) and is_indicator(p):
+        raise ValueError("multilabel-indicator is not supported")
+    if t.ndim != 1 or p.ndim != 1:
+        raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
+    return t, p, w
+
+
 class _Targets:
     """What scikit-learn's ``_check_targets`` learns, plus the one counting pass.
 
@@ -45,20 +77,7 @@ class _Targets:
     """
 
     def __init__(self, y_true, y_pred, sample_weight=None, threshold=None):
-        t = as_array(y_true, "y_true")
-        p = as_array(y_pred, "y_pred")
-        if t.shape[0] != p.shape[0] or (sample_weight is not None and len(sample_weight) != t.shape[0]):
-            lengths = [t.shape[0], p.shape[0]] + ([] if sample_weight is None else [len(sample_weight)])
-            raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
-        if t.shape[0] == 0:
-            raise ValueError(
-                "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
-            )
-        t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
-        p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
-        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        if self.sample_weight is not None and not self.sample_weight.any():
-            raise ValueError("Sample weights must contain at least one non-zero number.")
+        t, p, self.sample_weight = _check_inputs(y_true, y_pred, sample_weight)
         self.threshold = threshold
         if threshold is not None:
             # fastcm's extension: (N, L) scores against (N, L) indicators, thresholded in the kernel
@@ -82,6 +101,10 @@ class _Targets:
         res = count(t, p, sample_weight=sample_weight)
         self.counts = res.counts
         self.labels = res.labels
+        if t.dtype.kind in "bf" or p.dtype.kind in "bf":
+            # counting turned bool and whole-number float labels into int64; scikit-learn
+            # names them True/1.0 (reports, dict keys), so give them back their dtype
+            self.labels = self.labels.astype(np.result_type(t.dtype, p.dtype))
         self.kind = "binary" if self.labels.size <= 2 else "multiclass"
         self.t, self.p = t, p
 
@@ -115,8 +138,9 @@ class _Targets:
         if samplewise:
             raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
         cm = _host(self.counts)
-        if not np.trace(cm):
-            # scikit-learn builds float sums when no sample is predicted right (its supports then print as 1.0)
+        if not np.trace(cm) or self.sample_weight is not None:
+            # scikit-learn builds float sums when weighted (integer weights too) or when no sample
+            # is predicted right: its supports then print as 1.0
             cm = cm.astype(np.float64)
         tp_all = np.diagonal(cm).copy()
         pred_all, true_all = self._weighted_margins(cm, tp_all)
@@ -302,7 +326,8 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     >>> balanced_accuracy_score([0, 1, 0, 0, 1, 0], [0, 1, 0, 0, 0, 1])
     0.625
     """
-    cm = confusion_matrix(y_true, y_pred, sample_weight=sample_weight)
+    t, p, _ = _check_labels_1d(y_true, y_pred, sample_weight)
+    cm = confusion_matrix(t, p, sample_weight=sample_weight)
     return M.balanced_accuracy(cm, adjusted=adjusted)
 
 
@@ -325,6 +350,8 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
     >>> round(cohen_kappa_score(["a", "b", "b", "c"], ["a", "b", "c", "c"]), 4)
     0.6364
     """
+    M.check_kappa_weights(weights)
+    y1, y2, _ = _check_labels_1d(y1, y2, sample_weight)
     try:
         cm = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight)
     except ValueError as exc:
