@@ -124,6 +124,26 @@ class _Targets:
         pred_sum = np.bincount(np.searchsorted(self.labels, p), weights=w, minlength=size)
         return tp + (pred_sum - tp), tp + (true_sum - tp)
 
+    def _weighted_label_sums(self, labels, thr):
+        """tp, pred and true sums of float-weighted indicators, rounded as scikit-learn rounds them.
+
+        scikit-learn adds each column's weights in row order (``np.bincount`` over the
+        nonzero entries), then goes through ``tp + (sum - tp)``; as for
+        :meth:`_weighted_margins`, the report prints supports with every digit.
+        """
+        t, p, w = _host(self.t), _host(self.p), self.sample_weight
+        if labels is not None:
+            cols = np.asarray(labels, dtype=np.intp)
+            t, p = t[:, cols], p[:, cols]
+        truth, hard = t == 1, p >= thr
+
+        def column_sums(mask):
+            rows, cols = np.nonzero(mask)
+            return np.bincount(cols, weights=w[rows], minlength=mask.shape[1]).astype(np.float64)  # empty: int64
+
+        tp = column_sums(truth & hard)
+        return tp, tp + (column_sums(hard) - tp), tp + (column_sums(truth) - tp)
+
     def stats(self, labels=None, samplewise=False):
         """tp, pred, true sums (float64, or int64 when unweighted) for ``labels`` (default: all)."""
         if self.kind == "multilabel-indicator":
@@ -133,6 +153,9 @@ class _Targets:
             mcm = multilabel_confusion_matrix(
                 self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise, threshold=thr
             )
+            w = self.sample_weight
+            if not samplewise and w is not None and w.dtype.kind == "f":
+                return self._weighted_label_sums(labels, thr)
             tp = mcm[:, 1, 1]
             return tp, tp + mcm[:, 0, 1], tp + mcm[:, 1, 0]
         if samplewise:

@@ -170,3 +170,22 @@ def test_memoryview_is_an_array_not_a_scalar():
     t = np.array([0, 1, 1, 2])
     p = np.array([0, 1, 2, 2])
     np.testing.assert_array_equal(fastcm.confusion_matrix(memoryview(t), memoryview(p)), skm.confusion_matrix(t, p))
+
+
+# -- multilabel reports with float weights: supports printed with every digit -----------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multilabel_report_with_float_weights_is_byte_identical(seed):
+    rng = np.random.default_rng(seed)
+    t = (rng.random((14, 3)) < 0.6).astype(int)
+    p = (rng.random((14, 3)) < 0.5).astype(int)
+    w = rng.random(14)
+    for kw in ({}, {"labels": [2, 0]}, {"output_dict": True}):
+        assert fastcm.classification_report(t, p, sample_weight=w, zero_division=0, **kw) == skm.classification_report(
+            t, p, sample_weight=w, zero_division=0, **kw
+        )
+    _same_array(
+        fastcm.precision_recall_fscore_support(t, p, sample_weight=w, zero_division=0)[3],
+        skm.precision_recall_fscore_support(t, p, sample_weight=w, zero_division=0)[3],
+    )
