@@ -103,8 +103,10 @@ class _Targets:
         self.labels = res.labels
         if t.dtype.kind in "bf" or p.dtype.kind in "bf":
             # counting turned bool and whole-number float labels into int64; scikit-learn
-            # names them True/1.0 (reports, dict keys), so give them back their dtype
-            self.labels = self.labels.astype(np.result_type(t.dtype, p.dtype))
+            # names them True/1.0 (reports, dict keys): its label set takes y_true's values
+            # first, so y_true's dtype names them unless y_pred brings labels of its own
+            in_truth = _host(self.counts).sum(axis=1) != 0
+            self.labels = self.labels.astype(t.dtype if in_truth.all() else np.result_type(t.dtype, p.dtype))
         self.kind = "binary" if self.labels.size <= 2 else "multiclass"
         self.t, self.p = t, p
 

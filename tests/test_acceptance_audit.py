@@ -58,6 +58,10 @@ def test_integer_weights_samplewise():
         (np.array([True, False, True]), np.array([True, True, False])),
         (np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0, 2.0])),
         (np.array([0, 1, 1], np.float32), np.array([0, 1, 0], np.float32)),
+        (np.array([0, 1, 2]), np.array([0.0, 1.0, 1.0])),  # y_true's values name the classes...
+        (np.array([0, 1, 2]), np.array([0.0, 1.0, 3.0])),  # ...unless y_pred brings its own
+        (np.array([True, False]), np.array([1, 0])),
+        (np.array([True, False]), np.array([1, 2])),
     ],
 )
 def test_report_names_bool_and_float_labels_like_sklearn(t, p):
