@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from . import backends
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
 from .inputs import array_module, check_num_classes
@@ -180,6 +181,8 @@ class ConfusionMatrix:
             )
         if self._fixed_labels is not None:
             self.num_classes = int(self._fixed_labels.size)
+        if backend != "auto" and backend not in backends.NAMES:
+            backends.get(backend)  # the ValueError listing the valid names (known ones load on first use)
         self.ignore_index = ignore_index
         self.backend = backend
         self.reset()

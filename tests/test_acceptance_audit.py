@@ -193,3 +193,13 @@ def test_multilabel_report_with_float_weights_is_byte_identical(seed):
         fastcm.precision_recall_fscore_support(t, p, sample_weight=w, zero_division=0)[3],
         skm.precision_recall_fscore_support(t, p, sample_weight=w, zero_division=0)[3],
     )
+
+
+# -- the accumulator checks its arguments when it is built, not at the first update -----------
+
+
+def test_accumulator_rejects_an_unknown_backend_at_construction():
+    with pytest.raises(ValueError, match=r"Unknown backend 'spark'.*numba"):
+        fastcm.ConfusionMatrix(3, backend="spark")
+    with pytest.raises(ValueError, match=r"Unknown backend"):
+        fastcm.evaluate([], num_classes=3, backend="spark", progress=False)
