@@ -2,7 +2,9 @@
 ``roc_auc_score``, ``average_precision_score``.
 
 Every curve comes from the backend's ``score_groups`` (scores split by truth, both halves
-sorted, merged from the top in one compiled pass), then scikit-learn's arithmetic.
+sorted, merged from the top in one compiled pass), then scikit-learn's arithmetic, written
+into the output arrays without concatenated copies. The unweighted full ``roc_auc_score``
+builds no curve: it is the exact rank statistic ``U / (n_pos * n_neg)`` (see ``_rank_auc``).
 """
 
 from __future__ import annotations
