@@ -205,6 +205,18 @@ def _report_invalid(invalid, t, p, weights, num_classes, scores=False, shape=Non
     raise ValueError(invalid_message(_host(invalid_record(invalid, t, p, weights, num_classes, scores, shape))))  # synchronize!
 
 
+def _squeeze_column(t, p):
+    """(N,) labels against an (N, 1) column: both 1-D, as scikit-learn's ``column_or_1d``.
+
+    A one-column "score" array would always predict class 0, so it is read as labels.
+    """
+    if t.ndim == 1 and p.shape == t.shape + (1,):
+        return t, p.reshape(-1)
+    if p.ndim == 1 and t.shape == p.shape + (1,):
+        return t.reshape(-1), p
+    return t, p
+
+
 def _split_scores(t, p):
     """Whether ``p`` carries a class axis (axis 1) over ``t``'s shape, checking shapes."""
     if p.ndim == t.ndim + 1:
@@ -296,6 +308,7 @@ def count(
         t = be.xp.asarray(t)
     if array_module(p) is not be.xp:
         p = be.xp.asarray(p)
+    t, p = _squeeze_column(t, p)
     scores = _split_scores(t, p)
     weights = check_weights(sample_weight, t.size, t)
     if weights is not None and weights.dtype == np.bool_:

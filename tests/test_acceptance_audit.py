@@ -203,3 +203,12 @@ def test_accumulator_rejects_an_unknown_backend_at_construction():
         fastcm.ConfusionMatrix(3, backend="spark")
     with pytest.raises(ValueError, match=r"Unknown backend"):
         fastcm.evaluate([], num_classes=3, backend="spark", progress=False)
+
+
+# -- an (N, 1) column of labels pairs with (N,) labels, as scikit-learn's column_or_1d --------
+
+
+@pytest.mark.parametrize("t, p", [([0, 1, 1], [[0], [1], [1]]), ([[0], [1], [1]], [0, 0, 1])])
+def test_column_vector_labels_pair_with_1d_labels(t, p):
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, p), skm.confusion_matrix(t, p))
+    np.testing.assert_array_equal(fastcm.ConfusionMatrix(2).update(t, p).compute(), skm.confusion_matrix(t, p))
