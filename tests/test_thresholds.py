@@ -206,3 +206,12 @@ def test_sweep_weighted_invalid_weight(backend, bad):
                                        backend=backend)
     np.testing.assert_allclose(got, brute(np.array([0, 1, 0, 1, 1]), np.array([0.1, 0.5, 0.2, 0.9, 0.3]),
                                           np.linspace(0, 1, 11), w))
+
+
+def test_sweep_strided_columns(backend):
+    """A column of ``predict_proba`` output (strided) counts like its contiguous copy."""
+    rng = np.random.default_rng(5)
+    proba = np.round(rng.random((3000, 2)), 3).astype(np.float32)
+    t = rng.integers(0, 2, (3000, 3))[:, 1]
+    got = threshold_confusion_matrices(t, proba[:, 1], thresholds=101, backend=backend)
+    np.testing.assert_array_equal(got, _brute_hist(t, proba[:, 1], np.linspace(0, 1, 101)))
