@@ -199,6 +199,10 @@ def _curve_rows(curves, names):
     rows = []
     for i, m in enumerate(per_class):
         name = names[1] if binary else (names[i] if i < len(names) else str(i))
+        positives, negatives = m[0, 1].sum() > 0, m[0, 0].sum() > 0
+        if not positives or not negatives:  # undefined, as in scikit-learn: "n/a", null in JSON
+            rows.append({"class": str(name), "auroc": None, "average_precision": None if not positives else 1.0})
+            continue
         rows.append({"class": str(name), "auroc": auroc_from_counts(m), "average_precision": average_precision_from_counts(m)})
     return rows
 

@@ -212,3 +212,23 @@ def test_accumulator_rejects_an_unknown_backend_at_construction():
 def test_column_vector_labels_pair_with_1d_labels(t, p):
     np.testing.assert_array_equal(fastcm.confusion_matrix(t, p), skm.confusion_matrix(t, p))
     np.testing.assert_array_equal(fastcm.ConfusionMatrix(2).update(t, p).compute(), skm.confusion_matrix(t, p))
+
+
+# -- the command line: a class absent from the truth has no AUROC (scikit-learn: undefined) ----
+
+
+def test_cli_auroc_of_a_class_absent_from_the_truth_is_not_a_number(tmp_path, capsys):
+    import json
+
+    from fastcm import cli
+
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 2, 50)  # class 2 never occurs in the truth
+    s = rng.random((50, 3))
+    s /= s.sum(axis=1, keepdims=True)
+    np.save(tmp_path / "t.npy", t)
+    np.save(tmp_path / "s.npy", s)
+    assert cli.main(["report", "--true", str(tmp_path / "t.npy"), "--scores", str(tmp_path / "s.npy"), "--format", "json", "--quiet"]) == 0
+    curves = json.loads(capsys.readouterr().out)["curves"]
+    assert curves[2]["auroc"] is None and curves[2]["average_precision"] is None
+    assert curves[0]["auroc"] == pytest.approx(skm.roc_auc_score(t == 0, s[:, 0]), abs=0.02)
