@@ -466,7 +466,7 @@ def classification_report(
         target_names = [f"{label}" for label in labels]
     common = dict(beta=1.0, labels=labels, warn_for=("precision", "recall", "f-score"), zero_division=zero_division)
     p, r, f, s = _prf(targets, average=None, **common)
-    names = [str(n) for n in target_names]
+    names = list(target_names) if output_dict else [str(n) for n in target_names]  # dict keys: as given
     rows = list(zip(names, p, r, f, s))
     options = ("micro", "macro", "weighted") + (("samples",) if targets.kind == "multilabel-indicator" else ())
     averages = []

@@ -232,3 +232,11 @@ def test_cli_auroc_of_a_class_absent_from_the_truth_is_not_a_number(tmp_path, ca
     curves = json.loads(capsys.readouterr().out)["curves"]
     assert curves[2]["auroc"] is None and curves[2]["average_precision"] is None
     assert curves[0]["auroc"] == pytest.approx(skm.roc_auc_score(t == 0, s[:, 0]), abs=0.02)
+
+
+def test_report_dict_keys_are_the_target_names_given():
+    t, p = [0, 1, 2, 2], [0, 2, 2, 1]
+    names = [10, 20, 30]
+    assert fastcm.classification_report(t, p, target_names=names, output_dict=True) == skm.classification_report(
+        t, p, target_names=names, output_dict=True
+    )
