@@ -232,6 +232,7 @@ def _host_suite(mode: str) -> list[Case]:
         return (
             label_cases([10**8], [10], [np.int32], sklearn_max=10**8)
             + label_cases([10**8], [10], [np.int64, np.uint8])
+            + label_cases([10**5], [10], [np.int64])  # small N: every anchor, PyCM included
             + label_cases([10**8], [1000], [np.int32])
             + [segmentation_case(4)]
             + logits_cases(10**7, [10, 100])
@@ -244,7 +245,8 @@ def _host_suite(mode: str) -> list[Case]:
         )
     if mode == "quick":
         return (
-            label_cases([10**7], [10, 1000], [np.int64, np.int32, np.uint8])
+            label_cases([10**5], [10], [np.int64])
+            + label_cases([10**7], [10, 1000], [np.int64, np.int32, np.uint8])
             + [segmentation_case(2)]
             + logits_cases(10**6, [10, 100])
             + stream_cases(2 * 10**6, [1024, 65536])
@@ -254,7 +256,8 @@ def _host_suite(mode: str) -> list[Case]:
             + report_case(10**6)
         )
     return (
-        label_cases([10**6, 10**7, 10**8], [10, 100, 1000], [np.int64, np.int32, np.uint8])
+        label_cases([10**5], [10], [np.int64])
+        + label_cases([10**6, 10**7, 10**8], [10, 100, 1000], [np.int64, np.int32, np.uint8])
         + label_cases([10**8], [2, 10000], [np.int32])
         + label_cases([10**9], [10], [np.uint8])
         + [segmentation_case(8)]

@@ -32,7 +32,8 @@ class Timing:
 
 
 def time_call(fn, *, repeat: int = 3, warmup: int = 1, min_time: float = 0.0) -> Timing:
-    """Warm ``fn`` up (JIT compile and caches excluded), then time ``repeat`` calls.
+    """Warm ``fn`` up (JIT compile and caches excluded), then time ``repeat`` calls, and more
+    until ``min_time`` seconds were timed (short calls need many repeats for a stable median).
 
     The peak of numpy's allocations during one extra traced call is recorded (numpy reports
     its buffers to tracemalloc), which shows N-sized temporaries such as ``t * C + p``.
@@ -41,15 +42,19 @@ def time_call(fn, *, repeat: int = 3, warmup: int = 1, min_time: float = 0.0) ->
         fn()
     out = Timing()
     total = 0.0
-    while len(out.seconds) < repeat or total < min_time:
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        out.seconds.append(elapsed)
-        total += elapsed
-        if len(out.seconds) >= 50:
-            break
+    gc.collect()
+    gc.disable()  # as timeit does: a collection inside one call would time the whole heap
+    try:
+        while len(out.seconds) < repeat or total < min_time:
+            start = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - start
+            out.seconds.append(elapsed)
+            total += elapsed
+            if len(out.seconds) >= 2000:
+                break
+    finally:
+        gc.enable()
     tracemalloc.start()
     try:
         fn()

@@ -34,6 +34,8 @@ __all__ = ["confusion_matrix", "count", "normalize_counts", "Counted"]
 
 #: widest integer value range planned with a dense lookup table (larger ranges use sorting)
 _MAX_LUT = 1 << 24
+#: widest integer value range counted as a dense matrix and cut to the values present
+_MAX_DENSE = 1024
 
 
 @dataclass(frozen=True)
@@ -263,10 +265,31 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
 
 
-def _infer_labels(be, t, p, ignore_index):
+def _integer_pairs(t, p) -> bool:
+    return _is_numeric(t) and t.dtype.kind != "f" and p.dtype.kind != "f"
+
+
+def _count_dense(be, t, p, ignore_index):
+    """Counts and labels of unweighted integer pairs whose values span a short range.
+
+    The whole range is counted as a dense matrix, then cut down to the values present: one
+    counting pass instead of a presence pass and a table pass. None when the range is long;
+    ``(lo, hi)`` then comes along so the caller need not scan the values again.
+    """
+    lo, hi = be.value_range(t, p)
+    if hi < lo:
+        return (be.xp.zeros((0, 0), dtype=np.int64), np.empty(0, np.int64)), (lo, hi)
+    if hi - lo + 1 > _MAX_DENSE or backends.is_device_backend(be.NAME):
+        return None, (lo, hi)
+    counts, _ = be.count_pairs(t, p, hi - lo + 1, ignore_index=ignore_index, lut_offset=lo)
+    present = np.flatnonzero(counts.any(axis=0) | counts.any(axis=1))
+    return (counts[np.ix_(present, present)], present.astype(np.int64) + lo), (lo, hi)
+
+
+def _infer_labels(be, t, p, ignore_index, value_range=None):
     """Sorted union of the values in the kept pairs, plus a table mapping them to rows."""
-    if _is_numeric(t) and t.dtype.kind != "f" and p.dtype.kind != "f":
-        lo, hi = be.value_range(t, p)
+    if _integer_pairs(t, p):
+        lo, hi = be.value_range(t, p) if value_range is None else value_range
         if hi < lo:
             return np.empty(0, np.int64), None, 0
         if hi - lo + 1 <= max(_MAX_LUT, 2 * t.size):
@@ -335,7 +358,12 @@ def count(
             raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
         plan = _lut_for(lab) if _is_numeric(tf) and lab.dtype.kind in "biu" else None
     else:
-        lab, lut, lo = _infer_labels(be, tf, pf, ignore_index)
+        span = None
+        if weights is None and _integer_pairs(tf, pf):
+            dense, span = _count_dense(be, tf, pf, ignore_index)
+            if dense is not None:
+                return Counted(dense[0], dense[1], be.NAME, t.size)
+        lab, lut, lo = _infer_labels(be, tf, pf, ignore_index, span)
         if lab.size == 0:
             return Counted(be.xp.zeros((0, 0), dtype=np.int64), lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)

@@ -244,3 +244,21 @@ def test_every_weight_dtype(backend, weight_dtype):
     s = rng.random((500, 4)).astype(np.float16)
     expected = _sk(t, s.argmax(axis=1), labels=range(4), sample_weight=w)
     np.testing.assert_allclose(_fc(t, s, sample_weight=w, backend=backend), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("span", [3, 1024, 1025, 5000])
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.uint16, np.int32, np.int64])
+def test_inferred_labels_short_and_long_value_ranges(backend, span, dtype):
+    # short ranges are counted densely and cut to the values present; long ones use a table
+    rng = np.random.default_rng(span)
+    info = np.iinfo(dtype)
+    lo = max(int(info.min), -span // 2)
+    hi = min(int(info.max), lo + span - 1)
+    values = np.unique(np.r_[lo, hi, rng.integers(lo, hi + 1, 40)])
+    t = rng.choice(values, 20_000).astype(dtype)
+    p = rng.choice(values, 20_000).astype(dtype)
+    np.testing.assert_array_equal(_fc(t, p, backend=backend), _sk(t, p))
+    ignore = int(values[1])
+    keep = t != ignore
+    expected = _sk(t[keep], p[keep], labels=np.union1d(t[keep], p[keep]))
+    np.testing.assert_array_equal(_fc(t, p, ignore_index=ignore, backend=backend), expected)

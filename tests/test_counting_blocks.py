@@ -15,9 +15,9 @@ numpy_be = backends.get("numpy")
 DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 
 
-def _both(t, p, c, ignore_index=None):
-    got = numba_be.count_pairs(t, p, c, ignore_index=ignore_index)
-    ref = numpy_be.count_pairs(t, p, c, ignore_index=ignore_index)
+def _both(t, p, c, ignore_index=None, offset=0):
+    got = numba_be.count_pairs(t, p, c, ignore_index=ignore_index, lut_offset=offset)
+    ref = numpy_be.count_pairs(t, p, c, ignore_index=ignore_index, lut_offset=offset)
     return (np.asarray(got[0]), np.asarray(got[1])), (np.asarray(ref[0]), np.asarray(ref[1]))
 
 
@@ -27,18 +27,22 @@ def _both(t, p, c, ignore_index=None):
     dtype=st.sampled_from(DTYPES),
     bad=st.lists(st.tuples(st.integers(0, 8999), st.booleans(), st.integers(-300, 300)), max_size=4),
     ignore=st.sampled_from([None, 0, 3, 255, -100, 2**40]),
+    offset=st.sampled_from([0, 0, 1, -1, 7, -128, 200, -(2**31), 2**31]),
     seed=st.integers(0, 2**31),
 )
-def test_blocks_match_the_reference(n, c, dtype, bad, ignore, seed):
+def test_blocks_match_the_reference(n, c, dtype, bad, ignore, offset, seed):
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)
-    high = min(c, int(info.max) + 1)
-    t = rng.integers(0, high, n).astype(dtype)
-    p = rng.integers(0, high, n).astype(dtype)
+    low = max(int(info.min), offset)  # classes are offset..offset+c-1 (the ``lut_offset`` shift)
+    high = min(offset + c, int(info.max) + 1)
+    if high <= low:
+        low, high = 0, 1
+    t = rng.integers(low, high, n).astype(dtype)
+    p = rng.integers(low, high, n).astype(dtype)
     for pos, in_truth, value in bad:
         if pos < n and info.min <= value <= info.max:
             (t if in_truth else p)[pos] = value
-    got, ref = _both(t, p, c, ignore)
+    got, ref = _both(t, p, c, ignore, offset)
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
 

@@ -81,24 +81,36 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
         lut_ = _NO_LUT if lut is None else lut
         if lut is None:
             counts, invalid = _private_sum(
-                _count_pairs_weighted, (t, p, w, C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+                _count_pairs_weighted, (t, p, w, C, np.int64(lut_offset), has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
             )
         else:
             counts, invalid = _private_sum(
                 _count_lut, (t, p, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
             )
         return counts.reshape(C, C), invalid
+    lo = int(lut_offset)  # without a table: value v is class v - lut_offset
     threads = len(_chunks(n))
     # row bands when private copies would not fit, or bins would not fit the kernels' uint32
     if (threads > 1 and threads * C * C * 8 > _PRIVATE_BYTES) or C * C >= 2**32 - 1:
         out = np.zeros(C * C, dtype=np.int64)
         bands = split(C, threads)
-        results = run_parallel(lambda lo, hi: _count_pairs_rows(t, p, C, has_ignore, ignore, out, lo, hi), bands)
+        results = run_parallel(lambda a, b: _count_pairs_rows(t, p, C, np.int64(lo), has_ignore, ignore, out, a, b), bands)
         return out.reshape(C, C), _combine(results)
-    narrow = t.dtype.itemsize <= 4 and p.dtype.itemsize <= 4
     has_ignore, ignore = _ignore_as(t.dtype, ignore_index)
-    counts, invalid = _private_sum(_count_pairs, (t, p, C, has_ignore, ignore, narrow), n, C * C, np.int64)
+    args = (t, p, C, np.int64(lo), has_ignore, ignore, _narrow(t.dtype, p.dtype, lo, C))
+    counts, invalid = _private_sum(_count_pairs, args, n, C * C, np.int64)
     return counts.reshape(C, C), invalid
+
+
+def _narrow(a, b, lo, C) -> bool:
+    """Whether 32-bit arithmetic keeps every value apart: ``v - lo`` modulo 2**32 then lands
+    in 0..C-1 only for valid values (negative ones wrap far above C)."""
+    if a.itemsize > 4 or b.itemsize > 4:
+        return False
+    if lo == 0:
+        return True
+    small = abs(lo) < 2**30 and C < 2**30
+    return small and ((a.itemsize <= 2 and b.itemsize <= 2) or (a.kind in "ib" and b.kind in "ib"))
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
@@ -142,7 +154,11 @@ def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):
 def value_range(t, p):
     if t.size == 0 and p.size == 0:
         return 0, -1
-    ranges = [_value_range(a.reshape(-1)) for a in (t, p) if a.size]
+    ranges = []
+    for a in (t, p):
+        if a.size:
+            a = a.reshape(-1)
+            ranges += run_parallel(lambda s, e, a=a: _value_range(a, s, e), _chunks(a.size))
     return min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
 
 

@@ -15,17 +15,18 @@ from ._jit import helper
 # label cast to uint64 becomes huge, so one unsigned compare checks both bounds.
 
 
-def value_range(a):
-    # one array per call, compared in its own dtype: a tuple of arrays of different dtypes
-    # or writability cannot be typed, and uint64 above 2**63 does not fit int64
-    lo = a[0]
+def value_range(a, start, stop):
+    """(min, max) of ``a[start:stop]`` (non-empty), compared in the array's own dtype.
+
+    One array per call: a tuple of arrays of different dtypes or writability cannot be
+    typed, and uint64 above 2**63 does not fit int64. Branch-free, so it vectorises.
+    """
+    lo = a[start]
     hi = lo
-    for i in range(1, a.size):
+    for i in range(start + 1, stop):
         v = a[i]
-        if v < lo:
-            lo = v
-        elif v > hi:
-            hi = v
+        lo = min(lo, v)
+        hi = max(hi, v)
     return lo, hi
 
 
@@ -57,27 +58,29 @@ SPLIT_BINS = 4096
 
 
 @helper
-def _bins32(ts, ps, C, idx):
-    """Bin ``t*C + p`` of each pair in 32-bit arithmetic; nonzero when any pair is invalid."""
+def _bins32(ts, ps, C, lo, idx):
+    """Bin ``(t-lo)*C + (p-lo)`` of each pair in 32-bit arithmetic; nonzero when any pair is invalid."""
     uC = np.uint32(C)
+    ulo = np.uint32(lo)
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint32(ts[j])  # negative values wrap above any valid C
-        b = np.uint32(ps[j])
+        a = np.uint32(ts[j]) - ulo  # values below lo wrap above any valid C
+        b = np.uint32(ps[j]) - ulo
         flag |= np.uint32((a >= uC) | (b >= uC))
         idx[j] = a * uC + b
     return flag
 
 
 @helper
-def _bins32_ignore(ts, ps, C, ignore, idx):
+def _bins32_ignore(ts, ps, C, lo, ignore, idx):
     """``_bins32`` sending pairs whose true label is ``ignore`` (of ``ts``'s dtype) to bin C*C."""
     uC = np.uint32(C)
+    ulo = np.uint32(lo)
     discard = uC * uC
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint32(ts[j])
-        b = np.uint32(ps[j])
+        a = np.uint32(ts[j]) - ulo
+        b = np.uint32(ps[j]) - ulo
         skip = ts[j] == ignore
         flag |= np.uint32(((a >= uC) | (b >= uC)) & (not skip))
         idx[j] = discard if skip else a * uC + b
@@ -85,26 +88,28 @@ def _bins32_ignore(ts, ps, C, ignore, idx):
 
 
 @helper
-def _bins64(ts, ps, C, idx):
+def _bins64(ts, ps, C, lo, idx):
     """``_bins32`` for 64-bit inputs, compared as uint64 so no value aliases a valid label."""
     uC = np.uint64(C)
+    ulo = np.uint64(lo)
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint64(ts[j])
-        b = np.uint64(ps[j])
+        a = np.uint64(ts[j]) - ulo
+        b = np.uint64(ps[j]) - ulo
         flag |= np.uint32((a >= uC) | (b >= uC))
         idx[j] = np.uint32(a * uC + b)
     return flag
 
 
 @helper
-def _bins64_ignore(ts, ps, C, ignore, idx):
+def _bins64_ignore(ts, ps, C, lo, ignore, idx):
     uC = np.uint64(C)
+    ulo = np.uint64(lo)
     discard = np.uint32(uC * uC)
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint64(ts[j])
-        b = np.uint64(ps[j])
+        a = np.uint64(ts[j]) - ulo
+        b = np.uint64(ps[j]) - ulo
         skip = ts[j] == ignore
         flag |= np.uint32(((a >= uC) | (b >= uC)) & (not skip))
         idx[j] = discard if skip else np.uint32(a * uC + b)
@@ -112,17 +117,18 @@ def _bins64_ignore(ts, ps, C, ignore, idx):
 
 
 @helper
-def _recheck_block(ts, ps, C, has_ignore, ignore, idx):
+def _recheck_block(ts, ps, C, lo, has_ignore, ignore, idx):
     """Bins of a flagged block, invalid and ignored pairs to C*C: (n_invalid, first position)."""
     uC = np.uint64(C)
+    ulo = np.uint64(lo)
     n_bad = 0
     first = -1
     for j in range(ts.size):
         if has_ignore and ts[j] == ignore:
             idx[j] = np.uint32(uC * uC)
             continue
-        a = np.uint64(ts[j])
-        b = np.uint64(ps[j])
+        a = np.uint64(ts[j]) - ulo
+        b = np.uint64(ps[j]) - ulo
         if (a >= uC) | (b >= uC):
             idx[j] = np.uint32(uC * uC)
             if first < 0:
@@ -180,8 +186,8 @@ def _flush_wide(wide, CC, out):
         wide[k] = 0
 
 
-def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
-    """out: (C*C,) int64, C*C < 2**32 - 1. Returns (n_invalid, first_invalid).
+def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
+    """out: (C*C,) int64, C*C < 2**32 - 1; value v is class v - lo. Returns (n_invalid, first_invalid).
 
     ``ignore`` is a value of ``t``'s dtype (a caller passes ``has_ignore=False`` when the
     ignore index cannot occur in that dtype); ``narrow``: both inputs of at most 32 bits.
@@ -223,11 +229,11 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
         ts = t[b0 : b0 + m]
         ps = p[b0 : b0 + m]
         if has_ignore:
-            flag = _bins32_ignore(ts, ps, C, ignore, idx) if narrow else _bins64_ignore(ts, ps, C, ignore, idx)
+            flag = _bins32_ignore(ts, ps, C, lo, ignore, idx) if narrow else _bins64_ignore(ts, ps, C, lo, ignore, idx)
         else:
-            flag = _bins32(ts, ps, C, idx) if narrow else _bins64(ts, ps, C, idx)
+            flag = _bins32(ts, ps, C, lo, idx) if narrow else _bins64(ts, ps, C, lo, idx)
         if flag:
-            bad, first = _recheck_block(ts, ps, C, has_ignore, ignore, idx)
+            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, idx)
             if first_bad < 0 and first >= 0:
                 first_bad = np.int64(b0 + first)
             n_bad += bad
@@ -260,17 +266,18 @@ def count_pairs(t, p, C, has_ignore, ignore, narrow, out, start, stop):
     return n_bad, first_bad
 
 
-def count_pairs_weighted(t, p, w, C, has_ignore, ignore, out, start, stop):
-    """out: (C*C,) of the accumulator dtype. Non-finite weights are invalid."""
+def count_pairs_weighted(t, p, w, C, lo, has_ignore, ignore, out, start, stop):
+    """out: (C*C,) of the accumulator dtype; value v is class v - lo. Non-finite weights are invalid."""
     n_bad = 0
     first_bad = np.int64(-1)
     uC = np.uint64(C)
+    ulo = np.uint64(lo)
     for i in range(np.uint64(start), np.uint64(stop)):
         a = np.int64(t[i])
         if has_ignore and a == ignore:
             continue
-        ua = np.uint64(a)
-        ub = np.uint64(np.int64(p[i]))
+        ua = np.uint64(a) - ulo
+        ub = np.uint64(np.int64(p[i])) - ulo
         wi = w[i]
         if (ua >= uC) | (ub >= uC) | (wi - wi != 0):
             if first_bad < 0:
@@ -281,8 +288,8 @@ def count_pairs_weighted(t, p, w, C, has_ignore, ignore, out, start, stop):
     return n_bad, first_bad
 
 
-def count_pairs_rows(t, p, C, has_ignore, ignore, out, row_lo, row_hi):
-    """Large-C path: scan every pair, count only true classes in [row_lo, row_hi).
+def count_pairs_rows(t, p, C, lo, has_ignore, ignore, out, row_lo, row_hi):
+    """Large-C path: scan every pair, count only true classes in [row_lo, row_hi) (class v - lo).
 
     Each thread owns a band of rows of the shared matrix, so no private C*C copies are
     needed. Invalid pairs are reported by the band that starts at row 0.
@@ -290,23 +297,24 @@ def count_pairs_rows(t, p, C, has_ignore, ignore, out, row_lo, row_hi):
     n_bad = 0
     first_bad = np.int64(-1)
     uC = np.uint64(C)
-    lo = np.uint64(row_lo)
+    ulo = np.uint64(lo)
+    first_row = np.uint64(row_lo)
     width = np.uint64(row_hi - row_lo)
     report = row_lo == 0
     for i in range(np.uint64(t.size)):
         a = np.int64(t[i])
         if has_ignore and a == ignore:
             continue
-        ua = np.uint64(a)
-        if ua - lo < width:
-            ub = np.uint64(np.int64(p[i]))
+        ua = np.uint64(a) - ulo
+        if ua - first_row < width:
+            ub = np.uint64(np.int64(p[i])) - ulo
             if ub >= uC:
                 if first_bad < 0:
                     first_bad = np.int64(i)
                 n_bad += 1
             else:
                 out[ua * uC + ub] += 1
-        elif report and ((ua >= uC) | (np.uint64(np.int64(p[i])) >= uC)):
+        elif report and ((ua >= uC) | (np.uint64(np.int64(p[i])) - ulo >= uC)):
             if first_bad < 0:
                 first_bad = np.int64(i)
             n_bad += 1

@@ -20,6 +20,7 @@ def _map(t, p, num_classes, ignore_index, lut, lut_offset, extra_bad=None):
     p = p.astype(np.int64)
     keep = np.ones(t.shape, dtype=bool) if ignore_index is None else (t != ignore_index)
     if lut is None:
+        t, p = t - lut_offset, p - lut_offset
         ok = (t >= 0) & (t < num_classes) & (p >= 0) & (p < num_classes)
         bad = keep & ~ok
         if extra_bad is not None:
@@ -63,6 +64,7 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
     lut, lut_offset : int64 array, int
         Value ``v`` maps to class ``lut[v - lut_offset]``; values outside the table or
         mapped to -1 are dropped (scikit-learn's ``labels`` semantics), never invalid.
+        Without a table (host backends) value ``v`` is class ``v - lut_offset``.
 
     Returns
     -------
