@@ -41,7 +41,7 @@ import numpy as np
 
 from . import backends
 from .confusion import _as_labels, _check_label_kinds, _host, _infer_labels, count, normalize_counts, warn_if_single_label
-from .inputs import array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
+from .inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
 from .thresholds import check_binary_threshold, check_thresholds, count_thresholds, matrices_from_hist, prepare
 
 __all__ = [
@@ -364,7 +364,10 @@ def confusion_matrix(
         if p.shape != t.shape:
             raise ValueError(f"Expected `y_true` and `y_pred` to have the same shape, but got {t.shape} and {p.shape}")
         if "O" not in (t.dtype.kind, p.dtype.kind) and (t.dtype.kind in "US") != (p.dtype.kind in "US"):
-            raise TypeError(f"Labels in y_true and y_pred should be of the same type, but got {t.dtype} and {p.dtype}")
+            raise InvalidInputError(
+                "Mix of label input types (string and number): labels in y_true and y_pred should be of the "
+                f"same type, but got {t.dtype} and {p.dtype}"
+            )
         if num_classes is not None and lab is None and t.dtype.kind in "US":
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {t.dtype}")
         p = p.rechunk(t.chunks)

@@ -268,3 +268,11 @@ def test_no_chunk_moves_between_workers(client):
     moved = client.run(lambda dask_worker: [e["total"] for e in dask_worker.transfer_incoming_log])
     total = sum(sum(v[seen[w]:]) for w, v in moved.items())
     assert total <= k * (C * C * 8 + 512)  # partials only; one chunk is rows * 8 = 1.6 MB
+
+
+def test_mixed_string_and_number_labels_raise_like_the_core():
+    t = da.from_array(np.array(["a", "b"]), chunks=1)
+    p = da.from_array(np.array([0, 1]), chunks=1)
+    for exc in (ValueError, TypeError):
+        with pytest.raises(exc, match="Mix of label input types"):
+            fdask.confusion_matrix(t, p)
