@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy as _copy
 import os
+import warnings
 
 import numpy as np
 
 from .confusion import _host
+from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
 from .persist import read_npz, write_npz_atomic
 from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
@@ -108,18 +110,45 @@ class ThresholdConfusionMatrix:
         _, tpr, fpr = self._rates()
         return fpr, tpr, self.thresholds
 
+    def _one_class(self):
+        """Per curve: True where the truth seen so far holds only positives or only negatives."""
+        m = np.asarray(self.compute())
+        positives = m[..., 0, 1, 0] + m[..., 0, 1, 1]
+        negatives = m[..., 0, 0, 0] + m[..., 0, 0, 1]
+        return (positives == 0) | (negatives == 0)
+
     def auroc(self):
-        """Trapezoidal area under the binned ROC curve, closed by the points (0, 0) and (1, 1)."""
+        """Trapezoidal area under the binned ROC curve, closed by the points (0, 0) and (1, 1).
+
+        NaN, with an :class:`UndefinedMetricWarning`, for a curve whose truth holds only one
+        class (scikit-learn's ``roc_auc_score`` raises there).
+        """
         fpr, tpr, _ = self.roc_curve()
         x = np.concatenate([np.ones(fpr.shape[:-1] + (1,)), fpr, np.zeros(fpr.shape[:-1] + (1,))], axis=-1)
         y = np.concatenate([np.ones(tpr.shape[:-1] + (1,)), tpr, np.zeros(tpr.shape[:-1] + (1,))], axis=-1)
-        return -np.trapezoid(y, x, axis=-1)
+        area = 0.0 - np.trapezoid(y, x, axis=-1)  # 0.0 - : no -0.0
+        undefined = self._one_class()
+        if np.any(undefined):
+            warnings.warn(
+                "Only one class present in y_true. ROC AUC score is not defined in that case.",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
+            area = np.where(undefined, np.nan, area)
+        return area if np.ndim(area) else float(area)
 
     def average_precision(self):
-        """Step-function AP over the binned PR curve: sum of (recall drop) * precision."""
+        """Step-function AP over the binned PR curve: sum of (recall drop) * precision.
+
+        0.0 with a warning for a curve without positives, as scikit-learn.
+        """
         precision, recall, _ = self.precision_recall_curve()
         r = np.concatenate([recall, np.zeros(recall.shape[:-1] + (1,))], axis=-1)
-        return np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
+        m = np.asarray(self.compute())
+        if np.any(m[..., 0, 1, 0] + m[..., 0, 1, 1] == 0):
+            warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", UserWarning, stacklevel=2)
+        ap = 0.0 + np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
+        return ap if np.ndim(ap) else float(ap)
 
     def best_threshold(self, metric="f1"):
         """(threshold, value) maximising ``metric`` ("f1", "accuracy", "youden"); per class with num_classes."""

@@ -36,3 +36,16 @@ def test_multiclass_stream():
     m = ThresholdConfusionMatrix(11, num_classes=3).update(t[:50], s[:50]).update(t[50:], s[50:])
     np.testing.assert_array_equal(m.compute(), threshold_confusion_matrices(t, s, thresholds=11))
     assert m.auroc().shape == (3,)
+
+
+def test_auroc_of_one_class_is_nan_with_a_warning():
+    from fastcm import UndefinedMetricWarning
+
+    tcm = ThresholdConfusionMatrix(thresholds=11)
+    tcm.update(np.zeros(5, dtype=int), np.linspace(0, 1, 5))
+    with pytest.warns(UndefinedMetricWarning, match="Only one class present"):
+        assert np.isnan(tcm.auroc())
+    with pytest.warns(UserWarning, match="No positive class"):
+        assert tcm.average_precision() == 0.0
+    tcm.update(np.ones(5, dtype=int), np.linspace(0, 1, 5))
+    assert not np.signbit(tcm.auroc()) and 0.0 <= tcm.auroc() <= 1.0
