@@ -4,9 +4,9 @@ The work splits in three steps, the same for the function and the streaming clas
 
 1. *plan* the classes: ``num_classes`` (values are already class indices: no encoding),
    ``labels`` (a lookup table fused into the kernel for integers; a vectorised
-   ``searchsorted`` encoding for strings), or neither (the sorted union of the values, found
-   with a min/max pass and a presence pass over the data, no N-sized temporaries for
-   integers);
+   ``searchsorted`` encoding for strings), or neither (the sorted union of the values; for
+   integers a min/max pass, then either the counting pass over a short value range cut to
+   the values present, or a presence pass and a table; no N-sized temporaries);
 2. *count* in one pass on the chosen backend;
 3. *check* what the kernel reported invalid and raise a message naming value and position.
 """
