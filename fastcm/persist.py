@@ -38,12 +38,17 @@ def write_npz_atomic(path, fields: dict) -> None:
 
 
 def read_npz(path, what: str) -> dict:
-    """Every array of the .npz at ``path``; a missing file raises FileNotFoundError, a damaged one ValueError."""
+    """Every array of the .npz at ``path``, written by fastcm's ``what`` (its ``fastcm_format``
+    field reads ``"fastcm." + what`` when present). A missing file raises FileNotFoundError;
+    a damaged one, or one another accumulator wrote, ValueError."""
     path = os.fspath(path)
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            data = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
     except Exception as exc:  # OSError, ValueError, EOFError, zipfile.BadZipFile...
         raise ValueError(f"{path!r} is not a readable fastcm {what} file: {exc}") from None
+    if "fastcm_format" in data and str(data["fastcm_format"]) != f"fastcm.{what}":
+        raise ValueError(f"{path!r} is not a fastcm {what} file")
+    return data

@@ -432,7 +432,7 @@ class ConfusionMatrix:
         """Read an accumulator written by :meth:`save`; a corrupt or foreign file is a ValueError."""
         path = os.fspath(path)
         data = read_npz(path, "ConfusionMatrix")
-        if str(data.get("fastcm_format", "")) != _FORMAT:
+        if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ConfusionMatrix file")
         try:
             version = int(data["format_version"])

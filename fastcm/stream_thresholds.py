@@ -198,7 +198,7 @@ class ThresholdConfusionMatrix:
         """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError."""
         path = os.fspath(path)
         data = read_npz(path, "ThresholdConfusionMatrix")
-        if str(data.get("fastcm_format", "")) != _FORMAT:
+        if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ThresholdConfusionMatrix file")
         try:
             k = int(data["num_classes"])

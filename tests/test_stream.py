@@ -122,6 +122,15 @@ def test_load_rejects_corrupt_and_foreign_files(tmp_path):
     np.savez(foreign, a=np.arange(3))
     with pytest.raises(ValueError, match="not a fastcm ConfusionMatrix"):
         ConfusionMatrix.load(foreign)
+    from fastcm import ThresholdConfusionMatrix
+
+    other = tmp_path / "thresholds.npz"
+    ThresholdConfusionMatrix(thresholds=3).update([0, 1], [0.2, 0.9]).save(other)
+    with pytest.raises(ValueError, match="not a fastcm ConfusionMatrix"):
+        ConfusionMatrix.load(other)
+    ConfusionMatrix(2).update([0, 1], [1, 1]).save(other)
+    with pytest.raises(ValueError, match="not a fastcm ThresholdConfusionMatrix"):
+        ThresholdConfusionMatrix.load(other)
 
 
 def test_reset_and_empty_state(backend):
