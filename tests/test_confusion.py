@@ -262,3 +262,24 @@ def test_inferred_labels_short_and_long_value_ranges(backend, span, dtype):
     keep = t != ignore
     expected = _sk(t[keep], p[keep], labels=np.union1d(t[keep], p[keep]))
     np.testing.assert_array_equal(_fc(t, p, ignore_index=ignore, backend=backend), expected)
+
+
+@pytest.mark.parametrize("c", [2, 5, 32, 33])
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 1001])
+def test_fused_argmax_rows_in_fours_and_tails(backend, c, n):
+    # rows are taken four at a time up to 32 classes; ties, NaN positions and tails must hold
+    rng = np.random.default_rng(c * 1000 + n)
+    s = rng.integers(0, 3, (n, c)).astype(np.float32)  # many ties: the lowest index wins
+    t = rng.integers(0, c, n)
+    expected = _sk(t, s.argmax(axis=1), labels=range(c))
+    np.testing.assert_array_equal(_fc(t, s, num_classes=c, backend=backend), expected)
+    w = rng.random(n)
+    np.testing.assert_allclose(
+        _fc(t, s, num_classes=c, sample_weight=w, backend=backend),
+        _sk(t, s.argmax(axis=1), labels=range(c), sample_weight=w),
+        rtol=1e-12,
+    )
+    if n > 2:
+        s[n - 2, c - 1] = np.nan
+        with pytest.raises(ValueError, match=f"NaN at position {n - 2}"):
+            _fc(t, s, num_classes=c, backend=backend)

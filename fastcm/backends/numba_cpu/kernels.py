@@ -47,6 +47,9 @@ def label_presence(t, p, lo, present, has_ignore, ignore):
 
 #: pairs per block: a block's bin indices stay in L1 between the index loop and the scatter
 BLOCK = 2048
+#: up to this many classes the fused argmax runs four rows side by side (measured: 1.7x at
+#: C=10 and 32, slower at C=100, where one row's loop is long enough to keep the core busy)
+FOUR_ROWS_MAX_C = 32
 #: scatter strategies by number of bins (see ``count_pairs``)
 PAIRED_BINS = 16384
 SPLIT_BINS = 4096
@@ -420,6 +423,69 @@ def count_scores(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     return n_bad, first_bad
 
 
+@helper
+def _argmax_row(s, i, C, arg, nan, r):
+    best = s[i, 0]
+    isnan = best != best
+    top = np.uint64(0)
+    for c in range(np.uint64(1), np.uint64(C)):
+        # selects, not branches: random scores would mispredict a branch on every row
+        v = s[i, c]
+        gt = v > best
+        top = c if gt else top
+        best = v if gt else best
+        isnan |= v != v
+    arg[r] = top
+    nan[r] = isnan
+
+
+@helper
+def _argmax_4_rows(s, i, C, arg, nan):
+    """Argmax of rows i..i+3 side by side: four independent compare-select chains keep the
+    core busy where one row's chain would wait on its own previous select."""
+    b0 = s[i, 0]
+    b1 = s[i + 1, 0]
+    b2 = s[i + 2, 0]
+    b3 = s[i + 3, 0]
+    a0 = np.uint64(0)
+    a1 = np.uint64(0)
+    a2 = np.uint64(0)
+    a3 = np.uint64(0)
+    n0 = b0 != b0
+    n1 = b1 != b1
+    n2 = b2 != b2
+    n3 = b3 != b3
+    for c in range(np.uint64(1), np.uint64(C)):
+        v0 = s[i, c]
+        v1 = s[i + 1, c]
+        v2 = s[i + 2, c]
+        v3 = s[i + 3, c]
+        g0 = v0 > b0
+        g1 = v1 > b1
+        g2 = v2 > b2
+        g3 = v3 > b3
+        a0 = c if g0 else a0
+        a1 = c if g1 else a1
+        a2 = c if g2 else a2
+        a3 = c if g3 else a3
+        b0 = v0 if g0 else b0
+        b1 = v1 if g1 else b1
+        b2 = v2 if g2 else b2
+        b3 = v3 if g3 else b3
+        n0 |= v0 != v0
+        n1 |= v1 != v1
+        n2 |= v2 != v2
+        n3 |= v3 != v3
+    arg[0] = a0
+    arg[1] = a1
+    arg[2] = a2
+    arg[3] = a3
+    nan[0] = n0
+    nan[1] = n1
+    nan[2] = n2
+    nan[3] = n3
+
+
 def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     """Fused argmax for the (N, C) layout: rows [start, stop) of ``s``; t is (N, 1)."""
     n_bad = 0
@@ -428,38 +494,40 @@ def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     weighted = w.size > 0
     size = np.uint64(lut.size)
     uC = np.uint64(C)
-    for i in range(np.uint64(start), np.uint64(stop)):
-        a = np.int64(t[i, 0])
-        if has_ignore and a == ignore:
-            continue
-        best = s[i, 0]
-        nan = best != best
-        arg = np.uint64(0)
-        for c in range(np.uint64(1), uC):
-            # selects, not branches: random scores would mispredict a branch on every row
-            v = s[i, c]
-            gt = v > best
-            arg = c if gt else arg
-            best = v if gt else best
-            nan |= v != v
-        if use_lut:
-            ua = np.uint64(a - lo)
-            if ua >= size:
-                continue
-            a = lut[ua]
-            if a < 0:
-                continue
-        ua = np.uint64(a)
-        bad = nan | (ua >= uC)
-        if weighted:
-            wi = w[i]
-            bad = bad | (wi - wi != 0)
-        if bad:
-            if first_bad < 0:
-                first_bad = np.int64(i)
-            n_bad += 1
-        elif weighted:
-            out[ua * uC + arg] += w[i]
+    arg = np.empty(4, dtype=np.uint64)
+    nan = np.empty(4, dtype=np.bool_)
+    i = start
+    while i < stop:
+        k = min(4, stop - i)
+        if k == 4 and C <= FOUR_ROWS_MAX_C:
+            _argmax_4_rows(s, i, C, arg, nan)
         else:
-            out[ua * uC + arg] += 1
+            for r in range(k):
+                _argmax_row(s, i + r, C, arg, nan, r)
+        for r in range(k):
+            row = i + r
+            a = np.int64(t[row, 0])
+            if has_ignore and a == ignore:
+                continue
+            if use_lut:
+                ua = np.uint64(a - lo)
+                if ua >= size:
+                    continue
+                a = lut[ua]
+                if a < 0:
+                    continue
+            ua = np.uint64(a)
+            bad = nan[r] | (ua >= uC)
+            if weighted:
+                wi = w[row]
+                bad = bad | (wi - wi != 0)
+            if bad:
+                if first_bad < 0:
+                    first_bad = np.int64(row)
+                n_bad += 1
+            elif weighted:
+                out[ua * uC + arg[r]] += w[row]
+            else:
+                out[ua * uC + arg[r]] += 1
+        i += k
     return n_bad, first_bad
