@@ -232,7 +232,7 @@ def _host_suite(mode: str) -> list[Case]:
         return (
             label_cases([10**8], [10], [np.int32], sklearn_max=10**8)
             + label_cases([10**8], [10], [np.int64, np.uint8])
-            + label_cases([10**5], [10], [np.int64])  # small N: every anchor, PyCM included
+            + label_cases([10**5, 10**6, 10**7], [10], [np.int32])  # smaller N (PyCM at 10**5), the plot against N
             + label_cases([10**8], [1000], [np.int32])
             + [segmentation_case(4)]
             + logits_cases(10**7, [10, 100])
