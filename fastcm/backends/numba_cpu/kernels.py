@@ -67,8 +67,10 @@ def _bins32(ts, ps, C, lo, idx):
     ulo = np.uint32(lo)
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint32(ts[j]) - ulo  # values below lo wrap above any valid C
-        b = np.uint32(ps[j]) - ulo
+        # np.uint32 again around the difference: numba widens uint32 arithmetic to 64 bits,
+        # which halves the vector width (and values below lo must wrap at 2**32)
+        a = np.uint32(np.uint32(ts[j]) - ulo)
+        b = np.uint32(np.uint32(ps[j]) - ulo)
         flag |= np.uint32((a >= uC) | (b >= uC))
         idx[j] = a * uC + b
     return flag
@@ -82,8 +84,8 @@ def _bins32_ignore(ts, ps, C, lo, ignore, idx):
     discard = uC * uC
     flag = np.uint32(0)
     for j in range(ts.size):
-        a = np.uint32(ts[j]) - ulo
-        b = np.uint32(ps[j]) - ulo
+        a = np.uint32(np.uint32(ts[j]) - ulo)
+        b = np.uint32(np.uint32(ps[j]) - ulo)
         skip = ts[j] == ignore
         flag |= np.uint32(((a >= uC) | (b >= uC)) & (not skip))
         idx[j] = discard if skip else a * uC + b
