@@ -9,17 +9,13 @@ import time
 import numpy as np
 import pytest
 
-cupy = pytest.importorskip("cupy")
+from _gpu import cupy_with_a_device
+
+cupy = cupy_with_a_device()
 from fastcm import ConfusionMatrix  # noqa: E402
 from fastcm import confusion as confusion_mod  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-try:
-    _DEVICES = cupy.cuda.runtime.getDeviceCount()
-except Exception:
-    _DEVICES = 0
-if not _DEVICES:
-    pytest.skip("no CUDA device", allow_module_level=True)
 
 C = 5
 _SPIN = cupy.RawKernel(
