@@ -3,7 +3,7 @@ boundaries anywhere give the numpy reference's counts and first invalid position
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastcm import backends
@@ -21,6 +21,7 @@ def _both(t, p, c, ignore_index=None, offset=0):
     return (np.asarray(got[0]), np.asarray(got[1])), (np.asarray(ref[0]), np.asarray(ref[1]))
 
 
+@settings(max_examples=150)
 @given(
     n=st.integers(0, 9000),  # several 2048-pair blocks and a ragged tail
     c=st.integers(1, 70),  # 1-way and 4-way scatter (4096 bins)
@@ -71,3 +72,28 @@ def test_all_pairs_in_one_bin_and_ignore_outside_the_dtype():
     assert got[0][3, 3] == 10_000
     got, ref = _both(t.astype(np.int8), t.astype(np.int8), 4, ignore_index=3)
     assert got[0].sum() == 0 and got[1].tolist() == ref[1].tolist()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "c, n",
+    [(3, 20_000), (10, 50_000), (40, 30_000), (100, 50_000), (100, 300)],
+    ids=["paired-table", "four-histograms", "four-histograms-C40", "32-bit-counters", "direct"],
+)
+def test_every_scatter_strategy_with_ignored_and_invalid_pairs(dtype, c, n):
+    """Each scatter strategy (chosen by C, n and the input width) with ignored pairs in
+    every block and invalid values in a few: the counts and the first invalid position."""
+    rng = np.random.default_rng(c * n)
+    info = np.iinfo(dtype)
+    t = rng.integers(0, c, n).astype(dtype)
+    p = rng.integers(0, c, n).astype(dtype)
+    ignore = 2
+    t[rng.integers(0, n, n // 20)] = ignore
+    invalid = min(int(info.max), c + 5)
+    t[n // 3] = invalid
+    p[n // 2] = invalid
+    p[rng.integers(0, n, 3)] = info.max
+    got, ref = _both(t, p, c, ignore_index=ignore)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+    assert got[1][0] >= 2
