@@ -219,6 +219,45 @@ def _add(*parts):
     return out
 
 
+def _add_as(shape, *parts):
+    """Sum of partial counts, each reshaped to ``shape`` (a chunk's leading axes have size 1)."""
+    out = parts[0].reshape(shape).copy()
+    for part in parts[1:]:
+        out += part.reshape(shape)
+    return out
+
+
+def _sum_blocks(partials, lead: int, split_every: int):
+    """Sum every block of ``partials`` (``lead`` leading axes of one-element chunks, then the
+    result's axes) into a one-chunk dask array, by a tree of ``split_every``-way tasks.
+
+    ``Array.sum`` would first add up each block on its own (a task per chunk, doing
+    nothing), then tree the sums: for a small graph that doubles the tasks, and dask's cost
+    per task is what a compute of a few dozen chunks spends most of its time on.
+    """
+    from dask.array import Array
+    from dask.base import tokenize
+    from dask.core import flatten as flatten_keys
+    from dask.highlevelgraph import HighLevelGraph
+
+    shape = partials.shape[lead:]
+    keys = list(flatten_keys(partials.__dask_keys__()))
+    name = "fastcm-sum-" + tokenize(partials.name, split_every)
+    split_every = max(2, int(split_every))
+    layer, level = {}, 0
+    while True:
+        last = len(keys) <= split_every
+        groups = [keys[i : i + split_every] for i in range(0, len(keys), split_every)]
+        keys = [(name,) + (0,) * len(shape)] if last else [(f"{name}-{level}", j) for j in range(len(groups))]
+        for key, group in zip(keys, groups):
+            layer[key] = (_add_as, shape, *group)
+        if last:
+            break
+        level += 1
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[partials])
+    return Array(graph, name, chunks=tuple((n,) for n in shape), meta=partials._meta.reshape((0,) * len(shape)))
+
+
 def _tree(parts, combine, split_every):
     """Reduce a list of delayed values with ``combine`` in a tree of ``split_every``-way tasks."""
     from dask import delayed
@@ -399,8 +438,7 @@ def confusion_matrix(
         backend=backend,
         **per_chunk,
     )
-    split_every = _split_every(split_every, size * size * dtype.itemsize)
-    out = partials.sum(axis=tuple(range(ndim)), dtype=dtype, split_every=split_every)
+    out = _sum_blocks(partials, ndim, _split_every(split_every, size * size * dtype.itemsize))
     return _normalize(out, normalize)
 
 
@@ -619,8 +657,7 @@ def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_ever
         expand_truth=expand_truth,
         backend=backend,
     )
-    split_every = _split_every(split_every, K * (thr.size + 1) * 2 * dtype.itemsize)
-    hist = partials.sum(axis=tuple(range(ndim)), dtype=dtype, split_every=split_every)
+    hist = _sum_blocks(partials, ndim, _split_every(split_every, K * (thr.size + 1) * 2 * dtype.itemsize))
     out = hist.map_blocks(
         matrices_from_hist, chunks=(K, thr.size, 2, 2), dtype=dtype, meta=_meta(s, 4, dtype), new_axis=3
     )

@@ -217,15 +217,22 @@ def test_kernel_threads_follow_omp_num_threads(monkeypatch):
     assert numba.get_num_threads() == before
 
 
+def _sum_levels(arr):
+    """{name of a level of the summing tree: its task count}."""
+    names = [k[0] for k in dict(arr.__dask_graph__()) if isinstance(k, tuple) and str(k[0]).startswith("fastcm-sum")]
+    return {n: names.count(n) for n in set(names)}
+
+
 def test_partials_summed_in_one_level_when_small():
     t, p = _pairs(3000)
     dt, dp = da.from_array(t, chunks=50), da.from_array(p, chunks=50)  # 60 chunks
     flat = fdask.confusion_matrix(dt, dp, num_classes=6)
-    assert not [k for k in flat.dask.layers if "partial" in k]  # counts, then one sum
+    assert list(_sum_levels(flat).values()) == [1]  # counts, then one sum, no per-chunk sums
+    assert len(dict(flat.__dask_graph__())) == 60 * 3 + 1  # t, p, count per chunk; the sum
     deep = fdask.confusion_matrix(dt, dp, num_classes=6, split_every=4)
-    assert [k for k in deep.dask.layers if "partial" in k]
+    assert sorted(_sum_levels(deep).values()) == [1, 4, 15]
     more = fdask.confusion_matrix(da.from_array(t, chunks=20), da.from_array(p, chunks=20), num_classes=6)  # 150
-    assert len([k for k in more.dask.layers if "partial" in k]) == 1
+    assert sorted(_sum_levels(more).values()) == [1, 3]
     with dask.config.set(scheduler="sync"):
         for got in (flat, deep, more):
             np.testing.assert_array_equal(got.compute(), sk_cm(t, p))
