@@ -1,7 +1,7 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick | --full]`` (or ``fastcm bench``).
 
 Each case times fastcm and every installed anchor on the same arrays (warm-up first, then
-repeats: median and min-max), and the cold start is measured in fresh processes. Results
+repeats in interleaved rounds: median and min-max), and the cold start is measured in fresh processes. Results
 go to ``benchmarks/results/<name>/``: ``results.md`` (the table), ``results.json`` (every
 raw timing and the machine) and PNG plots.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from . import cases as cases_mod
 from .coldstart import cold_start
 from .report import markdown, plots
-from .timing import machine, time_call
+from .timing import machine, time_methods
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -28,14 +28,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def run_case(case, repeat: int, log=print, min_time: float = 0.0) -> dict:
     methods = case.setup()
     rows = {}
-    for name, fn in methods.items():
-        try:
-            timing = time_call(fn, repeat=repeat, min_time=min_time)
-        except Exception as exc:  # an anchor that cannot run this case is reported, not fatal
-            rows[name] = {"error": f"{type(exc).__name__}: {exc}"}
+    for name, timing in time_methods(methods, repeat=repeat, min_time=min_time).items():
+        if isinstance(timing, Exception):
+            rows[name] = {"error": f"{type(timing).__name__}: {timing}"}
             log(f"    {name:<48} skipped: {rows[name]['error'][:80]}")
             continue
-        n = getattr(fn, "n", case.n)  # a method timed on a prefix declares its own count
+        n = getattr(methods[name], "n", case.n)  # a method timed on a prefix declares its own count
         rows[name] = {
             "seconds": timing.seconds,
             "median_s": timing.median,

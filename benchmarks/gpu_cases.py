@@ -4,7 +4,7 @@
 suite builds and runs unchanged on machines without one.
 
 Every method returns only once the device has finished (``deviceSynchronize`` after the
-call, inside the timed region of :func:`benchmarks.timing.time_call`), so a timing covers
+call, inside the timed region of :func:`benchmarks.timing.time_methods`), so a timing covers
 the work, not just its launch. Data are generated on the device and the anchors read the
 same arrays in place (torch through ``__cuda_array_interface__``, no copy).
 

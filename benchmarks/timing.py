@@ -31,37 +31,56 @@ class Timing:
         return max(self.seconds)
 
 
-def time_call(fn, *, repeat: int = 3, warmup: int = 1, min_time: float = 0.0) -> Timing:
-    """Warm ``fn`` up (JIT compile and caches excluded), then time ``repeat`` calls, and more
-    until ``min_time`` seconds were timed (short calls need many repeats for a stable median).
+def time_methods(methods: dict, *, repeat: int = 3, warmup: int = 1, min_time: float = 0.0) -> dict:
+    """Time every method of a case in interleaved rounds: ``{name: Timing or the exception}``.
 
-    The peak of numpy's allocations during one extra traced call is recorded (numpy reports
-    its buffers to tracemalloc), which shows N-sized temporaries such as ``t * C + p``.
+    Each method is warmed up (JIT compile and caches excluded). Then, ``repeat`` times over,
+    every method in turn is called at least once and until it has run ``min_time / repeat``
+    seconds in that round (short calls need many repeats for a stable median). Interleaving
+    puts every method under the same conditions: on a shared machine whose memory bandwidth
+    drifts from minute to minute, timing one method after another would turn that drift
+    into a ratio between them.
+
+    Afterwards the peak of numpy's allocations during one extra traced call of each method is
+    recorded (numpy reports its buffers to tracemalloc), which shows N-sized temporaries such
+    as ``t * C + p``.
     """
-    for _ in range(warmup):
-        fn()
-    out = Timing()
-    total = 0.0
+    out = {}
+    for name, fn in methods.items():
+        try:
+            for _ in range(warmup):
+                fn()
+            out[name] = Timing()
+        except Exception as exc:  # an anchor that cannot run this case is reported, not fatal
+            out[name] = exc
+    live = [name for name, t in out.items() if isinstance(t, Timing)]
+    share = min_time / max(1, repeat)
     gc.collect()
     gc.disable()  # as timeit does: a collection inside one call would time the whole heap
     try:
-        while len(out.seconds) < repeat or total < min_time:
-            start = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - start
-            out.seconds.append(elapsed)
-            total += elapsed
-            if len(out.seconds) >= 2000:
-                break
+        for _ in range(repeat):
+            for name in list(live):
+                timing, fn, spent = out[name], methods[name], 0.0
+                try:
+                    while spent == 0.0 or (spent < share and len(timing.seconds) < 2000):
+                        start = time.perf_counter()
+                        fn()
+                        elapsed = time.perf_counter() - start
+                        timing.seconds.append(elapsed)
+                        spent += elapsed
+                except Exception as exc:
+                    out[name] = exc
+                    live.remove(name)
     finally:
         gc.enable()
-    tracemalloc.start()
-    try:
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    out.peak_bytes = int(peak)
+    for name in live:
+        tracemalloc.start()
+        try:
+            methods[name]()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        out[name].peak_bytes = int(peak)
     return out
 
 

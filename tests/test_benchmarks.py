@@ -29,3 +29,25 @@ def test_fastcm_results_equal_the_anchor_on_a_case():
     fc = methods["fastcm (2 threads)"]() if "fastcm (2 threads)" in methods else next(iter(methods.values()))()
     ref = methods["np.bincount(t*C+p)"]().reshape(7, 7)
     np.testing.assert_array_equal(fc, ref)
+
+
+def test_methods_are_timed_in_interleaved_rounds():
+    from benchmarks.timing import Timing, time_methods
+
+    calls = []
+
+    def method(name):
+        def call():
+            calls.append(name)
+
+        return call
+
+    def broken():
+        raise RuntimeError("no such anchor here")
+
+    out = time_methods({"a": method("a"), "b": method("b"), "x": broken}, repeat=3, warmup=1)
+    assert calls[:2] == ["a", "b"]  # the warm-ups
+    timed = calls[2:-2]  # then the rounds, then one traced call each
+    assert timed == ["a", "b"] * 3
+    assert isinstance(out["a"], Timing) and len(out["a"].seconds) == 3 and out["a"].peak_bytes is not None
+    assert isinstance(out["x"], RuntimeError)
