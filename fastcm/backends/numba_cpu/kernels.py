@@ -125,15 +125,17 @@ def _bins64_ignore(ts, ps, C, lo, ignore, idx):
 
 
 @helper
-def _pack32(ts, ps, C, lo, idx):
-    """Each pair as ``(t-lo) << 16 | (p-lo)`` in 32-bit arithmetic; True when any pair is invalid.
+def _pack32(ts, ps, C, lo, shift, idx):
+    """Each pair as ``(t-lo) << shift | (p-lo)`` in 32-bit arithmetic; True when any pair is
+    invalid (``shift``: enough bits for C - 1).
 
     A shift and an or where a bin index needs a multiply, and a running maximum where a
     per-pair flag needs a compare and a mask: the streaming pass stays as light as a read
-    (measured +16% at int32, +12% at int64), and the scatter unpacks from L1.
+    (measured +16% at int32, +12% at int64).
     """
     uC = np.uint32(C)
     ulo = np.uint32(lo)
+    us = np.uint32(shift)
     top_a = np.uint32(0)
     top_b = np.uint32(0)
     for j in range(ts.size):
@@ -141,17 +143,18 @@ def _pack32(ts, ps, C, lo, idx):
         b = np.uint32(np.uint32(ps[j]) - ulo)
         top_a = max(top_a, a)
         top_b = max(top_b, b)
-        idx[j] = np.uint32(np.uint32(a << np.uint32(16)) | b)
+        idx[j] = np.uint32(np.uint32(a << us) | b)
     return (top_a >= uC) | (top_b >= uC)
 
 
 @helper
-def _pack32_ignore(ts, ps, C, lo, ignore, idx):
-    """``_pack32`` sending pairs whose true label is ``ignore`` to (C, 0), which unpacks to bin C*C."""
+def _pack32_ignore(ts, ps, C, lo, shift, ignore, idx):
+    """``_pack32`` sending pairs whose true label is ``ignore`` to (C, 0), the discard slot."""
     uC = np.uint32(C)
     ulo = np.uint32(lo)
+    us = np.uint32(shift)
     zero = np.uint32(0)
-    discard = np.uint32(uC << np.uint32(16))
+    discard = np.uint32(uC << us)
     top_a = zero
     top_b = zero
     for j in range(ts.size):
@@ -160,15 +163,16 @@ def _pack32_ignore(ts, ps, C, lo, ignore, idx):
         skip = ts[j] == ignore
         top_a = max(top_a, zero if skip else a)
         top_b = max(top_b, zero if skip else b)
-        idx[j] = discard if skip else np.uint32(np.uint32(a << np.uint32(16)) | b)
+        idx[j] = discard if skip else np.uint32(np.uint32(a << us) | b)
     return (top_a >= uC) | (top_b >= uC)
 
 
 @helper
-def _pack64(ts, ps, C, lo, idx):
+def _pack64(ts, ps, C, lo, shift, idx):
     """``_pack32`` for 64-bit inputs, compared as uint64 so no value aliases a valid label."""
     uC = np.uint64(C)
     ulo = np.uint64(lo)
+    us = np.uint64(shift)
     top_a = np.uint64(0)
     top_b = np.uint64(0)
     for j in range(ts.size):
@@ -176,16 +180,17 @@ def _pack64(ts, ps, C, lo, idx):
         b = np.uint64(ps[j]) - ulo
         top_a = max(top_a, a)
         top_b = max(top_b, b)
-        idx[j] = np.uint32((a << np.uint64(16)) | b)
+        idx[j] = np.uint32((a << us) | b)
     return (top_a >= uC) | (top_b >= uC)
 
 
 @helper
-def _pack64_ignore(ts, ps, C, lo, ignore, idx):
+def _pack64_ignore(ts, ps, C, lo, shift, ignore, idx):
     uC = np.uint64(C)
     ulo = np.uint64(lo)
+    us = np.uint64(shift)
     zero = np.uint64(0)
-    discard = np.uint32(uC << np.uint64(16))
+    discard = np.uint32(uC << us)
     top_a = zero
     top_b = zero
     for j in range(ts.size):
@@ -194,17 +199,18 @@ def _pack64_ignore(ts, ps, C, lo, ignore, idx):
         skip = ts[j] == ignore
         top_a = max(top_a, zero if skip else a)
         top_b = max(top_b, zero if skip else b)
-        idx[j] = discard if skip else np.uint32((a << np.uint64(16)) | b)
+        idx[j] = discard if skip else np.uint32((a << us) | b)
     return (top_a >= uC) | (top_b >= uC)
 
 
 @helper
-def _recheck_block(ts, ps, C, lo, has_ignore, ignore, packed, idx):
-    """Bins of a flagged block, invalid and ignored pairs to bin C*C (packed: to (C, 0)):
-    (n_invalid, first position)."""
+def _recheck_block(ts, ps, C, lo, has_ignore, ignore, shift, idx):
+    """Bins of a flagged block, invalid and ignored pairs to the discard bin: (n_invalid,
+    first position). ``shift`` > 0: packed as the ``_pack`` loops do; 0: ``t * C + p``."""
     uC = np.uint64(C)
     ulo = np.uint64(lo)
-    discard = np.uint32(uC << np.uint64(16)) if packed else np.uint32(uC * uC)
+    us = np.uint64(shift)
+    discard = np.uint32(uC << us) if shift else np.uint32(uC * uC)
     n_bad = 0
     first = -1
     for j in range(ts.size):
@@ -218,8 +224,8 @@ def _recheck_block(ts, ps, C, lo, has_ignore, ignore, packed, idx):
             if first < 0:
                 first = j
             n_bad += 1
-        elif packed:
-            idx[j] = np.uint32((a << np.uint64(16)) | b)
+        elif shift:
+            idx[j] = np.uint32((a << us) | b)
         else:
             idx[j] = np.uint32(a * uC + b)
     return n_bad, first
@@ -231,12 +237,8 @@ def _recheck_block(ts, ps, C, lo, has_ignore, ignore, packed, idx):
 
 
 @helper
-def _scatter_four(idx, m, C, h0, h1, h2, h3, t, p, ahead):
-    uC = np.uint32(C)
-    mask = np.uint32(0xFFFF)
-    for j in range(m):
-        x = idx[j]
-        idx[j] = np.uint32(np.uint32(x >> np.uint32(16)) * uC + np.uint32(x & mask))
+def _scatter_four(idx, m, h0, h1, h2, h3, t, p, ahead):
+    """Histograms indexed by the packed pairs themselves: no unpacking per pair."""
     every_t = (64 // t.itemsize) // 4 - 1
     every_p = (64 // p.itemsize) // 4 - 1
     q = m >> 2
@@ -254,16 +256,18 @@ def _scatter_four(idx, m, C, h0, h1, h2, h3, t, p, ahead):
 
 
 @helper
-def _scatter_paired(idx, m, C, K, comb, g0, g1, h0, t, p, ahead):
-    """Count pairs of bins (pair j with pair j + m/2) in a K*K table: half the scatters."""
+def _scatter_paired(idx, m, C, shift, K, comb, g0, g1, h0, t, p, ahead):
+    """Count pairs of bins (pair j with pair j + m/2) in a K*K table: half the scatters.
+    The table is indexed by dense bins ``t * C + p``, unpacked here, to keep it small."""
     uC = np.uint32(C)
+    us = np.uint32(shift)
+    mask = np.uint32((1 << shift) - 1)
     half = m >> 1
-    mask = np.uint32(0xFFFF)
     for j in range(half):
         x = idx[j]
         y = idx[j + half]
-        bx = np.uint32(np.uint32(x >> np.uint32(16)) * uC + np.uint32(x & mask))
-        by = np.uint32(np.uint32(y >> np.uint32(16)) * uC + np.uint32(y & mask))
+        bx = np.uint32(np.uint32(x >> us) * uC + np.uint32(x & mask))
+        by = np.uint32(np.uint32(y >> us) * uC + np.uint32(y & mask))
         comb[j] = np.uint32(bx * K + by)
     every_t = (64 // t.itemsize) // 4 - 1
     every_p = (64 // p.itemsize) // 4 - 1
@@ -278,7 +282,7 @@ def _scatter_paired(idx, m, C, K, comb, g0, g1, h0, t, p, ahead):
         g0[comb[half - 1]] += np.uint32(1)
     if m & 1:
         x = idx[m - 1]
-        h0[np.uint32(np.uint32(x >> np.uint32(16)) * uC + np.uint32(x & mask))] += 1
+        h0[np.uint32(np.uint32(x >> us) * uC + np.uint32(x & mask))] += 1
 
 
 @helper
@@ -308,8 +312,8 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     ignore index cannot occur in that dtype); ``narrow``: both inputs of at most 32 bits.
 
     Two loops per block instead of one: a vectorised pass turns pairs into bin indices (for
-    the two table strategies packed as ``t << 16 | p``, unpacked by the scatter), and a
-    scatter adds them up from L1 while prefetching a later block. Fused in one loop, the scatter's dependent
+    the two table strategies packed as ``t << shift | p``), and a scatter adds them up from
+    L1 while prefetching a later block. Fused in one loop, the scatter's dependent
     read-modify-writes throttle the streaming loads to half the memory bandwidth. The
     scatter then depends on the number of bins K (bin C*C collects ignored and invalid
     pairs), each strategy only where the range is long enough to repay its tables:
@@ -318,7 +322,8 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
       scatter bounds the speed, as for uint8 at C = 5, but 15% slower for wider inputs,
       which the memory stream bounds);
     - K at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
-      (the diagonal, a segmentation background) does not wait on its own previous store;
+      (the diagonal, a segmentation background) does not wait on its own previous store,
+      indexed by the packed pairs (C << shift slots, a few unused), so nothing is unpacked;
     - more: one histogram of 32-bit counters (half the cache footprint);
     - short ranges (small batches): straight into ``out``.
     32-bit counters are flushed into ``out`` before any could overflow.
@@ -331,41 +336,45 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     paired = t.itemsize == 1 and p.itemsize == 1 and K * K <= PAIRED_BINS and n >= 4 * K * K
     four = not paired and K <= SPLIT_BINS and n >= 16 * K
     direct = not (paired or four) and n < 4 * K
-    n4 = K if four or paired else 1
+    packed = paired or four
+    shift = 1  # bits for a class index (at least 1, so 0 can mean "not packed")
+    while (1 << shift) < C:
+        shift += 1
+    slots = (C << shift) + 1 if four else K  # four: histograms indexed by packed pairs
+    n4 = slots if packed else 1
     h0 = np.zeros(n4, dtype=np.int64)
     h1 = np.zeros(n4, dtype=np.int64)
     h2 = np.zeros(n4, dtype=np.int64)
     h3 = np.zeros(n4, dtype=np.int64)
     g0 = np.zeros(K * K if paired else 1, dtype=np.uint32)
     g1 = np.zeros(K * K if paired else 1, dtype=np.uint32)
-    wide = np.zeros(1 if four or paired or direct else K, dtype=np.uint32)
+    wide = np.zeros(1 if packed or direct else K, dtype=np.uint32)
     idx = np.empty(BLOCK, dtype=np.uint32)
     comb = np.empty(BLOCK // 2, dtype=np.uint32)
-    packed = paired or four
     since_flush = 0
     for b0 in range(start, stop, BLOCK):
         m = min(BLOCK, stop - b0)
         ts = t[b0 : b0 + m]
         ps = p[b0 : b0 + m]
         if packed and has_ignore:
-            flag = _pack32_ignore(ts, ps, C, lo, ignore, idx) if narrow else _pack64_ignore(ts, ps, C, lo, ignore, idx)
+            flag = _pack32_ignore(ts, ps, C, lo, shift, ignore, idx) if narrow else _pack64_ignore(ts, ps, C, lo, shift, ignore, idx)
         elif packed:
-            flag = _pack32(ts, ps, C, lo, idx) if narrow else _pack64(ts, ps, C, lo, idx)
+            flag = _pack32(ts, ps, C, lo, shift, idx) if narrow else _pack64(ts, ps, C, lo, shift, idx)
         elif has_ignore:
             flag = _bins32_ignore(ts, ps, C, lo, ignore, idx) if narrow else _bins64_ignore(ts, ps, C, lo, ignore, idx)
         else:
             flag = _bins32(ts, ps, C, lo, idx) if narrow else _bins64(ts, ps, C, lo, idx)
         if flag:
-            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, packed, idx)
+            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, shift if packed else 0, idx)
             if first_bad < 0 and first >= 0:
                 first_bad = np.int64(b0 + first)
             n_bad += bad
         # the block PREFETCH_AHEAD blocks on, or at the end of the range the last one
         ahead = min(b0 + PREFETCH_AHEAD * BLOCK, stop - m)
         if paired:
-            _scatter_paired(idx, m, C, np.uint32(K), comb, g0, g1, h0, t, p, ahead)
+            _scatter_paired(idx, m, C, shift, np.uint32(K), comb, g0, g1, h0, t, p, ahead)
         elif four:
-            _scatter_four(idx, m, C, h0, h1, h2, h3, t, p, ahead)
+            _scatter_four(idx, m, h0, h1, h2, h3, t, p, ahead)
         elif direct:
             for j in range(m):
                 k = idx[j]
@@ -385,9 +394,14 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
         _flush_paired(g0, g1, K, CC, out)
     elif not (four or direct):
         _flush_wide(wide, CC, out)
-    if four or paired:
+    if paired:
         for k in range(CC):
-            out[k] += h0[k] + h1[k] + h2[k] + h3[k]
+            out[k] += h0[k]
+    elif four:
+        for a in range(C):
+            for b in range(C):
+                k = (a << shift) | b
+                out[a * C + b] += h0[k] + h1[k] + h2[k] + h3[k]
     return n_bad, first_bad
 
 
