@@ -1,9 +1,9 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick | --full]`` (or ``fastcm bench``).
 
 Each case times fastcm and every installed anchor on the same arrays (warm-up first, then
-repeats in interleaved rounds: median and min-max), and the cold start is measured in fresh processes. Results
-go to ``benchmarks/results/<name>/``: ``results.md`` (the table), ``results.json`` (every
-raw timing and the machine) and PNG plots.
+repeats in interleaved rounds: median and min-max), and the cold start is measured in
+fresh processes. Results go to ``benchmarks/results/<name>/``: ``results.md`` (the table),
+``results.json`` (every raw timing and the machine) and PNG plots.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import backends
@@ -210,13 +212,6 @@ def _union(*parts):
     for v in parts[1:]:
         out = np.union1d(out, v)
     return np.unique(out)
-
-
-def _add(*parts):
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + part
-    return out
 
 
 def _add_as(shape, *parts):
@@ -539,7 +534,7 @@ def confusion_matrix_from_frame(
         )  # fmt: skip
         for part in parts
     ]
-    total = _tree(partials, _add, _split_every(split_every, size * size * dtype.itemsize))
+    total = _tree(partials, functools.partial(_add_as, (size, size)), _split_every(split_every, size * size * dtype.itemsize))
     out = _da().from_delayed(total, shape=(size, size), dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
     return _normalize(out, normalize)
 

@@ -340,8 +340,8 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     shift = 1  # bits for a class index (at least 1, so 0 can mean "not packed")
     while (1 << shift) < C:
         shift += 1
-    slots = (C << shift) + 1 if four else K  # four: histograms indexed by packed pairs
-    n4 = slots if packed else 1
+    # four: histograms indexed by the packed pairs; paired: h0 takes an odd block's last pair
+    n4 = (C << shift) + 1 if four else (K if paired else 1)
     h0 = np.zeros(n4, dtype=np.int64)
     h1 = np.zeros(n4, dtype=np.int64)
     h2 = np.zeros(n4, dtype=np.int64)
