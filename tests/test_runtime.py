@@ -1,5 +1,6 @@
 """Process-level behaviour: cheap import, thread safety, the disk cache switch, backend registry."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -29,6 +30,27 @@ def test_import_does_not_load_heavy_modules():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scipy") is None, reason="needs scipy installed")
+def test_first_call_leaves_scipy_linalg_for_later_and_numba_blas_still_works():
+    # numba's start-up would import scipy.linalg (0.15-0.25 s) only to learn BLAS exists
+    out = _run(
+        "import sys, numpy as np, numba, fastcm\n"
+        "print(fastcm.confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist())\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "from numba.np import arraymath, linalg\n"
+        "print(arraymath._HAVE_BLAS, arraymath.ensure_blas is linalg.ensure_blas)\n"
+        "a = np.arange(6.0).reshape(2, 3)\n"
+        "print(numba.njit(lambda x: np.dot(x, x.T))(a).tolist(), 'scipy.linalg' in sys.modules)\n"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:4] == [
+        "[[1, 0], [1, 1]]",
+        "False",
+        "True True",
+        "[[5.0, 14.0], [14.0, 50.0]] True",
+    ]
 
 
 def test_registry():

@@ -11,11 +11,53 @@ on concurrent parallel launches). The thread count follows ``numba.set_num_threa
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+
+
+def _scipy_blas_on_disk() -> bool:
+    """Whether scipy ships ``scipy.linalg.cython_blas``, found without importing scipy.linalg."""
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    names = ["cython_blas" + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    return any(os.path.exists(os.path.join(d, "linalg", n)) for d in spec.submodule_search_locations for n in names)
+
+
+def _defer_scipy_linalg():
+    """Keep numba's start-up from importing scipy.linalg before any jitted code needs BLAS.
+
+    numba's start-up imports ``numba.np.arraymath``, whose import-time BLAS check imports
+    scipy.linalg: 0.15-0.25 s, most of a new process's first call (measured). When scipy is
+    installed but scipy.linalg is not yet imported, that check is answered from the file
+    system instead; numba's own ``ensure_blas`` is restored at once, so jitted code that
+    uses BLAS still imports (and checks) scipy.linalg when it is first compiled.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    try:
+        from numba.np import linalg
+    except ImportError:  # a numba without this module: nothing to defer
+        return
+    original = getattr(linalg, "ensure_blas", None)
+    if original is None or not _scipy_blas_on_disk():
+        return
+    linalg.ensure_blas = lambda: None
+    try:
+        from numba.np import arraymath
+    finally:
+        linalg.ensure_blas = original
+    if getattr(arraymath, "ensure_blas", None) is not None:
+        arraymath.ensure_blas = original
+
+
+_defer_scipy_linalg()
 
 #: pairs below which a call stays on the calling thread (thread hand-off costs ~20 us)
 MIN_PARALLEL = 1 << 18
