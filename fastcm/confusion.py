@@ -23,6 +23,7 @@ from .inputs import (
     InvalidInputError,
     array_module,
     as_array,
+    check_ignore_index,
     check_normalize,
     check_num_classes,
     check_weights,
@@ -65,6 +66,8 @@ def _check_label_kinds(t, p) -> None:
             "Mix of label input types (string and number): labels in y_true and y_pred should be of the "
             f"same type, but got {t.dtype} and {p.dtype}"
         )
+    if not _is_numeric(t) and t.dtype.kind != p.dtype.kind:  # "a" != b"a": nothing would ever match
+        raise TypeError(f"Mix of str and bytes labels in y_true and y_pred: got {t.dtype} and {p.dtype}")
 
 
 def _as_labels(labels) -> np.ndarray:
@@ -78,6 +81,31 @@ def _as_labels(labels) -> np.ndarray:
     if np.unique(lab).size != lab.size:
         raise ValueError(f"Expected `labels` to hold distinct values, but got {lab.tolist()!r}")
     return lab
+
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _ignore_for(ignore_index, t):
+    """The ignore index as the kernels compare it with ``t``'s values, or None when no value
+    of ``t``'s dtype can equal it (kernels take it as an int64: a float would be truncated,
+    an index beyond the dtype wrapped).
+
+    Numeric labels need an integer index; strings compare as they are, on the host.
+    """
+    ignore_index = check_ignore_index(ignore_index)
+    if ignore_index is None or not _is_numeric(t):
+        return ignore_index
+    if not isinstance(ignore_index, int):
+        raise TypeError(f"Expected an integer `ignore_index` for numeric labels, but got {ignore_index!r}")
+    info = (0, 1) if t.dtype.kind == "b" else (int(np.iinfo(t.dtype).min), int(np.iinfo(t.dtype).max))
+    if not info[0] <= ignore_index <= info[1]:
+        return None
+    if ignore_index > _INT64_MAX:
+        raise ValueError(
+            f"`ignore_index` above {_INT64_MAX} (the int64 range) is not supported, but got {ignore_index}"
+        )
+    return ignore_index
 
 
 def _encode(a, sorted_labels, order, ignore_index=None):
@@ -107,7 +135,7 @@ def _identity_lut(k: int) -> np.ndarray:
 def _lut_for(lab: np.ndarray):
     """Dense table mapping integer label values to their positions, or None if too wide."""
     lo, hi = int(lab.min()), int(lab.max())
-    if hi - lo + 1 > max(_MAX_LUT, 4 * lab.size):
+    if hi - lo + 1 > max(_MAX_LUT, 4 * lab.size) or hi > _INT64_MAX:  # kernels offset by an int64
         return None
     lut = np.full(hi - lo + 1, -1, dtype=np.int64)
     lut[lab.astype(np.int64) - lo] = np.arange(lab.size, dtype=np.int64)
@@ -207,6 +235,21 @@ def _report_invalid(invalid, t, p, weights, num_classes, scores=False, shape=Non
     raise ValueError(invalid_message(_host(invalid_record(invalid, t, p, weights, num_classes, scores, shape))))  # synchronize!
 
 
+def _check_all_weights_finite(weights) -> None:
+    """Raise for a non-finite weight anywhere, as scikit-learn does.
+
+    Kernels check the weights of the pairs they count; with ``labels`` or ``ignore_index``
+    some pairs are dropped unchecked. Host arrays only: two reductions and no N-sized
+    temporary (the position is searched only on failure); on a GPU it would wait for the device.
+    """
+    if weights is None or weights.dtype.kind != "f" or weights.size == 0 or array_module(weights) is not np:
+        return
+    if np.isfinite(weights.min()) and np.isfinite(weights.max()):  # min/max propagate NaN
+        return
+    pos = int(np.argmax(~np.isfinite(weights)))
+    raise ValueError(f"Expected finite `sample_weight`, but got {float(weights[pos])!r} at position {pos}")
+
+
 def _squeeze_column(t, p):
     """(N,) labels against an (N, 1) column: both 1-D, as scikit-learn's ``column_or_1d``.
 
@@ -247,6 +290,7 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     if t.dtype.kind in "US":
         raise TypeError("Scores in `y_pred` need integer class indices in `y_true`, but got strings")
     t = to_integer_labels(t, "y_true")
+    ignore_index = _ignore_for(ignore_index, t)
     n = s.shape[0]
     pixels = int(np.prod(s.shape[2:], dtype=np.int64))
     t2 = t.reshape(n, pixels)  # views: the class axis stays where the caller put it
@@ -279,8 +323,8 @@ def _count_dense(be, t, p, ignore_index):
     lo, hi = be.value_range(t, p)
     if hi < lo:
         return (be.xp.zeros((0, 0), dtype=np.int64), np.empty(0, np.int64)), (lo, hi)
-    if hi - lo + 1 > _MAX_DENSE or backends.is_device_backend(be.NAME):
-        return None, (lo, hi)
+    if hi - lo + 1 > _MAX_DENSE or hi > _INT64_MAX or backends.is_device_backend(be.NAME):
+        return None, (lo, hi)  # uint64 values above int64: kernels offset by an int64
     counts, _ = be.count_pairs(t, p, hi - lo + 1, ignore_index=ignore_index, lut_offset=lo)
     present = np.flatnonzero(counts.any(axis=0) | counts.any(axis=1))
     return (counts[np.ix_(present, present)], present.astype(np.int64) + lo), (lo, hi)
@@ -288,11 +332,12 @@ def _count_dense(be, t, p, ignore_index):
 
 def _infer_labels(be, t, p, ignore_index, value_range=None):
     """Sorted union of the values in the kept pairs, plus a table mapping them to rows."""
+    ignore_index = _ignore_for(ignore_index, t)
     if _integer_pairs(t, p):
         lo, hi = be.value_range(t, p) if value_range is None else value_range
         if hi < lo:
             return np.empty(0, np.int64), None, 0
-        if hi - lo + 1 <= max(_MAX_LUT, 2 * t.size):
+        if hi - lo + 1 <= max(_MAX_LUT, 2 * t.size) and hi <= _INT64_MAX:  # table offset: an int64
             present = _host(be.label_presence(t, p, lo, hi - lo + 1, ignore_index))
             values = np.flatnonzero(present).astype(np.int64) + lo
             lut = np.cumsum(present, dtype=np.int64) - 1
@@ -336,6 +381,8 @@ def count(
     weights = check_weights(sample_weight, t.size, t)
     if weights is not None and weights.dtype == np.bool_:
         weights = weights.astype(np.int64)
+    if (labels is not None or ignore_index is not None) and not defer:  # deferred: only counted pairs, as on a GPU
+        _check_all_weights_finite(weights)
     if scores:
         return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer)
 
@@ -344,6 +391,7 @@ def count(
         t = to_integer_labels(t, "y_true")
         p = to_integer_labels(p, "y_pred")
     tf, pf = flatten(t), flatten(p)
+    ignore_index = _ignore_for(ignore_index, tf)
 
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):

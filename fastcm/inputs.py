@@ -19,6 +19,7 @@ __all__ = [
     "array_module",
     "check_num_classes",
     "check_normalize",
+    "check_ignore_index",
     "check_same_length",
     "check_weights",
     "flatten",
@@ -86,21 +87,78 @@ def _to_device_array(x):
     return cupy.from_dlpack(x)
 
 
+#: codes of the element kinds an object array may hold; one kind per array
+_OBJ_STR, _OBJ_INT, _OBJ_BOOL, _OBJ_BYTES, _OBJ_OTHER = range(5)
+
+
+def _object_kind(v) -> int:
+    if isinstance(v, str):
+        return _OBJ_STR
+    if isinstance(v, (bool, np.bool_)):  # before Integral: bool is one
+        return _OBJ_BOOL
+    if isinstance(v, numbers.Integral):
+        return _OBJ_INT
+    if isinstance(v, bytes):  # TensorFlow string tensors arrive as bytes objects
+        return _OBJ_BYTES
+    return _OBJ_OTHER
+
+
+def _object_ints(a: np.ndarray, name: str) -> np.ndarray:
+    """An object array of Python ints as int64 (uint64 when every value needs it), or a
+    ValueError naming the first value no 64-bit integer dtype holds (astype would raise a
+    bare OverflowError)."""
+    try:
+        return a.astype(np.int64)
+    except OverflowError:
+        pass
+    flat = a.reshape(-1)
+    if all(v >= 0 for v in flat):
+        try:
+            return a.astype(np.uint64)
+        except OverflowError:
+            pass
+    pos = next(i for i, v in enumerate(flat) if not -(2**63) <= v < 2**63)
+    raise ValueError(
+        f"Expected `{name}` to hold integer labels within the int64 (or uint64) range, but got "
+        f"{flat[pos]!r} at position {pos}"
+    )
+
+
 def _object_to_array(a: np.ndarray, name: str) -> np.ndarray:
     flat = a.reshape(-1)
     if flat.size == 0:
         return flat.astype(np.int64).reshape(a.shape)
-    kinds = np.frompyfunc(lambda v: 0 if isinstance(v, str) else (1 if isinstance(v, numbers.Integral) and not isinstance(v, bool) else 2), 1, 1)(flat)
-    kinds = kinds.astype(np.int8)
-    if (kinds == 0).all():
-        return a.astype(str)
-    if (kinds == 1).all():
-        return a.astype(np.int64)
-    pos = int(np.argmax(kinds != kinds[0])) if (kinds != kinds[0]).any() else int(np.argmax(kinds == 2))
+    kinds = np.frompyfunc(_object_kind, 1, 1)(flat).astype(np.int8)
+    if (kinds == kinds[0]).all() and kinds[0] != _OBJ_OTHER:
+        if kinds[0] == _OBJ_INT:
+            return _object_ints(a, name)
+        if kinds[0] == _OBJ_BYTES:  # text (TensorFlow strings): compares with str labels
+            return np.char.decode(a.astype(bytes), "utf-8")
+        return a.astype(str if kinds[0] == _OBJ_STR else np.bool_)
+    pos = int(np.argmax(kinds != kinds[0])) if (kinds != kinds[0]).any() else int(np.argmax(kinds == _OBJ_OTHER))
     raise TypeError(
         f"Expected `{name}` to hold only integers or only strings, but got an object array "
         f"with {flat[pos]!r} ({type(flat[pos]).__name__}) at position {pos}"
     )
+
+
+#: dtypes NumPy's DLPack import takes; JAX and TensorFlow tensors of any other dtype
+#: (bfloat16, strings) go through ``__array__`` (TensorFlow aborts the process when asked to
+#: export a string tensor through DLPack)
+_DLPACK_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
+)
+
+
+def _dtype_name(x) -> str:
+    dtype = getattr(x, "dtype", None)
+    return str(getattr(dtype, "name", dtype))
+
+
+def _from_host_tensor(x):
+    """A numpy view of a host JAX/TensorFlow tensor through DLPack, or a copy through
+    ``__array__`` for dtypes DLPack cannot carry."""
+    return np.from_dlpack(x) if _dtype_name(x) in _DLPACK_DTYPES else np.asarray(x)
 
 
 def as_array(x, name: str, *, allow_device: bool = True):
@@ -128,7 +186,7 @@ def as_array(x, name: str, *, allow_device: bool = True):
     elif _module_of(x) == "torch":
         a = _widen_bfloat16(x).detach().numpy()  # CPU tensor: shares memory (bfloat16: a float32 copy)
     elif hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__") and _module_of(x) in ("jax", "jaxlib", "tensorflow"):
-        a = np.from_dlpack(x)
+        a = _from_host_tensor(x)
     else:
         try:
             a = np.asarray(x)
@@ -136,6 +194,8 @@ def as_array(x, name: str, *, allow_device: bool = True):
             raise ValueError(f"Could not turn `{name}` into an array: {exc}") from None
     if a.ndim == 0:
         raise InvalidInputError(f"Expected `{name}` to be an array-like, but got the scalar {a.item()!r}")
+    if a.dtype.name == "bfloat16":  # ml_dtypes' (JAX, TensorFlow): float32 holds it exactly
+        a = a.astype(np.float32)
     if a.dtype.kind == "O":
         a = _object_to_array(a, name)
     if a.dtype.kind not in "biufUS":
@@ -148,23 +208,45 @@ def flatten(a):
     return a if a.ndim == 1 else a.reshape(-1)
 
 
+#: whole floats at or beyond these bounds have no int64 value (astype would wrap them)
+_INT64_LOW, _INT64_HIGH = -(2.0**63), 2.0**63
+
+
 def to_integer_labels(a, name: str):
     """Integer labels from a float array whose values are whole numbers.
 
-    Floats are not a fast path: they are checked for NaN, infinities and fractional parts
-    (naming the first offending position) and converted to int64.
+    Floats are not a fast path: they are checked for NaN, infinities, fractional parts and
+    values outside the int64 range (naming the first offending position) and converted to
+    int64.
     """
     if a.dtype.kind != "f":
         return a
     xp = array_module(a)
     flat = flatten(a)
-    bad = ~xp.isfinite(flat) | (flat != xp.floor(flat))
+    bad = ~xp.isfinite(flat) | (flat != xp.floor(flat)) | (flat < _INT64_LOW) | (flat >= _INT64_HIGH)
     if bool(bad.any()):  # synchronize!
         pos = int(xp.argmax(bad))
-        raise ValueError(
-            f"Expected `{name}` to hold integer class labels, but got {float(flat[pos])!r} at position {pos}"
-        )
+        value = float(flat[pos])
+        why = " (outside the int64 range)" if np.isfinite(value) and value == np.floor(value) else ""
+        raise ValueError(f"Expected `{name}` to hold integer class labels, but got {value!r}{why} at position {pos}")
     return a.astype(np.int64)
+
+
+def check_ignore_index(ignore_index):
+    """``ignore_index`` as an int (a whole float becomes one) or a string label; None stays.
+
+    Examples
+    --------
+    >>> check_ignore_index(255.0)
+    255
+    """
+    if ignore_index is None or isinstance(ignore_index, (str, bytes)):
+        return ignore_index
+    if isinstance(ignore_index, (numbers.Integral, np.bool_)):
+        return int(ignore_index)
+    if isinstance(ignore_index, numbers.Real) and float(ignore_index).is_integer():  # NaN, inf: not
+        return int(ignore_index)
+    raise ValueError(f"Expected `ignore_index` to be an integer label (or a string label), but got {ignore_index!r}")
 
 
 def check_num_classes(num_classes, name: str = "num_classes"):

@@ -7,8 +7,8 @@ import numbers
 import numpy as np
 
 from . import backends
-from .confusion import _host, count
-from .inputs import as_array, check_weights
+from .confusion import _check_all_weights_finite, _host, count
+from .inputs import as_array, check_weights, to_integer_labels
 
 __all__ = ["multilabel_confusion_matrix", "is_indicator"]
 
@@ -46,8 +46,8 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     """
     t = as_array(y_true, "y_true", allow_device=False)
     p = as_array(y_pred, "y_pred", allow_device=False)
-    if t.ndim == 2 and t.shape[1] == 1 and p.ndim == 2 and p.shape[1] == 1:
-        t, p = t.reshape(-1), p.reshape(-1)
+    if (_is_column(t) and (_is_column(p) or p.ndim == 1)) or (t.ndim == 1 and _is_column(p)):
+        t, p = t.reshape(-1), p.reshape(-1)  # (N, 1) columns are 1-D labels, as scikit-learn's column_or_1d
     if t.shape[0] != p.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {[t.shape[0], p.shape[0]]}")
     if t.shape[0] == 0:
@@ -55,13 +55,14 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
             "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
         )
     weights = check_weights(sample_weight, t.shape[0], t)
+    _check_all_weights_finite(weights)  # the indicator kernel does not check weights
     if t.ndim == 1 and p.ndim == 1:
-        return _multiclass(t, p, weights, labels, samplewise)
+        return _multiclass(t, p, weights, labels, samplewise, backend)
     if t.ndim != 2 or p.shape != t.shape:
         raise ValueError(f"Expected 1-D labels or (N, L) indicators of one shape, but got {t.shape} and {p.shape}")
     n_labels = t.shape[1]
     if labels is not None:
-        lab = np.asarray(labels, dtype=np.intp) if len(labels) == 0 else np.asarray(labels)
+        lab = _column_indices(labels)
         if lab.size and lab.max() >= n_labels:
             raise ValueError(f"All labels must be in [0, n labels) for multilabel targets. Got {lab.max()} > {n_labels - 1}")
         if lab.size and lab.min() < 0:
@@ -70,7 +71,7 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     if t.dtype.kind not in "biuf" or p.dtype.kind not in "biuf":
         raise TypeError(f"Expected numeric indicator matrices, but got {t.dtype} and {p.dtype}")
     if t.dtype.kind == "f":
-        t = t.astype(np.int64)  # 0.0/1.0 indicators; other values are reported by the kernel
+        t = to_integer_labels(t, "y_true")  # 0.0/1.0 indicators; 0.5 must not truncate to 0
     thr = _thresholds(threshold, t.shape[1])
     be = backends.get(backends.select(backend, t, p))
     counts, invalid = be.multilabel_counts(t, p, thr, weights=weights, samplewise=samplewise)
@@ -78,8 +79,8 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     if n_bad:
         i, j = divmod(pos, t.shape[1])
         raise ValueError(
-            f"Expected 0/1 indicators in `y_true` and finite scores in `y_pred`, but got y_true={t[i, j]!r}, "
-            f"y_pred={p[i, j]!r} at index ({i}, {j})"
+            f"Expected 0/1 indicators in `y_true` and finite scores in `y_pred`, but got y_true={t[i, j].item()!r}, "
+            f"y_pred={p[i, j].item()!r} at index ({i}, {j})"
         )
     # scikit-learn's per-label sums are float64 whenever there are weights, integer ones
     # included; its per-sample ones only with float weights
@@ -88,10 +89,27 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     return counts.reshape(-1, 2, 2)
 
 
-def _multiclass(t, p, weights, labels, samplewise):
+def _is_column(a) -> bool:
+    return a.ndim == 2 and a.shape[1] == 1
+
+
+def _column_indices(labels) -> np.ndarray:
+    """``labels`` of an indicator matrix as column indices (whole floats accepted, as
+    scikit-learn's indexing does); a ValueError for anything else."""
+    lab = np.asarray(labels).reshape(-1)
+    if lab.size == 0:
+        return lab.astype(np.intp)
+    if lab.dtype.kind == "f" and np.isfinite(lab).all() and (lab == np.floor(lab)).all():
+        lab = lab.astype(np.intp)
+    if lab.dtype.kind not in "iu":
+        raise ValueError(f"Expected `labels` to be column indices of the indicator matrices, but got {lab.tolist()!r}")
+    return lab
+
+
+def _multiclass(t, p, weights, labels, samplewise, backend="auto"):
     if samplewise:
         raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
-    res = count(t, p, sample_weight=weights)
+    res = count(t, p, sample_weight=weights, backend=backend)
     cm = _host(res.counts)
     if not np.trace(cm) or weights is not None:
         cm = cm.astype(np.float64)  # as scikit-learn, whose sums turn float when weighted or no sample is right

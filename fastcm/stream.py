@@ -21,8 +21,8 @@ import numpy as np
 from . import backends
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
-from .inputs import array_module, check_num_classes
-from .persist import read_npz, write_npz_atomic
+from .inputs import array_module, check_ignore_index, check_num_classes
+from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 
 __all__ = ["ConfusionMatrix"]
 
@@ -114,6 +114,26 @@ def _deferred_error(state) -> ValueError | None:
     )
 
 
+def _saved_labels(a) -> np.ndarray:
+    """The labels field of a saved accumulator: a 1-D array of numbers or strings."""
+    if a.ndim != 1 or a.dtype.kind not in "biufUS":
+        raise ValueError(f"expected a 1-D array of number or string labels, got {a.dtype} of shape {a.shape}")
+    return a
+
+
+def _saved_mode(a) -> str:
+    mode = str(a.item()) if a.ndim == 0 and a.dtype.kind == "U" else None
+    if mode not in ("classes", "labels", "growing"):
+        raise ValueError(f"unknown mode {a!r}")
+    return mode
+
+
+def _saved_ignore(a):
+    if a.ndim != 0 or a.dtype.kind not in "biuUS":
+        raise ValueError(f"expected an integer or string, got {a!r}")
+    return a.item()
+
+
 def _add(a, b):
     if a is None:
         return b.copy()
@@ -183,7 +203,7 @@ class ConfusionMatrix:
             self.num_classes = int(self._fixed_labels.size)
         if backend != "auto" and backend not in backends.NAMES:
             backends.get(backend)  # the ValueError listing the valid names (known ones load on first use)
-        self.ignore_index = ignore_index
+        self.ignore_index = check_ignore_index(ignore_index)  # 255.0 is 255: merge compares them
         self.backend = backend
         self.reset()
 
@@ -434,26 +454,25 @@ class ConfusionMatrix:
         data = read_npz(path, "ConfusionMatrix")
         if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ConfusionMatrix file")
-        try:
-            version = int(data["format_version"])
-            if version > _FORMAT_VERSION:
-                raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
-            counts, labels, mode = data["counts"], data["labels"], str(data["mode"])
-            ignore = data["ignore_index"].item() if bool(data["has_ignore"]) else None
-            n_samples = int(data["n_samples"])
-        except KeyError as exc:
-            raise ValueError(f"{path!r} is a damaged fastcm file: missing {exc}") from None
-        if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != labels.size:
+        version = field(data, "format_version", path, scalar_int)
+        if version > _FORMAT_VERSION:
+            raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
+        counts = field(data, "counts", path, lambda a: counts_array(a, 2))
+        labels = field(data, "labels", path, _saved_labels)
+        mode = field(data, "mode", path, _saved_mode)
+        ignore = field(data, "ignore_index", path, _saved_ignore) if field(data, "has_ignore", path, bool) else None
+        n_samples = field(data, "n_samples", path, scalar_int)
+        if counts.shape != (labels.size, labels.size):
             raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts.shape} for {labels.size} labels")
+        if mode == "growing" and labels.size > 1 and not (labels[1:] > labels[:-1]).all():
+            raise ValueError(f"{path!r} is a damaged fastcm file: the labels of a growing accumulator are not sorted and distinct")
         if mode == "classes":
             cm = cls(labels.size, ignore_index=ignore, backend=backend)
         elif mode == "labels":
             cm = cls(labels=labels, ignore_index=ignore, backend=backend)
-        elif mode == "growing":
+        else:
             cm = cls(ignore_index=ignore, backend=backend)
             cm._labels = labels
-        else:
-            raise ValueError(f"{path!r} is a damaged fastcm file: unknown mode {mode!r}")
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
         return cm

@@ -13,10 +13,11 @@ import warnings
 
 import numpy as np
 
+from . import backends
 from .confusion import _host
 from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
-from .persist import read_npz, write_npz_atomic
+from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
 
 __all__ = ["ThresholdConfusionMatrix"]
@@ -47,6 +48,8 @@ class ThresholdConfusionMatrix:
     def __init__(self, thresholds=101, *, num_classes=None, backend="auto"):
         self.thresholds = check_thresholds(thresholds)
         self.num_classes = check_num_classes(num_classes)
+        if backend != "auto" and backend not in backends.NAMES:
+            backends.get(backend)  # the ValueError listing the valid names now, not at the first update
         self.backend = backend
         self.reset()
 
@@ -200,13 +203,13 @@ class ThresholdConfusionMatrix:
         data = read_npz(path, "ThresholdConfusionMatrix")
         if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ThresholdConfusionMatrix file")
-        try:
-            k = int(data["num_classes"])
-            m = cls(data["thresholds"], num_classes=k or None, backend=backend)
-            hist = data["hist"]
-            if hist.shape != m._hist.shape:
-                raise ValueError(f"{path!r} is a damaged fastcm file: histogram {hist.shape}, expected {m._hist.shape}")
-            m._hist, m.n_samples = hist, int(data["n_samples"])
-        except KeyError as exc:
-            raise ValueError(f"{path!r} is a damaged fastcm file: missing {exc}") from None
+        version = field(data, "format_version", path, scalar_int)
+        if version > _FORMAT_VERSION:
+            raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
+        k = field(data, "num_classes", path, scalar_int)
+        m = cls(field(data, "thresholds", path, check_thresholds), num_classes=k or None, backend=backend)
+        hist = field(data, "hist", path, lambda a: counts_array(a, 3))
+        if hist.shape != m._hist.shape:
+            raise ValueError(f"{path!r} is a damaged fastcm file: histogram {hist.shape}, expected {m._hist.shape}")
+        m._hist, m.n_samples = hist, field(data, "n_samples", path, scalar_int)
         return m

@@ -283,3 +283,112 @@ def test_fused_argmax_rows_in_fours_and_tails(backend, c, n):
         s[n - 2, c - 1] = np.nan
         with pytest.raises(ValueError, match=f"NaN at position {n - 2}"):
             _fc(t, s, num_classes=c, backend=backend)
+
+
+def test_ignore_index_is_compared_as_an_integer_on_every_path(backend):
+    # a fractional index matched nothing on numpy but was truncated to 1 by numba; an index
+    # no dtype value can equal was an OverflowError on numba: now one meaning everywhere
+    t = np.array([0, 1, 1, 2], dtype=np.uint8)
+    p = np.array([0, 1, 0, 2], dtype=np.uint8)
+    full = [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+    without_ones = {"inferred": [[1, 0], [0, 1]], "declared": [[1, 0, 0], [0, 0, 0], [0, 0, 1]]}
+    for kw in ({}, {"num_classes": 3}, {"labels": [0, 1, 2]}):
+        with pytest.raises(ValueError, match=r"`ignore_index` to be an integer.*1\.5"):
+            fastcm.confusion_matrix(t, p, ignore_index=1.5, backend=backend, **kw)
+        got = fastcm.confusion_matrix(t, p, ignore_index=1.0, backend=backend, **kw)  # 1.0 is the label 1
+        np.testing.assert_array_equal(got, without_ones["declared" if kw else "inferred"])
+        for outside in (2**70, 257, -1):  # no uint8 value equals these: nothing is dropped
+            np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, ignore_index=outside, backend=backend, **kw), full)
+    s = np.eye(3)[[0, 1, 0, 2]]
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, s, ignore_index=2**70, backend=backend), full)
+    with pytest.raises(ValueError, match="ignore_index"):
+        fastcm.confusion_matrix(t, s, ignore_index=0.5, backend=backend)
+
+
+def test_labels_and_values_above_int64_on_uint64_data(backend):
+    # uint64 values above 2**63 were an OverflowError (an int64 table offset) on both backends
+    big = 2**63
+    t = np.array([big, big + 1, 5], np.uint64)
+    p = np.array([big + 1, big + 1, 5], np.uint64)
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, labels=[big, big + 1], backend=backend), [[0, 1], [0, 1]])
+    np.testing.assert_array_equal(fastcm.confusion_matrix(t[:2], p[:2], backend=backend), [[0, 1], [0, 1]])
+    one = np.array([big], np.uint64)
+    np.testing.assert_array_equal(_fc(one, one, backend=backend), [[1]])
+    with pytest.raises(ValueError, match="ignore_index.*int64 range"):
+        fastcm.confusion_matrix(t, p, num_classes=3, ignore_index=2**64 - 1, backend=backend)
+
+
+def test_huge_float_labels_are_rejected_not_wrapped(backend):
+    # 1e30 became int64's minimum through astype and was counted as that label
+    with pytest.raises(ValueError, match=r"integer class labels, but got 1e\+30 \(outside the int64 range\) at position 1"):
+        fastcm.confusion_matrix([0.0, 1e30], [0.0, 1.0], backend=backend)
+    with pytest.raises(ValueError, match=r"y_pred.*-1e\+19 \(outside the int64 range\) at position 0"):
+        fastcm.confusion_matrix([0.0, 1.0], [-1e19, 1.0], num_classes=2, backend=backend)
+    np.testing.assert_array_equal(fastcm.confusion_matrix([-(2.0**63), 0.0], [0.0, 0.0], backend=backend), [[0, 1], [0, 1]])
+
+
+def test_non_finite_weights_of_dropped_pairs_are_rejected(backend):
+    # kernels check the weights of counted pairs only; scikit-learn rejects a NaN anywhere
+    w = [1.0, np.nan, 2.0]
+    with pytest.raises(ValueError, match="finite `sample_weight`, but got nan at position 1"):
+        fastcm.confusion_matrix([0, 5, 1], [0, 1, 1], labels=[0, 1], sample_weight=w, backend=backend)
+    with pytest.raises(ValueError, match="finite `sample_weight`, but got nan at position 1"):
+        fastcm.confusion_matrix([0, 255, 1], [0, 1, 1], num_classes=2, ignore_index=255, sample_weight=w, backend=backend)
+    with pytest.raises(ValueError, match="finite `sample_weight`, but got -inf at position 0"):
+        fastcm.confusion_matrix(["x", "a"], ["a", "a"], labels=["a"], sample_weight=[-np.inf, 1.0], backend=backend)
+    got = fastcm.confusion_matrix([0, 5, 1], [0, 1, 1], labels=[0, 1], sample_weight=[1.0, 3.0, 2.0], backend=backend)
+    np.testing.assert_array_equal(got, [[1.0, 0.0], [0.0, 2.0]])
+
+
+def test_tensor_inputs_of_dtypes_dlpack_cannot_carry():
+    # TensorFlow aborted the process exporting a string tensor through DLPack; bfloat16
+    # (JAX, TensorFlow) was a RuntimeError
+    rng = np.random.default_rng(9)
+    t = rng.integers(0, 4, 60)
+    s = rng.random((60, 4)).astype(np.float32)
+    jnp = pytest.importorskip("jax.numpy")
+    sb = jnp.asarray(s).astype(jnp.bfloat16)
+    expected = _sk(t, np.asarray(sb).astype(np.float32).argmax(axis=1), labels=range(4))
+    np.testing.assert_array_equal(fastcm.confusion_matrix(jnp.asarray(t.astype(np.int32)), sb), expected)
+    tf = pytest.importorskip("tensorflow")
+    np.testing.assert_array_equal(fastcm.confusion_matrix(tf.constant(t), tf.cast(tf.constant(s), tf.bfloat16)), expected)
+    words = fastcm.confusion_matrix(tf.constant(["cat", "dog", "été"]), tf.constant(["cat", "cat", "été"]), labels=["été", "cat"])
+    np.testing.assert_array_equal(words, [[1, 0], [0, 1]])
+
+
+def test_object_arrays_of_bools_bytes_and_big_ints(backend):
+    np.testing.assert_array_equal(
+        fastcm.confusion_matrix(np.array([True, False], object), np.array([True, True], object), backend=backend),
+        [[0, 1], [0, 1]],
+    )
+    big = np.array([2**64 - 1, 3], object)
+    np.testing.assert_array_equal(_fc(big, big, backend=backend), [[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match=r"int64 \(or uint64\) range, but got 1180591620717411303424 at position 1"):
+        fastcm.confusion_matrix([0, 2**70], [0, 0], backend=backend)
+    with pytest.raises(TypeError, match="str and bytes"):
+        fastcm.confusion_matrix(np.array(["a", "b"]), np.array([b"a", b"a"]), backend=backend)
+
+
+def test_multilabel_matches_sklearn_on_edge_inputs():
+    from sklearn.metrics import multilabel_confusion_matrix as sk_mlcm
+
+    t = np.array([[1, 0, 1], [0, 1, 1]])
+    p = np.array([[1, 1, 0], [0, 1, 1]])
+    # float indicators were truncated (0.5 counted as 0); now rejected like fractional labels
+    with pytest.raises(ValueError, match=r"y_true.*0\.5 at position 0"):
+        fastcm.multilabel_confusion_matrix(np.array([[0.5, 1.0]]), np.array([[1, 0]]))
+    # non-finite weights gave NaN counts
+    with pytest.raises(ValueError, match="finite `sample_weight`, but got nan at position 1"):
+        fastcm.multilabel_confusion_matrix(t, p, sample_weight=[1.0, np.nan])
+    # a (N, 1) column against (N,) labels is 1-D, as scikit-learn's column_or_1d
+    col = np.array([[1], [0], [1]])
+    np.testing.assert_array_equal(fastcm.multilabel_confusion_matrix(col, [1, 1, 0]), sk_mlcm(col, [1, 1, 0]))
+    # whole-float column indices select columns as in scikit-learn
+    np.testing.assert_array_equal(fastcm.multilabel_confusion_matrix(t, p, labels=[2.0, 0.0]), sk_mlcm(t, p, labels=[2.0, 0.0]))
+    with pytest.raises(ValueError, match="column indices"):
+        fastcm.multilabel_confusion_matrix(t, p, labels=["a"])
+
+
+def test_multilabel_multiclass_uses_the_backend_asked_for():
+    with pytest.raises(ValueError, match="Unknown backend 'spark'"):
+        fastcm.multilabel_confusion_matrix([0, 1], [1, 1], backend="spark")

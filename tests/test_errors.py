@@ -26,6 +26,11 @@ import fastcm
         (None, [0], {}, TypeError, r"None"),
         ([0, 1], [0, 1], {"backend": "spark"}, ValueError, r"Unknown backend 'spark'.*numba.*numpy"),
         (["a", "b"], ["a", "b"], {"num_classes": 2}, TypeError, r"num_classes.*integer"),
+        ([0, 1, 1], [0, 1, 1], {"ignore_index": 1.5}, ValueError, r"`ignore_index` to be an integer.*1\.5"),
+        ([0, 1, 1], [0, 1, 1], {"ignore_index": "x"}, TypeError, r"integer `ignore_index` for numeric labels.*'x'"),
+        ([0.0, 1e30], [0, 1], {}, ValueError, r"y_true.*1e\+30 \(outside the int64 range\) at position 1"),
+        ([0, 2**70], [0, 0], {}, ValueError, r"y_true.*int64 \(or uint64\) range, but got 1180591620717411303424 at position 1"),
+        (np.array(["a"]), np.array([b"a"]), {}, TypeError, r"str and bytes"),
     ],
 )
 def test_bad_input_messages(backend, t, p, kwargs, exc, match):

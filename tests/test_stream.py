@@ -154,3 +154,81 @@ def test_constructor_validation():
         ConfusionMatrix(0)
     with pytest.raises(ValueError, match="Expected 3 labels"):
         ConfusionMatrix(3, labels=[0, 1])
+
+
+def _rewrite(path, **fields):
+    """Copy of the .npz at ``path`` with some fields replaced (a hand-edited or damaged file)."""
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    data.update(fields)
+    out = path.with_name("edited.npz")
+    np.savez(out, **data)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"counts": np.full((3, 3), "a")}, "bad field 'counts'"),
+        ({"counts": np.full((3, 3), np.nan)}, "bad field 'counts'"),
+        ({"labels": np.array([["a", "b", "c"]])}, "bad field 'labels'"),
+        ({"labels": np.array(["c", "a", "b"])}, "not sorted and distinct"),
+        ({"labels": np.array(["a", "a", "b"])}, "not sorted and distinct"),
+        ({"n_samples": np.array("x")}, "bad field 'n_samples'"),
+        ({"n_samples": np.array(-4)}, "bad field 'n_samples'"),
+        ({"format_version": np.array([1, 2])}, "bad field 'format_version'"),
+        ({"mode": np.array(3)}, "bad field 'mode'"),
+        ({"has_ignore": np.array(True), "ignore_index": np.array([1, 2])}, "bad field 'ignore_index'"),
+    ],
+)
+def test_load_rejects_damaged_fields(tmp_path, fields, match):
+    # these loaded without complaint (string counts, unsorted growing labels) or raised
+    # TypeError / bare int() errors
+    path = tmp_path / "cm.npz"
+    ConfusionMatrix().update(["a", "b", "c"], ["b", "b", "a"]).save(path)
+    with pytest.raises(ValueError, match=match):
+        ConfusionMatrix.load(_rewrite(path, **fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"hist": np.full((1, 4, 2), "a")}, "bad field 'hist'"),
+        ({"num_classes": np.array([1, 2])}, "bad field 'num_classes'"),
+        ({"n_samples": np.array("a")}, "bad field 'n_samples'"),
+        ({"thresholds": np.array([0.5, 0.1, 0.9])}, "bad field 'thresholds'"),
+        ({"format_version": np.array(99)}, "format version 99, newer"),
+    ],
+)
+def test_threshold_load_rejects_damaged_fields(tmp_path, fields, match):
+    from fastcm import ThresholdConfusionMatrix
+
+    path = tmp_path / "t.npz"
+    ThresholdConfusionMatrix(thresholds=3).update([0, 1], [0.2, 0.9]).save(path)
+    with pytest.raises(ValueError, match=match):
+        ThresholdConfusionMatrix.load(_rewrite(path, **fields))
+
+
+def test_ignore_index_is_checked_and_normalised_by_the_constructor(backend):
+    with pytest.raises(ValueError, match=r"ignore_index.*1\.5"):
+        ConfusionMatrix(3, ignore_index=1.5, backend=backend)
+    a = ConfusionMatrix(3, ignore_index=255.0, backend=backend).update([0, 255, 1], [0, 2, 1])
+    b = ConfusionMatrix(3, ignore_index=255, backend=backend).update([2], [2])
+    assert a.ignore_index == 255
+    np.testing.assert_array_equal(a.merge(b).compute(), [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def test_failed_update_with_dropped_nan_weight_changes_nothing(backend):
+    cm = ConfusionMatrix(labels=[0, 1], backend=backend).update([0, 1], [0, 1], sample_weight=[1, 2])
+    before = cm.compute().copy()
+    with pytest.raises(ValueError, match="finite `sample_weight`, but got nan at position 1"):
+        cm.update([0, 7], [0, 0], sample_weight=[1.0, np.nan])  # 7 is dropped, its NaN weight is still bad
+    np.testing.assert_array_equal(cm.compute(), before)
+    assert cm.compute().dtype == np.int64 and cm.n_samples == 2
+
+
+def test_threshold_accumulator_rejects_an_unknown_backend_at_construction():
+    from fastcm import ThresholdConfusionMatrix
+
+    with pytest.raises(ValueError, match=r"Unknown backend 'spark'.*numba.*numpy"):
+        ThresholdConfusionMatrix(thresholds=3, backend="spark")
