@@ -66,6 +66,40 @@ class Evaluation:
     count_seconds: float  # time inside ConfusionMatrix.update only
     curves: object = None  # summed threshold matrices: (C, T, 2, 2) one-vs-rest, or (T, 2, 2)
     sources: dict = field(default_factory=dict)
+    labels: object = None  # the classes to report (--labels), or None: every class of the data
+
+    def counts(self):
+        """(full counts, rows to report, their labels): see :func:`_select_labels`."""
+        return _select_labels(self.cm, self.labels)
+
+
+def _select_labels(cm, labels):
+    """The counts over every class of the data (plus requested labels it lacks), the rows of
+    ``labels`` in them, and those labels.
+
+    scikit-learn's report with ``labels`` counts every sample for each listed class (a pair
+    with an unlisted class is still a false positive or a false negative), so the data is
+    counted over all its classes and the listed rows are picked afterwards.
+    """
+    counts = np.asarray(_host(cm.compute()))
+    have = np.asarray(cm.labels)
+    if labels is None:
+        return counts, np.arange(have.size), have
+    # "--labels 1" parses as an int; against string labels from a .csv it means the text "1"
+    as_text = (have.dtype.kind in "biu") != (labels.dtype.kind in "biu")
+    key = str if as_text else (lambda v: v.item() if isinstance(v, np.generic) else v)
+    index = {key(v): i for i, v in enumerate(have)}
+    missing = [v for v in dict.fromkeys(key(v) for v in labels) if v not in index]
+    for v in missing:  # listed but never seen: an empty row and column, as scikit-learn
+        index[v] = len(index)
+    if missing:
+        counts = np.pad(counts, ((0, len(missing)), (0, len(missing))))
+    rows = np.array([index[key(v)] for v in labels], dtype=np.intp)
+    return counts, rows, labels
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a
 
 
 def _parse_labels(values):
@@ -208,8 +242,8 @@ def _curve_rows(curves, names):
 
 
 # -- rendering -----------------------------------------------------------------------------
-def _names_for(cm, names):
-    labels = [str(v) for v in cm.labels]
+def _names_for(labels, names):
+    labels = [str(v) for v in labels]
     if names is None:
         return labels
     if len(names) != len(labels):
@@ -223,16 +257,17 @@ def _summary(ev: Evaluation, normalize):
     from .confusion import normalize_counts
     from .diagnose import diagnose
 
-    counts = np.asarray(ev.cm.compute())
+    full, rows, labels = ev.counts()
+    counts = full[np.ix_(rows, rows)]  # the listed classes' matrix, as confusion_matrix(labels=...)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = metrics.report(counts, ev.names, output_dict=True, zero_division=0)
+        report = metrics.report(full, ev.names, output_dict=True, zero_division=0, labels=rows)
         findings = diagnose(counts, target_names=ev.names)
     shown = normalize_counts(counts, normalize) if normalize else counts
     return {
         "n_predictions": ev.n,
         "n_classes": len(ev.names),
-        "labels": [_plain(v) for v in ev.cm.labels],
+        "labels": [_plain(v) for v in labels],
         "target_names": list(ev.names),
         "inputs": ev.sources,
         "report": report,
@@ -300,8 +335,9 @@ def render_text(s) -> str:
     rep = s["report"]
     names = s["target_names"]
     per = [rep[n] for n in names]
-    averages = [("accuracy", None, None, rep["accuracy"], int(sum(r["support"] for r in per)))]
-    averages += [(h, rep[h]["precision"], rep[h]["recall"], rep[h]["f1-score"], int(rep[h]["support"])) for h in ("macro avg", "weighted avg")]
+    averages = [("accuracy", None, None, rep["accuracy"], int(sum(r["support"] for r in per)))] if "accuracy" in rep else []
+    averages += [(h, rep[h]["precision"], rep[h]["recall"], rep[h]["f1-score"], int(rep[h]["support"]))
+                 for h in _average_rows(rep)]
     table = format_report(
         names, [r["precision"] for r in per], [r["recall"] for r in per], [r["f1-score"] for r in per],
         [int(r["support"]) for r in per], averages, digits=4,
@@ -345,6 +381,12 @@ def render_text(s) -> str:
     return "\n".join(out) + "\n"
 
 
+def _average_rows(rep):
+    """The average rows besides accuracy: "micro avg" replaces it when --labels leave out a
+    class with samples (scikit-learn's rule), then macro and weighted."""
+    return [h for h in ("micro avg", "macro avg", "weighted avg") if h in rep]
+
+
 def _fmt(v):
     return "   n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"
 
@@ -354,11 +396,12 @@ def render_markdown(s) -> str:
     names = s["target_names"]
     out = [f"**{s['n_predictions']:,} predictions, {s['n_classes']} classes**", "", "## Classification report", ""]
     out += ["| class | precision | recall | f1-score | support |", "| --- | ---: | ---: | ---: | ---: |"]
-    for n in names + ["macro avg", "weighted avg"]:
+    for n in names + _average_rows(rep):
         r = rep[n]
         out.append(f"| {_md(n)} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1-score']:.4f} | {int(r['support'])} |")
-    total = int(sum(rep[n]["support"] for n in names))
-    out.append(f"| accuracy | | | {rep['accuracy']:.4f} | {total} |")
+    if "accuracy" in rep:
+        total = int(sum(rep[n]["support"] for n in names))
+        out.append(f"| accuracy | | | {rep['accuracy']:.4f} | {total} |")
     out.append("")
     normalized = s["normalize"] is not None
     if s["n_classes"] <= MAX_PRINTED_CLASSES:
@@ -407,9 +450,10 @@ def render_csv(s) -> str:
     for n in s["target_names"]:
         r = rep[n]
         w.writerow([n, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
-    total = int(sum(rep[n]["support"] for n in s["target_names"]))
-    w.writerow(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
-    for h in ("macro avg", "weighted avg"):
+    if "accuracy" in rep:
+        total = int(sum(rep[n]["support"] for n in s["target_names"]))
+        w.writerow(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
+    for h in _average_rows(rep):
         r = rep[h]
         w.writerow([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
     return buf.getvalue()
@@ -439,9 +483,10 @@ def _check_plot_possible(path):
 
 
 def _write_plot(path, ev: Evaluation, normalize, title=None):
+    full, rows, _ = ev.counts()
     try:
         from . import plot
-        fig = plot.summary(ev.cm, labels=ev.names, normalize=normalize, curves=ev.curves, title=title)
+        fig = plot.summary(full[np.ix_(rows, rows)], labels=ev.names, normalize=normalize, curves=ev.curves, title=title)
     except ImportError:
         raise InputError("--plot needs matplotlib, which is not installed: pip install 'fastcm[plot]'") from None
     try:
@@ -475,18 +520,27 @@ def _cmd_report(args) -> int:
     if num_classes is not None and num_classes < 1:
         raise InputError(f"--num-classes must be a positive int, but got {num_classes}")
 
+    thresholded = []  # set when one score column gives the predictions (score >= 0.5)
+
     def chunks():
         for parts in aligned_chunks(cols, args.chunk_size):
             got = dict(zip(requests, parts))
-            yield got["y_true"], got.get("y_pred"), got.get("scores")
+            s = got.get("scores")
+            if not thresholded and args.pred is None and (s.ndim == 1 or s.shape[1] == 1):
+                thresholded.append(True)
+            yield got["y_true"], got.get("y_pred"), s
 
+    # every class is counted, --labels picked afterwards: see _select_labels
     cm, curves, n, wall, count_s = count_chunks(
-        chunks(), total=total, num_classes=num_classes, labels=labels, ignore_index=args.ignore_index,
+        chunks(), total=total, num_classes=num_classes, ignore_index=args.ignore_index,
         quiet=args.quiet, with_curves=args.scores is not None,
     )
     if n == 0:
         raise InputError("the inputs hold no rows")
-    ev = Evaluation(cm, _names_for(cm, names), n, wall, count_s, curves, {k: described[k] for k in requests})
+    if thresholded:
+        _check_binary_truth(cm, args.scores)
+    shown = cm.labels if labels is None else labels
+    ev = Evaluation(cm, _names_for(shown, names), n, wall, count_s, curves, {k: described[k] for k in requests}, labels)
     one_vs_rest = ev.curves is not None and ev.curves.ndim == 4
     if one_vs_rest and labels is not None and labels.dtype.kind in "iu":
         if labels.min() < 0 or labels.max() >= ev.curves.shape[0]:
@@ -502,6 +556,18 @@ def _cmd_report(args) -> int:
     if args.plot and not args.quiet:
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0
+
+
+def _check_binary_truth(cm, spec):
+    """One score column is the positive class's score: predictions are 0/1, so a truth with
+    other classes would be counted against them silently; refuse it instead."""
+    counts = np.asarray(_host(cm.compute()))
+    in_truth = [v.item() if isinstance(v, np.generic) else v for v, n in zip(cm.labels, counts.sum(axis=1)) if n]
+    other = [v for v in in_truth if isinstance(v, str) or v not in (0, 1)]
+    if other:
+        shown = ", ".join(map(str, other[:5])) + (", ..." if len(other) > 5 else "")
+        raise InputError(f"--scores {spec} has one column, the positive class's score of a binary problem, "
+                         f"but y_true holds other labels than 0 and 1: {shown}; give one score column per class")
 
 
 def _demo_arrays():
@@ -635,7 +701,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--scores", metavar="FILE[:COL,...]", help="scores/probabilities, one column per class "
                      "(or one column: the positive class's score); gives the curves, and the predictions when --pred is absent")
     rep.add_argument("--num-classes", type=int, metavar="C", help="labels are 0..C-1 (fastest)")
-    rep.add_argument("--labels", nargs="+", metavar="LABEL", help="classes to report, in this order (space or comma separated)")
+    rep.add_argument("--labels", nargs="+", metavar="LABEL", help="classes to report, in this order (space or comma "
+                     "separated); as scikit-learn's labels=, each still counts every sample")
     rep.add_argument("--ignore-index", type=int, metavar="I", help="skip pairs whose true label is I (e.g. 255)")
     rep.add_argument("--names", metavar="FILE", help="class names, one per line, in class order")
     _output_options(rep)

@@ -130,16 +130,21 @@ def _nanaverage(values, weights=None):
         w = weights[keep]
         if float(w.sum()) != 0:
             return float((v * w).sum() / w.sum())
-    return float(v.mean())
+        return float(v.mean())
+    # np.nanmean's order (scikit-learn's): the sum runs over every class, NaN as 0, and
+    # numpy's pairwise summation rounds differently when the NaNs are dropped first
+    return float(xp.where(keep, values, 0.0).sum() / keep.sum())
 
 
-def _reduce(num, den, average, zero_division, metric, modifier, weights):
+def _reduce(num, den, average, zero_division, metric, modifier, weights, warn=True):
     """Per-class ratios, or their average, the scikit-learn way."""
     if average == "micro":
-        return float(divide(num.sum(keepdims=True), den.sum(keepdims=True), zero_division, metric, modifier, average)[0])
+        return float(
+            divide(num.sum(keepdims=True), den.sum(keepdims=True), zero_division, metric, modifier, average, warn=warn)[0]
+        )
     if average == "binary":
         num, den = num[1:], den[1:]
-    per_class = divide(num, den, zero_division, metric, modifier, average)
+    per_class = divide(num, den, zero_division, metric, modifier, average, warn=warn)
     if average is None:
         return per_class
     if average == "binary":
@@ -147,11 +152,15 @@ def _reduce(num, den, average, zero_division, metric, modifier, weights):
     return _nanaverage(per_class, weights if average == "weighted" else None)
 
 
-def _ratio(cm, average, zero_division, pick, metric, modifier):
+def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True):
     tp, fp, fn, tn, xp = _counts(cm)
     _check_average(average, tp.shape[0])
+    if average == "micro":
+        # scikit-learn pools the counts, then applies the formula: (1 + b²)·Σtp rounds once,
+        # where Σ(1 + b²)·tp rounds once per class
+        tp, fp, fn, tn = (a.sum(keepdims=True) for a in (tp, fp, fn, tn))
     num, den = pick(tp, fp, fn, tn)
-    return _reduce(num, den, average, zero_division, metric, modifier, tp + fn)
+    return _reduce(num, den, average, zero_division, metric, modifier, tp + fn, warn)
 
 
 def precision(cm, average=None, zero_division="warn"):
@@ -180,8 +189,11 @@ def fbeta(cm, beta, average=None, zero_division="warn"):
     """
     if not isinstance(beta, numbers.Real) or beta < 0:
         raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
-    if np.isposinf(beta):
-        return recall(cm, average, zero_division)
+    if np.isposinf(beta) or beta == 0:
+        # scikit-learn's F is then plain recall (precision), divided without any warning:
+        # it only warns for "f-score", and the zero there is recall's (precision's)
+        pick = (lambda tp, fp, fn, tn: (tp, tp + fn)) if beta else (lambda tp, fp, fn, tn: (tp, tp + fp))
+        return _ratio(cm, average, zero_division, pick, "F-score", "true nor predicted", warn=False)
     b2 = float(beta) ** 2
     return _ratio(
         cm,
@@ -290,12 +302,16 @@ def balanced_accuracy(cm, adjusted=False):
     m = cm.astype(np.float64)
     true = m.sum(axis=1)
     present = true != 0
-    if not bool(present.all()):
+    if bool(((~present) & (m.sum(axis=0) != 0)).any()):
+        # scikit-learn's matrix has only the classes seen in y_true or y_pred: a class
+        # absent from both (an all-zero row and column here) is no cause to warn
         import warnings
 
         warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
     per_class = xp.diagonal(m)[present] / true[present]
-    score = np.float64(per_class.mean()) if per_class.shape[0] else np.float64("nan")
+    if not per_class.shape[0]:
+        return float("nan")  # no true samples at all (an empty matrix): undefined, adjusted or not
+    score = np.float64(per_class.mean())
     if adjusted:
         chance = 1 / per_class.shape[0]
         score -= chance
@@ -321,7 +337,9 @@ def mcc(cm):
     denom = cov_ypyp * cov_ytyt
     if denom == 0:
         return 0.0
-    # sqrt of each factor, not of their product: the product of two (2**62)**2 terms overflows
+    if np.isfinite(denom):
+        return float(cov_ytyp / np.sqrt(denom))  # scikit-learn's rounding, to the last bit
+    # float weights near 1e77: the product overflows, the square root of each factor does not
     return float(cov_ytyp / (np.sqrt(cov_ypyp) * np.sqrt(cov_ytyt)))
 
 
@@ -366,8 +384,14 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
     return float(1 - float((w * m).sum()) / den)
 
 
-def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn"):
+def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn", labels=None):
     """The classification report of a matrix, formatted exactly as scikit-learn's.
+
+    ``labels`` (an extension) lists the rows of ``cm`` to report, in order: scikit-learn's
+    ``labels`` on a matrix whose classes are ``0..C-1``. Each listed class still counts every
+    sample (a pair with an unlisted class is a false positive or negative), and the
+    "accuracy" row becomes "micro avg" over the listed classes when they leave out a class
+    with samples.
 
     >>> print(report(np.array([[3, 1], [0, 2]]), target_names=["cat", "dog"]))  # doctest: +NORMALIZE_WHITESPACE
                   precision    recall  f1-score   support
@@ -379,26 +403,74 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
        macro avg       0.83      0.88      0.83         6
     weighted avg       0.89      0.83      0.84         6
     <BLANKLINE>
+    >>> print(report(np.array([[3, 1], [0, 2]]), labels=[1]))  # doctest: +NORMALIZE_WHITESPACE
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+               1       0.67      1.00      0.80         2
+    <BLANKLINE>
+       micro avg       0.67      1.00      0.80         2
+       macro avg       0.67      1.00      0.80         2
+    weighted avg       0.67      1.00      0.80         2
+    <BLANKLINE>
     """
     from .report import format_report
 
     cm, _ = _as_matrix(cm)
-    n = cm.shape[0]
-    names = [str(i) for i in range(n)] if target_names is None else [str(t) for t in target_names]
-    if len(names) != n:
-        raise ValueError(f"Number of classes, {n}, does not match size of target_names, {len(names)}.")
-    p = _to_host(precision(cm, None, zero_division))
-    r = _to_host(recall(cm, None, zero_division))
-    f = _to_host(f1(cm, None, zero_division))
-    s = _to_host(support(cm))
-    averages = [
-        ("accuracy", None, None, accuracy(cm), int(s.sum()) if s.dtype.kind in "iu" else float(s.sum()))
-    ]
-    for avg in ("macro", "weighted"):
-        averages.append(
-            (f"{avg} avg", precision(cm, avg, zero_division), recall(cm, avg, zero_division), f1(cm, avg, zero_division), s.sum())
-        )
+    rows = _report_rows(cm.shape[0], labels)
+    names = [str(i) for i in rows] if target_names is None else list(target_names)
+    if len(names) != rows.size:
+        raise ValueError(f"Number of classes, {rows.size}, does not match size of target_names, {len(names)}.")
+    if not output_dict:
+        names = [str(name) for name in names]  # dict keys stay as given, as scikit-learn's
+    tp, fp, fn, _, xp = _counts(cm)
+    pick = xp.asarray(rows)
+    tp, pred, true = tp[pick], (tp + fp)[pick], (tp + fn)[pick]
+    parts = ((tp, pred, "Precision", "predicted"), (tp, true, "Recall", "true"),
+             (2 * tp, true + pred, "F-score", "true nor predicted"))
+
+    def scores(average):  # precision, recall, F1, as scikit-learn's report computes each row
+        return [_reduce(num, den, average, zero_division, metric, modifier, true) for num, den, metric, modifier in parts]
+
+    p, r, f = (_to_host(a) for a in scores(None))
+    s = _report_support(cm)[rows]
+    if _covers_present(cm, rows):
+        averages = [("accuracy", None, None, accuracy(cm), s.sum())]
+    else:
+        averages = [("micro avg", *scores("micro"), s.sum())]
+    averages += [(f"{avg} avg", *scores(avg), s.sum()) for avg in ("macro", "weighted")]
     return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+
+
+def _report_rows(n, labels):
+    """Row indices a report lists: all of them, or ``labels`` checked against the matrix."""
+    if labels is None:
+        return np.arange(n)
+    rows = np.asarray(labels)
+    if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
+        raise ValueError(f"Expected `labels` to be a 1-D sequence of row indices, but got {labels!r}")
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"Expected `labels` to be row indices in 0..{n - 1}, but got {rows.tolist()}")
+    return rows.astype(np.intp)
+
+
+def _covers_present(cm, rows):
+    """Whether ``rows`` include every class with a sample, true or predicted (scikit-learn's
+    condition for an "accuracy" row rather than "micro avg")."""
+    m = _to_host(cm)
+    present = np.flatnonzero((m.sum(axis=0) != 0) | (m.sum(axis=1) != 0))
+    return set(present.tolist()) <= set(rows.tolist())
+
+
+def _report_support(cm):
+    """Row sums as scikit-learn's report prints them: float when no sample is on the diagonal.
+
+    scikit-learn sums true positives with ``bincount``; with no true positive at all it
+    starts from float zeros instead, so its supports (and their total) print as ``3.0``.
+    """
+    s = _to_host(support(cm))
+    if s.dtype.kind in "iub" and s.sum() and not _to_host(cm.diagonal()).any():
+        return s.astype(np.float64)
+    return s
 
 
 def _to_host(a):

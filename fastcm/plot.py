@@ -134,7 +134,7 @@ def confusion_matrix(cm, *, labels=None, normalize=None, ax=None, cmap="Blues", 
     ticks = _tick_positions(c)
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
-    ax.set_xticklabels([names[i] for i in ticks], rotation=45 if c > 8 or max(map(len, names)) > 3 else 0, ha="right" if c > 8 else "center")
+    ax.set_xticklabels([names[i] for i in ticks], rotation=45 if c > 8 or max(map(len, names), default=0) > 3 else 0, ha="right" if c > 8 else "center")
     ax.set_yticklabels([names[i] for i in ticks])
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")

@@ -385,3 +385,39 @@ def test_curves_summary_close_to_sklearn(capsys, files, data):
     for c, row in enumerate(doc["curves"]):  # 1001 thresholds: close to the exact values
         assert row["auroc"] == pytest.approx(roc_auc_score(t == c, s[:, c]), abs=2e-3)
         assert row["average_precision"] == pytest.approx(average_precision_score(t == c, s[:, c]), abs=5e-3)
+
+
+def test_labels_subset_reports_as_sklearn(capsys, files, data):
+    """--labels picks classes to report, as scikit-learn's classification_report(labels=...):
+    each still counts every sample, and "micro avg" replaces "accuracy" (class 9 never occurs)."""
+    from sklearn.metrics import classification_report
+
+    t, p, _ = data
+    args = ("--true", files / "t.npy", "--pred", files / "p.npy")
+    doc = report_json(capsys, *args, "--labels", "3,1", "9")
+    expected = classification_report(t, p, labels=[3, 1, 9], output_dict=True, zero_division=0)
+    assert list(doc["report"]) == ["3", "1", "9", "micro avg", "macro avg", "weighted avg"]
+    for key, row in expected.items():
+        assert doc["report"][str(key)] == pytest.approx(row)
+    assert doc["report"]["3"]["support"] == float((t == 3).sum())  # was: only pairs with both labels listed
+    assert doc["labels"] == [3, 1, 9]
+    np.testing.assert_array_equal(doc["confusion_matrix"], sk_confusion_matrix(t, p, labels=[3, 1, 9]))
+    code, out, _ = run(capsys, "report", *args, "--labels", "3,1", "9", "--format", "csv", "--quiet")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["class"] for r in rows] == ["3", "1", "9", "micro avg", "macro avg", "weighted avg"]
+    assert float(rows[3]["recall"]) == pytest.approx(expected["micro avg"]["recall"], abs=1e-4)
+    code, out, _ = run(capsys, "report", *args, "--labels", "3,1", "--quiet")
+    assert code == 0 and "   micro avg " in out and "accuracy" not in out
+    # declared classes and a subset of them to report: counted over all C, shown for the subset
+    doc = report_json(capsys, *args, "--num-classes", C, "--labels", "0", "1")
+    assert doc["report"]["0"] == pytest.approx(classification_report(t, p, labels=[0, 1], output_dict=True)["0"])
+    # every class listed: the accuracy row stays
+    doc = report_json(capsys, *args, "--labels", "4,3,2,1,0")
+    assert doc["report"]["accuracy"] == pytest.approx(float((t == p).mean()))
+
+
+def test_one_score_column_with_multiclass_truth_exits_2(capsys, files):
+    code, out, err = run(capsys, "report", "--true", files / "t.npy", "--scores", files / "s.npy:0", "--quiet")
+    assert code == 2 and out == ""
+    assert "one column" in err and "other labels than 0 and 1: 2, 3, 4" in err and "Traceback" not in err

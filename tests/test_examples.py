@@ -4,6 +4,7 @@ Each runs where its framework is installed and is skipped otherwise.
 """
 
 import importlib.util
+import os
 import pathlib
 import subprocess
 import sys
@@ -13,6 +14,15 @@ import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_script(name):
+    """Run examples/<name>.py in a new process on the fastcm this test imports (installed or not)."""
+    import fastcm
+
+    root = str(pathlib.Path(fastcm.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], capture_output=True, text=True, timeout=300, env=env)
 
 
 def load(name):
@@ -36,7 +46,7 @@ def test_torch_loop():
 
 def test_torch_loop_script_runs():
     pytest.importorskip("torch")
-    res = subprocess.run([sys.executable, str(EXAMPLES / "torch_loop.py")], capture_output=True, text=True, timeout=300)
+    res = run_script("torch_loop")
     assert res.returncode == 0, res.stderr
     assert "weighted avg" in res.stdout
 
@@ -78,6 +88,6 @@ def test_segmentation_miou():
 
 
 def test_segmentation_script_runs():
-    res = subprocess.run([sys.executable, str(EXAMPLES / "segmentation_miou.py")], capture_output=True, text=True, timeout=300)
+    res = run_script("segmentation_miou")
     assert res.returncode == 0, res.stderr
     assert "mIoU" in res.stdout

@@ -125,3 +125,104 @@ def test_diagnose_accuracy_paradox_and_friends():
     assert list(balanced) == [] and "No findings" in str(balanced)
     thresholds = fastcm.diagnose(cm, accuracy_threshold=0.99)
     assert "accuracy_paradox" not in thresholds.kinds()
+
+
+def _expand(cm):
+    """Label pairs whose confusion matrix (over labels 0..C-1) is ``cm``."""
+    cm = np.asarray(cm)
+    rows, cols = np.nonzero(cm)
+    counts = cm[rows, cols]
+    return np.repeat(rows, counts), np.repeat(cols, counts)
+
+
+def test_rounding_bit_identical_to_sklearn():
+    """Macro means over NaN (np.nanmean's summation order), pooled micro F-beta and the MCC
+    square root round as scikit-learn's do, to the last bit."""
+    cm = np.zeros((9, 9), dtype=np.int64)
+    for (i, j), v in {(0, 0): 1, (0, 3): 1, (1, 2): 1, (1, 8): 2, (2, 0): 1, (5, 3): 1, (5, 5): 1, (7, 7): 1,
+                      (7, 8): 1, (8, 0): 1, (8, 4): 1}.items():
+        cm[i, j] = v
+    t, p = _expand(cm)
+    labels = np.arange(9)
+    assert metrics.precision(cm, "macro", np.nan) == skm.precision_score(t, p, labels=labels, average="macro", zero_division=np.nan)
+    assert metrics.precision(cm, "macro", np.nan) == 0.33333333333333337
+    cm = np.array([[2, 1, 1], [0, 2, 0], [0, 3, 1]])
+    t, p = _expand(cm)
+    assert metrics.fbeta(cm, 0.7, "micro") == skm.fbeta_score(t, p, beta=0.7, average="micro") == 0.5000000000000001
+    cm = np.array([[0, 1, 1], [0, 0, 0], [3, 3, 2]])
+    t, p = _expand(cm)
+    assert metrics.mcc(cm) == skm.matthews_corrcoef(t, p) == -0.2175970699446223
+
+
+def test_fbeta_zero_and_infinite_beta_do_not_warn():
+    """scikit-learn's F at beta=0 (inf) is precision (recall), divided without a warning."""
+    cm = np.array([[2, 0, 0], [1, 0, 0], [0, 0, 0]])
+    t, p = _expand(cm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metrics.fbeta(cm, 0).tolist() == [2 / 3, 0.0, 0.0]
+        assert metrics.fbeta(cm, np.inf).tolist() == [1.0, 0.0, 0.0]
+        assert metrics.fbeta(cm, 0, "macro") == skm.fbeta_score(t, p, beta=0, labels=[0, 1, 2], average="macro")
+        assert metrics.fbeta(cm, np.inf, "micro", zero_division=1) == 2 / 3
+    with pytest.warns(fastcm.UndefinedMetricWarning, match="F-score is ill-defined"):
+        metrics.fbeta(cm, 0.5)
+
+
+def test_balanced_accuracy_warns_only_for_predicted_classes_absent_from_truth():
+    absent_from_both = np.array([[3, 1, 0], [1, 2, 0], [0, 0, 0]])  # num_classes=3, class 2 never seen
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metrics.balanced_accuracy(absent_from_both) == skm.balanced_accuracy_score(*_expand(absent_from_both))
+    predicted_only = np.array([[3, 1, 1], [1, 2, 0], [0, 0, 0]])
+    with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
+        assert metrics.balanced_accuracy(predicted_only) == pytest.approx((3 / 5 + 2 / 3) / 2)
+    assert np.isnan(metrics.balanced_accuracy(np.zeros((3, 3), dtype=np.int64), adjusted=True))  # was ZeroDivisionError
+
+
+def test_report_prints_float_supports_without_true_positives():
+    """scikit-learn's report: with no sample on the diagonal its supports are floats ("3.0")."""
+    cm = np.array([[0, 2, 1], [1, 0, 0], [2, 1, 0]])
+    t, p = _expand(cm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = metrics.report(cm)
+        assert text == skm.classification_report(t, p)
+        assert metrics.report(cm, output_dict=True) == skm.classification_report(t, p, output_dict=True)
+    assert "       3.0\n" in text and "       7.0\n" in text
+
+
+def test_report_dict_keys_are_target_names_as_given():
+    cm = np.array([[3, 1], [0, 2]])
+    t, p = _expand(cm)
+    got = metrics.report(cm, target_names=[10, 20], output_dict=True)
+    assert list(got) == [10, 20, "accuracy", "macro avg", "weighted avg"]
+    assert got == skm.classification_report(t, p, target_names=[10, 20], output_dict=True)
+
+
+@pytest.mark.parametrize("zero_division", ["warn", 0, 1, np.nan])
+def test_report_labels_subset_equals_sklearn(zero_division):
+    """``labels`` lists rows: every sample still counts, and "micro avg" replaces "accuracy"."""
+    t, p = _labels(11, n=300, c=5)
+    cm = fastcm.confusion_matrix(t, p, labels=np.arange(7))  # classes 5 and 6 never occur
+    for rows in ([3, 0], [6, 1, 2], [0, 1, 2, 3, 4], [4, 3, 2, 1, 0, 5]):
+        names = [f"class {r}" for r in rows]
+        for digits in (0, 3):
+            with warnings.catch_warnings(record=True) as ours:
+                warnings.simplefilter("always")
+                text = metrics.report(cm, names, digits, zero_division=zero_division, labels=rows)
+                d = metrics.report(cm, names, digits, True, zero_division=zero_division, labels=rows)
+            with warnings.catch_warnings(record=True) as theirs:
+                warnings.simplefilter("always")
+                kw = dict(labels=rows, target_names=names, digits=digits, zero_division=zero_division)
+                assert text == skm.classification_report(t, p, **kw)
+                expected = skm.classification_report(t, p, output_dict=True, **kw)
+            assert {str(w.message) for w in ours} == {str(w.message) for w in theirs}
+            assert list(d) == list(expected)
+            for key, value in expected.items():
+                np.testing.assert_array_equal(
+                    list(d[key].values()) if isinstance(value, dict) else d[key],
+                    list(value.values()) if isinstance(value, dict) else value,
+                )
+    assert "micro avg" in metrics.report(cm, labels=[3, 0]) and "accuracy" in metrics.report(cm, labels=[4, 3, 2, 1, 0])
+    with pytest.raises(ValueError, match="row indices in 0..6"):
+        metrics.report(cm, labels=[7])

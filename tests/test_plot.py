@@ -175,3 +175,10 @@ def test_curves_from_threshold_matrices_match_sklearn(tmp_path):
     fig = plot.summary(np.eye(3, dtype=int) * 5, curves=m)
     assert len(fig.axes) >= 4
     _png(fig, tmp_path / "summary_counts.png")
+
+
+def test_accumulator_without_classes_plots_an_empty_matrix():
+    """A growing ConfusionMatrix before its first update has a (0, 0) matrix: no error."""
+    ax = fastcm.ConfusionMatrix().plot()
+    assert ax.get_xlabel() == "Predicted label" and len(ax.texts) == 0 and len(ax.get_xticks()) == 0
+    assert len(plot.summary(np.zeros((0, 0), dtype=np.int64)).axes) >= 2
