@@ -194,7 +194,9 @@ def as_array(x, name: str, *, allow_device: bool = True):
             raise ValueError(f"Could not turn `{name}` into an array: {exc}") from None
     if a.ndim == 0:
         raise InvalidInputError(f"Expected `{name}` to be an array-like, but got the scalar {a.item()!r}")
-    if a.dtype.name == "bfloat16":  # ml_dtypes' (JAX, TensorFlow): float32 holds it exactly
+    # ml_dtypes' bfloat16 (JAX, TensorFlow), kind "V": float32 holds it exactly. The kind
+    # test first: ``dtype.name`` costs microseconds, which small streamed batches feel
+    if a.dtype.kind == "V" and a.dtype.name == "bfloat16":
         a = a.astype(np.float32)
     if a.dtype.kind == "O":
         a = _object_to_array(a, name)
