@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends
 from .exceptions import UndefinedMetricWarning
-from .inputs import as_array
+from .inputs import InvalidInputError, as_array
 
 __all__ = ["precision_recall_curve", "roc_curve", "roc_auc_score", "average_precision_score"]
 
@@ -43,6 +43,17 @@ def _column(a, name):
     return a
 
 
+def _check_scores(s, w):
+    """What scikit-learn checks before sorting: samples, numeric scores, a non-zero weight."""
+    if s.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={s.shape}) while a minimum of 1 is required.")
+    if s.dtype.kind not in "biuf":
+        # the compiled kernels would fail on strings with a typing error
+        raise InvalidInputError(f"Expected numeric scores in `y_score`, but got dtype {s.dtype}")
+    if w is not None and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+
 def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
     """Validated 1-D ``(t, s, w, positive)``: a row is positive iff ``t == positive``.
 
@@ -55,6 +66,7 @@ def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
     lengths = [t.shape[0], s.shape[0]] + ([] if w is None else [w.shape[0]])
     if len(set(lengths)) > 1:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+    _check_scores(s, w)
     classes = _classes(t) if classes is None else classes
     if classes.size > 2 and pos_label is None:
         raise ValueError("multiclass format is not supported")
@@ -158,6 +170,8 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=Non
 
 
 def _auc(x, y):
+    if x.shape[0] < 2:  # e.g. max_fpr on a curve whose fpr is all NaN (no weighted negative)
+        raise ValueError(f"At least 2 points are needed to compute area under curve, but x.shape = {x.shape[0]}")
     dx = np.diff(x)
     direction = 1
     if np.any(dx < 0):
@@ -211,10 +225,28 @@ def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None, pos_label
     return 0.5 * (1 + (partial - min_area) / (max_area - min_area))
 
 
+_AVERAGES = (None, "micro", "macro", "weighted", "samples")
+
+
+def _score_inputs(y_true, y_score, sample_weight, average):
+    """Host ``(t, s, w)`` for the area scores, checked as scikit-learn checks them first.
+
+    ``average`` is validated even where it is unused (binary targets), ``w`` must be 1-D
+    (or a column) and there must be at least one sample.
+    """
+    if average not in _AVERAGES:
+        raise ValueError(f"average has to be one of {_AVERAGES}")
+    t = as_array(y_true, "y_true", allow_device=False)
+    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
+    w = None if sample_weight is None else _column(np.asarray(sample_weight), "sample_weight")
+    if t.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={t.shape}) while a minimum of 1 is required.")
+    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    return t, s, w
+
+
 def _average_binary(metric, t, s, average, sample_weight):
     """scikit-learn's ``_average_binary_score`` for (N, L) indicators and scores."""
-    if average not in (None, "micro", "macro", "weighted", "samples"):
-        raise ValueError(f"average has to be one of {(None, 'micro', 'macro', 'weighted', 'samples')}")
     if t.shape != s.shape:
         raise ValueError(f"y_true and y_score must have the same shape, got {t.shape} and {s.shape}")
     axis, score_weight, average_weight = 1, sample_weight, None
@@ -247,12 +279,11 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
     >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    if max_fpr is not None and not 0 < max_fpr <= 1:
+    if max_fpr is not None and not (isinstance(max_fpr, numbers.Real) and 0 < max_fpr <= 1):
         raise ValueError(f"The 'max_fpr' parameter of roc_auc_score must be a float in the range (0.0, 1.0] or None. Got {max_fpr!r} instead.")
-    t = as_array(y_true, "y_true", allow_device=False)
-    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
-    w = None if sample_weight is None else np.asarray(sample_weight).reshape(-1)
-    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    if multi_class not in ("raise", "ovr", "ovo"):
+        raise ValueError(f"The 'multi_class' parameter of roc_auc_score must be one of ('raise', 'ovr', 'ovo'). Got {multi_class!r} instead.")
+    t, s, w = _score_inputs(y_true, y_score, sample_weight, average)
     if t.ndim == 2:
         if not ((t == 0) | (t == 1)).all():
             raise ValueError("multiclass-multioutput format is not supported")
@@ -285,8 +316,8 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
         indicator = (t[:, None] == classes[None, :]).astype(np.int8)
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight), indicator, s, average, w)
-    return _binary_roc_auc(t, _column(s, "y_score"), w, max_fpr, pos_label=classes[-1] if classes.size else None,
-                           classes=classes)
+    # the scores' shape is checked after the classes: one class is NaN and a warning, as scikit-learn
+    return _binary_roc_auc(t, s, w, max_fpr, pos_label=classes[-1] if classes.size else None, classes=classes)
 
 
 def _binary_ap(y_true, y_score, pos_label=1, sample_weight=None):
@@ -302,10 +333,7 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sa
     >>> round(average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
     0.8333
     """
-    t = as_array(y_true, "y_true", allow_device=False)
-    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
-    w = None if sample_weight is None else np.asarray(sample_weight).reshape(-1)
-    t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    t, s, w = _score_inputs(y_true, y_score, sample_weight, average)
     if t.ndim == 2:
         if pos_label != 1:
             raise ValueError("Parameter pos_label is fixed to 1 for multilabel-indicator y_true. Do not set pos_label or set pos_label to 1.")

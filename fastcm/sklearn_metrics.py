@@ -8,13 +8,14 @@ it with :mod:`fastcm.metrics`. Multilabel indicator inputs go through
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
 
 from . import metrics as M
 from .confusion import _host, confusion_matrix, count, warn_if_single_label
-from .inputs import as_array
+from .inputs import InvalidInputError, as_array
 from .multilabel import is_indicator, multilabel_confusion_matrix
 from .report import format_report
 
@@ -43,8 +44,14 @@ def _check_inputs(y_true, y_pred, sample_weight=None):
     """
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
-    if t.shape[0] != p.shape[0] or (sample_weight is not None and len(sample_weight) != t.shape[0]):
-        lengths = [t.shape[0], p.shape[0]] + ([] if sample_weight is None else [len(sample_weight)])
+    w = None if sample_weight is None else np.asarray(_host(as_array(sample_weight, "sample_weight")))
+    if w is not None and w.ndim != 1:
+        # scikit-learn refuses (N, 1) weights too; flattening them would hide a transposed (1, N)
+        raise ValueError(f"Sample weights must be 1D array or scalar, got {w.ndim}D array.")
+    if w is not None and w.dtype.kind not in "biuf":
+        raise InvalidInputError(f"Expected `sample_weight` to be numeric, but got dtype {w.dtype}")
+    if t.shape[0] != p.shape[0] or (w is not None and w.shape[0] != t.shape[0]):
+        lengths = [t.shape[0], p.shape[0]] + ([] if w is None else [w.shape[0]])
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
     if t.shape[0] == 0:
         raise ValueError(
@@ -52,7 +59,6 @@ def _check_inputs(y_true, y_pred, sample_weight=None):
         )
     t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
     p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
-    w = None if sample_weight is None else np.asarray(_host(as_array(sample_weight, "sample_weight")))
     if w is not None and not w.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return t, p, w
@@ -127,7 +133,7 @@ class _Targets:
         return tp + (pred_sum - tp), tp + (true_sum - tp)
 
     def _weighted_label_sums(self, labels, thr):
-        """tp, pred and true sums of float-weighted indicators, rounded as scikit-learn rounds them.
+        """tp, pred and true sums of weighted indicators, rounded and typed as scikit-learn's.
 
         scikit-learn adds each column's weights in row order (``np.bincount`` over the
         nonzero entries), then goes through ``tp + (sum - tp)``; as for
@@ -141,10 +147,14 @@ class _Targets:
 
         def column_sums(mask):
             rows, cols = np.nonzero(mask)
-            return np.bincount(cols, weights=w[rows], minlength=mask.shape[1]).astype(np.float64)  # empty: int64
+            return np.bincount(cols, weights=w[rows], minlength=mask.shape[1])  # float64, or int64 when empty
 
-        tp = column_sums(truth & hard)
-        return tp, tp + (column_sums(hard) - tp), tp + (column_sums(truth) - tp)
+        tp, pred, true = column_sums(truth & hard), column_sums(hard), column_sums(truth)
+        # scikit-learn's matrix is float64 with float weights (its tn is a float sum); with
+        # integer weights it stays int64 when all three bincounts were empty (support prints 0)
+        dtype = np.float64 if w.dtype.kind == "f" else np.result_type(tp, pred, true)
+        tp, pred, true = (a.astype(dtype) for a in (tp, pred, true))
+        return tp, tp + (pred - tp), tp + (true - tp)
 
     def stats(self, labels=None, samplewise=False):
         """tp, pred, true sums (float64, or int64 when unweighted) for ``labels`` (default: all)."""
@@ -155,8 +165,7 @@ class _Targets:
             mcm = multilabel_confusion_matrix(
                 self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise, threshold=thr
             )
-            w = self.sample_weight
-            if not samplewise and w is not None and w.dtype.kind == "f":
+            if not samplewise and self.sample_weight is not None:
                 return self._weighted_label_sums(labels, thr)
             tp = mcm[:, 1, 1]
             return tp, tp + mcm[:, 0, 1], tp + mcm[:, 1, 0]
@@ -260,7 +269,7 @@ def precision_recall_fscore_support(
     [0.222, 0.333, 0.267]
     """
     M._check_zero_division(zero_division)
-    if beta < 0:
+    if not isinstance(beta, numbers.Real) or np.isnan(beta) or beta < 0:
         raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
     targets = _Targets(y_true, y_pred, sample_weight, threshold)
     labels = _set_wise_labels(targets, average, labels, pos_label)
@@ -352,7 +361,12 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     0.625
     """
     t, p, _ = _check_labels_1d(y_true, y_pred, sample_weight)
-    cm = confusion_matrix(t, p, sample_weight=sample_weight)
+    cm = _host(confusion_matrix(t, p, sample_weight=sample_weight))
+    empty_rows, used_cols = cm.sum(axis=1) == 0, cm.sum(axis=0) != 0
+    if empty_rows.any() and not (empty_rows & used_cols).any():
+        # every label here was seen in y_true or y_pred, so scikit-learn warns for an empty row
+        # even when its samples all weigh zero; M.balanced_accuracy only warns for a used column
+        warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
     return M.balanced_accuracy(cm, adjusted=adjusted)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import backends
@@ -23,6 +21,10 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     s = as_array(y_score, "y_score", allow_device=False)
     if t.ndim != 1:
         raise ValueError(f"Expected 1-D `y_true`, but got shape {t.shape}")
+    if t.dtype.kind == "f" and (not np.isfinite(t).all() or (t != np.floor(t)).any()):
+        raise ValueError("y type must be 'binary' or 'multiclass', got 'continuous' instead.")
+    if s.dtype.kind not in "biuf":
+        raise ValueError(f"Expected numeric scores in `y_score`, but got dtype {s.dtype}")
     present = np.unique(t)
     kind = "binary" if present.size <= 2 else "multiclass"
     if kind == "binary" and labels is not None and len(labels) > 2:
@@ -71,8 +73,11 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     encoded = np.searchsorted(classes, t)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if kind == "binary":
+        lo, hi = (s.min(), s.max()) if s.size else (0, 0)
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf propagate into the extremes
+            raise ValueError(f"Expected finite scores in `y_score`, but got {lo if not np.isfinite(lo) else hi}")
         if k == 1:
-            threshold = 0.5 if s.min() >= 0 and s.max() <= 1 else 0
+            threshold = 0.5 if lo >= 0 and hi <= 1 else 0
             hits_mask = (s > threshold).astype(np.int64) == encoded
         else:
             hits_mask = np.ones(t.shape[0], dtype=bool)
@@ -86,6 +91,7 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     if not normalize:
         return float(hits)
     total = t.shape[0] if w is None else float(w.sum())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(hits / total) if total else float("nan")
+    if not total:
+        # scikit-learn's np.average raises this (no sample, or weights summing to zero)
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return float(hits / total)

@@ -241,3 +241,107 @@ def test_threshold_needs_multilabel_scores():
         fastcm.precision_score([0, 1, 1], [0.2, 0.8, 0.4], threshold=0.5)
     with pytest.raises(ValueError, match="threshold"):
         fastcm.f1_score([[0, 1], [1, 0]], [[0.2, 0.8, 0.1], [0.3, 0.1, 0.5]], average="micro", threshold=0.5)
+
+
+def test_sample_weight_must_be_one_dimensional():
+    t, p = [0, 1, 1, 0], [0, 1, 0, 0]
+    for name in ("precision_score", "accuracy_score", "matthews_corrcoef", "jaccard_score", "classification_report"):
+        _check(name, t, p, sample_weight=[[1], [2], [1], [1]])  # scikit-learn refuses a column too
+        _check(name, t, p, sample_weight=2.0)  # a scalar: a clear ValueError, not len() failing
+    with pytest.raises(ValueError, match="1D"):
+        fastcm.f1_score(t, p, sample_weight=np.ones((1, 4)))
+
+
+def test_fbeta_rejects_nan_and_non_numbers():
+    t, p = [0, 1, 2, 2], [0, 2, 2, 1]
+    for beta in (np.nan, "2", None):
+        _check("fbeta_score", t, p, beta=beta, average="macro")
+        _check("precision_recall_fscore_support", t, p, beta=beta)
+    assert fastcm.fbeta_score(t, p, beta=np.inf, average="macro") == skm.fbeta_score(t, p, beta=np.inf, average="macro")
+
+
+def test_multilabel_integer_weights_keep_integer_supports():
+    # scikit-learn's per-label sums are bincounts: int64 when a chosen column holds no 1 at all
+    t = np.array([[0, 0, 1], [0, 1, 1], [0, 0, 1], [0, 0, 0]])
+    p = np.array([[0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]])
+    w = np.array([1, 0, 2, 3])
+    for labels in ([0], [0, 2], None):
+        ours = fastcm.precision_recall_fscore_support(t, p, labels=labels, sample_weight=w, zero_division=0)[3]
+        theirs = skm.precision_recall_fscore_support(t, p, labels=labels, sample_weight=w, zero_division=0)[3]
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype
+    assert fastcm.precision_recall_fscore_support(t, p, labels=[0], sample_weight=w, zero_division=0)[3].dtype == np.int64
+    report = fastcm.classification_report(t, p, labels=[0], sample_weight=w, zero_division=0)
+    assert report == skm.classification_report(t, p, labels=[0], sample_weight=w, zero_division=0)
+    assert report.splitlines()[2].split()[-1] == "0"
+
+
+def test_balanced_accuracy_warns_for_a_class_whose_samples_weigh_zero():
+    t = np.array([-1, 1, 1, 0, -1, 0])
+    p = np.array([0, 1, 1, 0, -1, 0])
+    w = np.array([0, 1, 2, 1, 0, 3])  # class -1 is seen, but all its pairs weigh zero
+    _check("balanced_accuracy_score", t, p, sample_weight=w)
+    _check("balanced_accuracy_score", t, p, sample_weight=w, adjusted=True)
+    with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
+        assert fastcm.balanced_accuracy_score(t, p, sample_weight=w) == 1.0
+
+
+def test_top_k_invalid_inputs_like_sklearn():
+    t3, s3 = [0, 1, 2], np.eye(3)
+    for fn in (fastcm.top_k_accuracy_score, skm.top_k_accuracy_score):
+        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+            fn(t3, s3, sample_weight=[0, 0, 0])
+        assert fn(t3, s3, sample_weight=[0, 0, 0], normalize=False) == 0.0
+    _check("top_k_accuracy_score", [0, 1, 1], [0.1, np.nan, 0.3], k=1)  # binary scores: NaN refused
+    _check("top_k_accuracy_score", [0, 1, 1], [0.1, np.inf, 0.3], k=2)
+    _check("top_k_accuracy_score", [0.5, 1, 2], s3)  # continuous y_true
+    _check("top_k_accuracy_score", [0, 1, 1], ["a", "b", "c"], k=1)
+    with pytest.raises(ValueError, match="finite"):
+        fastcm.top_k_accuracy_score([0, 1, 1], [0.1, np.nan, 0.3], k=1)
+
+
+def _same_error(name, *args, **kwargs):
+    """Both libraries raise a ValueError; returns the two messages."""
+    with pytest.raises(ValueError) as ours:
+        getattr(fastcm, name)(*args, **kwargs)
+    with pytest.raises(ValueError) as theirs:
+        getattr(skm, name)(*args, **kwargs)
+    return str(ours.value), str(theirs.value)
+
+
+def test_curve_scores_invalid_inputs_raise_as_sklearn():
+    t, s = np.array([0, 1, 1, 0]), np.array([0.1, 0.4, 0.35, 0.8])
+    for name in ("roc_curve", "precision_recall_curve", "roc_auc_score", "average_precision_score"):
+        ours, theirs = _same_error(name, t, s, sample_weight=np.zeros(4))
+        assert ours == theirs == "Sample weights must contain at least one non-zero number."
+    y, ys = np.array([[0, 1], [1, 0], [1, 1]]), np.random.default_rng(0).random((3, 2))
+    for name in ("roc_auc_score", "average_precision_score"):
+        _same_error(name, y, ys, sample_weight=np.zeros(3))
+        _same_error(name, y, ys, sample_weight=np.ones((1, 3)))  # not flattened
+        _same_error(name, t, s, average="bogus")  # checked for binary targets too
+    _same_error("roc_auc_score", [], [])
+    _same_error("roc_auc_score", t, s, multi_class="bogus")
+    _same_error("roc_auc_score", t, s, max_fpr="0.5")
+    for name in ("roc_curve", "precision_recall_curve", "average_precision_score"):
+        with pytest.raises(ValueError, match="0 sample"):  # scikit-learn fails with an IndexError
+            getattr(fastcm, name)([], [])
+        with pytest.raises(ValueError) as exc:  # not a numba typing error
+            getattr(fastcm, name)(t, np.array(["a", "b", "c", "d"]))
+        assert isinstance(exc.value, TypeError)  # scikit-learn's is a TypeError here
+
+
+def test_partial_auc_without_weighted_negatives_raises_as_sklearn():
+    t = np.array([1, 0, 1, 1, 0])
+    s = np.array([0.9, 0.2, 0.4, 0.6, 0.7])
+    w = np.array([2, 0, 1, 1, 0])  # both negatives weigh zero: the fpr is all NaN
+    with pytest.warns(UserWarning, match="No negative samples"):
+        ours, theirs = _same_error("roc_auc_score", t, s, sample_weight=w, max_fpr=0.3)
+    assert ours == theirs
+    assert fastcm.roc_auc_score(t, s, sample_weight=w * 0 + 1, max_fpr=0.3) == skm.roc_auc_score(t, s, max_fpr=0.3)
+
+
+def test_roc_auc_one_class_with_two_score_columns_is_nan_as_sklearn():
+    t, s = np.array([1, 1, 1]), np.array([[0.4, 0.6], [0.3, 0.7], [0.8, 0.2]])
+    for fn in (fastcm.roc_auc_score, skm.roc_auc_score):
+        with pytest.warns(UserWarning, match="Only one class is present"):
+            assert np.isnan(fn(t, s))
