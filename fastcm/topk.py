@@ -12,6 +12,16 @@ from .inputs import as_array, check_weights
 __all__ = ["top_k_hits"]
 
 
+def _check_finite(s) -> None:
+    """Refuse NaN and infinite scores, as scikit-learn does (the kernels only flag NaN: an
+    infinite logit is a fine argmax elsewhere). Two reductions; the row is found on failure."""
+    if s.dtype.kind != "f" or not s.size or (np.isfinite(s.min()) and np.isfinite(s.max())):
+        return
+    row = int(np.argmax(~np.isfinite(s).all(axis=1)))
+    value = s[row][~np.isfinite(s[row])][0]
+    raise ValueError(f"Expected finite scores in `y_score`, but got {float(value)!r} in row {row}")
+
+
 def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
     """scikit-learn's ``top_k_accuracy_score`` (see :func:`fastcm.top_k_accuracy_score`)."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -83,6 +93,7 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
             hits_mask = np.ones(t.shape[0], dtype=bool)
         hits = float(hits_mask.sum() if w is None else np.dot(hits_mask, w))
     else:
+        _check_finite(s)
         be = backends.get(backends.select("auto", t))
         hits, invalid = be.top_k_hits(encoded, s, int(k), weights=w)
         n_bad, pos = (int(v) for v in _host(invalid))

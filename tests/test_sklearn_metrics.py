@@ -298,6 +298,13 @@ def test_top_k_invalid_inputs_like_sklearn():
     _check("top_k_accuracy_score", [0, 1, 1], ["a", "b", "c"], k=1)
     with pytest.raises(ValueError, match="finite"):
         fastcm.top_k_accuracy_score([0, 1, 1], [0.1, np.nan, 0.3], k=1)
+    scores = np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+    for bad in (np.inf, -np.inf, np.nan):  # multiclass scores: the kernels flag only NaN
+        s = scores.copy()
+        s[2, 1] = bad
+        _check("top_k_accuracy_score", [0, 1, 2], s, k=2)
+        with pytest.raises(ValueError, match=rf"got {bad!r} in row 2"):
+            fastcm.top_k_accuracy_score([0, 1, 2], s, k=2)
 
 
 def _same_error(name, *args, **kwargs):
