@@ -17,8 +17,9 @@ def _check_finite(s) -> None:
     infinite logit is a fine argmax elsewhere). Two reductions; the row is found on failure."""
     if s.dtype.kind != "f" or not s.size or (np.isfinite(s.min()) and np.isfinite(s.max())):
         return
-    row = int(np.argmax(~np.isfinite(s).all(axis=1)))
-    value = s[row][~np.isfinite(s[row])][0]
+    bad = ~np.isfinite(s.reshape(s.shape[0], -1))
+    row = int(np.argmax(bad.any(axis=1)))
+    value = s.reshape(s.shape[0], -1)[row][bad[row]][0]
     raise ValueError(f"Expected finite scores in `y_score`, but got {float(value)!r} in row {row}")
 
 
@@ -82,18 +83,15 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
         )
     encoded = np.searchsorted(classes, t)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    _check_finite(s)
     if kind == "binary":
-        lo, hi = (s.min(), s.max()) if s.size else (0, 0)
-        if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf propagate into the extremes
-            raise ValueError(f"Expected finite scores in `y_score`, but got {lo if not np.isfinite(lo) else hi}")
         if k == 1:
-            threshold = 0.5 if lo >= 0 and hi <= 1 else 0
+            threshold = 0.5 if s.min() >= 0 and s.max() <= 1 else 0
             hits_mask = (s > threshold).astype(np.int64) == encoded
         else:
             hits_mask = np.ones(t.shape[0], dtype=bool)
         hits = float(hits_mask.sum() if w is None else np.dot(hits_mask, w))
     else:
-        _check_finite(s)
         be = backends.get(backends.select("auto", t))
         hits, invalid = be.top_k_hits(encoded, s, int(k), weights=w)
         n_bad, pos = (int(v) for v in _host(invalid))
