@@ -368,7 +368,7 @@ def count(
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
-    name = backends.select(backend, t, p)
+    name = backends.select(backend, t, p, small_on_numpy=True)
     be = backends.get(name)
     if defer == "device":
         defer = backends.is_device_backend(name)
@@ -497,7 +497,10 @@ def confusion_matrix(
     ignore_index : int, optional
         Pairs whose true label equals it are skipped (segmentation's 255).
     backend : {"auto", "numba", "numpy", "cupy"}
-        "auto" uses CuPy for CUDA arrays and numba otherwise.
+        "auto" uses CuPy for CUDA arrays and numba otherwise. While a new process is still
+        loading numba (~0.3 s), a small call (up to 65536 elements) is counted by the numpy
+        reference, with the same result, and numba loads in the background (see
+        :func:`fastcm.backends.select`).
 
     Returns
     -------

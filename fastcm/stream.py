@@ -164,6 +164,7 @@ class ConfusionMatrix:
     ignore_index : int, optional
         Pairs whose true label equals it are skipped.
     backend : {"auto", "numba", "numpy", "cupy"}
+        As in :func:`fastcm.confusion_matrix`, chosen again for each batch.
 
     Attributes
     ----------

@@ -38,6 +38,7 @@ def test_first_call_leaves_scipy_linalg_for_later_and_numba_blas_still_works():
     out = _run(
         "import sys, numpy as np, numba, fastcm\n"
         "print(fastcm.confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist())\n"
+        "fastcm.backends.wait_until_loaded()\n"
         "print('scipy.linalg' in sys.modules)\n"
         "from numba.np import arraymath, linalg\n"
         "print(arraymath._HAVE_BLAS, arraymath.ensure_blas is linalg.ensure_blas)\n"
@@ -51,6 +52,70 @@ def test_first_call_leaves_scipy_linalg_for_later_and_numba_blas_still_works():
         "True True",
         "[[5.0, 14.0], [14.0, 50.0]] True",
     ]
+
+
+def test_first_small_call_counts_on_numpy_while_numba_loads():
+    pytest.importorskip("numba")
+    code = (
+        "import sys, numpy as np\n"
+        "from fastcm import backends\n"
+        "from fastcm.confusion import count\n"
+        "rng = np.random.default_rng(0)\n"
+        "t, p, w = rng.integers(0, 5, 1000), rng.integers(0, 5, 1000), rng.random(1000)\n"
+        "first = count(t, p, num_classes=5, sample_weight=w)\n"
+        "loading = 'numba' not in sys.modules or not backends._numba_ready.is_set()\n"
+        "backends.wait_until_loaded()\n"
+        "after = count(t, p, num_classes=5, sample_weight=w)\n"
+        "print(first.backend, loading, after.backend, bool((first.counts == after.counts).all()))\n"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "numpy True numba True"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_while_numba_loads_gives_a_working_child():
+    # a child forked mid-import would inherit import locks held by a thread it does not have
+    pytest.importorskip("numba")
+    code = (
+        "import os, numpy as np, fastcm\n"
+        "fastcm.confusion_matrix([0, 1], [0, 1])\n"  # starts the background load
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    t = np.arange(100_000) % 3\n"
+        "    print(int(fastcm.confusion_matrix(t, t).trace()), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print('parent')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["100000", "parent"]
+    assert "Exception ignored" not in out.stderr, out.stderr
+
+
+def test_large_first_call_and_other_entry_points_wait_for_numba():
+    pytest.importorskip("numba")
+    code = (
+        "import numpy as np\n"
+        "from fastcm import backends\n"
+        "from fastcm.confusion import count\n"
+        "print(backends.select('auto', np.zeros(3)))\n"  # curves, thresholds: no numpy detour
+        "t = np.arange(backends.SMALL_WHILE_LOADING + 1) % 5\n"
+        "print(count(t, t, num_classes=5).backend)\n"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["numba", "numba"]
+    code = (
+        "import numpy as np\n"
+        "from fastcm.confusion import count\n"
+        "t = np.arange(70_000) % 5\n"  # above SMALL_WHILE_LOADING as a first call
+        "print(count(t, t, num_classes=5).backend)\n"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "numba"
 
 
 def test_registry():

@@ -17,10 +17,12 @@ import functools
 import importlib
 import importlib.util
 import logging
+import os
+import threading
 
 from ..inputs import is_device_array
 
-__all__ = ["NAMES", "available", "get", "select"]
+__all__ = ["NAMES", "available", "get", "select", "wait_until_loaded"]
 
 logger = logging.getLogger("fastcm")
 
@@ -83,11 +85,87 @@ def is_device_backend(name: str) -> bool:
     return name in _DEVICE_BACKENDS
 
 
-def select(backend: str, *arrays) -> str:
+#: host calls of at most this many elements run on the numpy reference while numba loads in
+#: the background (see ``select``); numpy counts them in about a millisecond
+SMALL_WHILE_LOADING = 1 << 16
+
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+_numba_ready = threading.Event()
+
+
+def _warm_numba(dtypes) -> None:
+    try:
+        get("numba").warm_up(dtypes)
+    except Exception:  # noqa: BLE001 - the next call that needs numba raises it in its own thread
+        logger.debug("loading numba in the background failed", exc_info=True)
+    finally:
+        _numba_ready.set()
+
+
+def _start_warm_up(arrays) -> None:
+    global _warm_thread
+    with _warm_lock:
+        if _warm_thread is None:
+            # the load imports this, which registers fork hooks: registered while a fork
+            # waits in ``wait_until_loaded``, its "after" hook would run without its "before"
+            import concurrent.futures.thread  # noqa: F401
+
+            dtypes = [a.dtype for a in arrays if a is not None and getattr(a, "dtype", None) is not None]
+            # not a daemon: a script that ends at once waits for the import, as it would have
+            # without the background load, instead of stopping it half-way
+            _warm_thread = threading.Thread(target=_warm_numba, args=(dtypes,), name="fastcm-load-numba")
+            _warm_thread.start()
+
+
+def _numba_loaded() -> bool:
+    return _numba_ready.is_set() or ("numba" in _loaded and _warm_thread is None)
+
+
+def wait_until_loaded() -> None:
+    """Block until a background load of numba (see :func:`select`) has finished.
+
+    Examples
+    --------
+    >>> from fastcm import backends
+    >>> backends.wait_until_loaded()  # returns at once when nothing is loading
+    """
+    thread = _warm_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+# A child forked while the background thread imports would inherit import locks that no
+# thread of its own releases: a fork waits for the load to end.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=wait_until_loaded)
+
+
+def _elements(arrays) -> int | None:
+    total = 0
+    for a in arrays:
+        if a is None:
+            continue
+        size = getattr(a, "size", None)
+        if not isinstance(size, int):
+            return None
+        total += size
+    return total
+
+
+def select(backend: str, *arrays, small_on_numpy: bool = False) -> str:
     """Resolve ``backend`` ("auto" or a name) for the given arrays and return a backend name.
 
     "auto" picks ``cupy`` when any array lives on a CUDA device, else ``numba`` when numba
     is installed, else the numpy reference.
+
+    Importing numba and starting it up takes ~0.3 s, paid by a new process's first call.
+    ``small_on_numpy``: the caller's results are the same, to the last bit, on the numpy
+    reference (label counts: integers, and weighted sums added in the same order). Then,
+    until numba is loaded, "auto" sends a small host call (at most ``SMALL_WHILE_LOADING``
+    elements) to the numpy reference and loads numba on a background thread; a larger
+    call waits for the load. So a new process's first small confusion matrix takes
+    milliseconds, and later calls run on numba once it is loaded.
     """
     if backend != "auto":
         get(backend)  # validates the name and the install
@@ -96,6 +174,14 @@ def select(backend: str, *arrays) -> str:
         reason, name = "a CUDA array was passed", "cupy"
     elif _installed("numba"):
         reason, name = "host arrays and numba is installed", "numba"
+        if not _numba_loaded():
+            size = _elements(arrays) if small_on_numpy else None
+            if size is not None and size <= SMALL_WHILE_LOADING:
+                _start_warm_up(arrays)
+                if not _numba_ready.is_set():
+                    reason, name = "a small call while numba loads in the background", "numpy"
+            else:
+                wait_until_loaded()
     else:
         reason, name = "numba is not installed", "numpy"
     logger.debug("backend=auto chose %r: %s", name, reason)

@@ -6,10 +6,10 @@ threads; the other modules are the entry points, with the signatures of ``numpy_
 
 import numpy as xp
 
-from .counting import count_pairs, count_scores, label_presence, value_range
+from .counting import count_pairs, count_scores, label_presence, value_range, warm_up
 from .multilabel import multilabel_counts, top_k_hits
 from .thresholds import score_groups, threshold_counts
 
 NAME = "numba"
 
-__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups"]
+__all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups", "warm_up"]

@@ -70,6 +70,20 @@ def _private_sum(kernel, args, n, shape, dtype):
     return total, _combine(results)
 
 
+def warm_up(dtypes=()) -> None:
+    """Start numba and load the label kernels for these input dtypes (from the disk cache).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> warm_up([np.dtype(np.int32)])
+    """
+    kinds = [np.dtype(d) for d in dtypes if np.dtype(d).kind in "iu"]
+    for dtype in kinds or [np.dtype(np.int64)]:
+        z = np.zeros(2, dtype=dtype)
+        count_pairs(z, z, 2)
+
+
 def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     C = int(num_classes)
     n = t.shape[0]
