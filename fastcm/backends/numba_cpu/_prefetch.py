@@ -13,9 +13,10 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: LLVM's locality argument: 1 = keep in the outer caches (L2), not L1, which the scatter's
-#: tables occupy
-_LOCALITY = 1
+#: LLVM's locality argument: 3 = into L1 (``prefetcht0``). The label kernel prefetches only a
+#: few KiB ahead, which fit beside the scatter's tables (measured at N = 10^8, C = 10, against
+#: 1 = L2 only: int32 +9 points of the memory floor, int64 +10 with the shorter distance)
+_LOCALITY = 3
 
 
 @intrinsic
