@@ -9,7 +9,7 @@ never writes out of bounds: invalid positions are counted and the first one is r
 import numpy as np
 
 from ._jit import helper
-from ._prefetch import prefetch
+from ._prefetch import prefetch, prefetch_l2
 
 # Loops index with unsigned integers on purpose: numba then drops its negative-index
 # wraparound checks, which doubles the throughput of these memory-bound loops. A negative
@@ -52,14 +52,15 @@ BLOCK = 2048
 # alternate more often and the memory stream idles less, and prefetches into L1 a few KiB
 # ahead (measured at C = 10, N = 10^8, 2 threads, in interleaved runs of fresh processes:
 # int64 83-90% of the memory floor, 69-74% with 2048-pair blocks prefetching 2048 pairs
-# ahead into L2; int32 76-83%, 69-73% before; 64-bit blocks of 64, 80, 160 and 256 pairs
-# and distances of 256, 768 and 2048 pairs measured lower).
+# ahead into L2; int32 73-81%, 65-75% before. Other sizes measured lower: 64-bit blocks of
+# 64, 80, 160 and 256 pairs, distances of 256, 768 and 2048 pairs; and 32-bit blocks of 384
+# and 512 pairs, which in some processes fall to 55-60%, depending on where the arrays lie).
 #: pairs per block for 64-bit inputs on the four-histogram path
 WIDE_BLOCK = 128
 #: pairs prefetched ahead of the block scattered there: 4 KiB of each input
 WIDE_AHEAD = 512
 #: pairs per block for 32-bit inputs on the four-histogram path
-MID_BLOCK = 512
+MID_BLOCK = 256
 #: pairs prefetched ahead of the block scattered there: 3 KiB of each input
 MID_AHEAD = 768
 #: up to this many classes the fused argmax runs four rows side by side (measured: 1.7x at
@@ -292,9 +293,9 @@ def _scatter_paired(idx, m, C, shift, K, comb, g0, g1, h0, t, p, ahead):
         g0[comb[2 * j]] += np.uint32(1)
         g1[comb[2 * j + 1]] += np.uint32(1)
         if (j & every_t) == 0:
-            prefetch(t, ahead + 4 * j)
+            prefetch_l2(t, ahead + 4 * j)
         if (j & every_p) == 0:
-            prefetch(p, ahead + 4 * j)
+            prefetch_l2(p, ahead + 4 * j)
     if half & 1:
         g0[comb[half - 1]] += np.uint32(1)
     if m & 1:
@@ -386,7 +387,6 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     g0 = np.zeros(K * K if paired else 1, dtype=np.uint32)
     g1 = np.zeros(K * K if paired else 1, dtype=np.uint32)
     wide = np.zeros(1 if packed or direct else K, dtype=np.uint32)
-    idx = np.empty(BLOCK, dtype=np.uint32)
     comb = np.empty(BLOCK // 2, dtype=np.uint32)
     since_flush = 0
     # 64-bit inputs on the four-histogram path: a loop of their own (see ``WIDE_BLOCK``)
@@ -396,6 +396,7 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     mid = four and max(t.itemsize, p.itemsize) == 4
     step = MID_BLOCK if mid else BLOCK
     lead = MID_AHEAD if mid else PREFETCH_AHEAD * BLOCK
+    idx = np.empty(step, dtype=np.uint32)  # sized to the block: measured +3% at int32
     for b0 in range(start, stop, step):
         m = min(step, stop - b0)
         ts = t[b0 : b0 + m]
