@@ -78,7 +78,7 @@ def warm_up(dtypes=()) -> None:
     >>> import numpy as np
     >>> warm_up([np.dtype(np.int32)])
     """
-    kinds = [np.dtype(d) for d in dtypes if np.dtype(d).kind in "iu"]
+    kinds = dict.fromkeys(np.dtype(d) for d in dtypes if np.dtype(d).kind in "iu")  # each once
     for dtype in kinds or [np.dtype(np.int64)]:
         z = np.zeros(2, dtype=dtype)
         count_pairs(z, z, 2)
