@@ -77,8 +77,8 @@ def test_all_pairs_in_one_bin_and_ignore_outside_the_dtype():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "c, n",
-    [(3, 20_000), (10, 50_000), (40, 30_000), (100, 50_000), (100, 300)],
-    ids=["paired-table", "four-histograms", "four-histograms-C40", "32-bit-counters", "direct"],
+    [(3, 20_000), (10, 100_001), (10, 50_000), (40, 30_000), (100, 50_000), (100, 300)],
+    ids=["paired-table", "paired-table-C10", "four-histograms", "four-histograms-C40", "32-bit-counters", "direct"],
 )
 def test_every_scatter_strategy_with_ignored_and_invalid_pairs(dtype, c, n):
     """Each scatter strategy (chosen by C, n and the input width) with ignored pairs in
@@ -97,3 +97,59 @@ def test_every_scatter_strategy_with_ignored_and_invalid_pairs(dtype, c, n):
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
     assert got[1][0] >= 2
+
+
+NARROW = [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    c=st.integers(1, 11),  # the paired tables: (C*C + 1)**2 bins at most 16384
+    extra=st.integers(0, 5000),  # odd lengths leave one pair unpaired
+    dtype=st.sampled_from(NARROW),
+    dominant=st.sampled_from([0.0, 0.5, 0.95]),  # random blocks (one table), runs (four)
+    bad=st.lists(st.tuples(st.integers(0, 10**6), st.booleans(), st.integers(-300, 300)), max_size=3),
+    ignore=st.sampled_from([None, 0, 1, 255]),
+    seed=st.integers(0, 2**31),
+)
+def test_paired_tables_match_the_reference(c, extra, dtype, dominant, bad, ignore, seed):
+    """The paired path (inputs of at most 32 bits, n >= 8 (C*C + 1)**2): pairs of bins in
+    16-bit tables, one table or four by block, ignored and invalid pairs anywhere."""
+    rng = np.random.default_rng(seed)
+    n = 8 * (c * c + 1) ** 2 + extra
+    t = rng.integers(0, c, n).astype(dtype)
+    p = rng.integers(0, c, n).astype(dtype)
+    runs = rng.random(n) < dominant
+    t[runs] = c - 1
+    p[runs] = 0
+    info = np.iinfo(dtype)
+    for pos, in_truth, value in bad:
+        if info.min <= value <= info.max:
+            (t if in_truth else p)[pos % n] = value
+    got, ref = _both(t, p, c, ignore)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+
+
+@pytest.mark.parametrize("dtype", NARROW)
+def test_paired_tables_flush_their_16_bit_counters(dtype):
+    """More than 65535 increments of one bin pair, in one table and in four, in one range
+    and split over threads: the 16-bit counters are flushed before they overflow."""
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(7)
+    n = 1_500_001
+    t = rng.integers(0, 10, n).astype(dtype)
+    p = rng.integers(0, 10, n).astype(dtype)
+    t[200_000:900_000] = 4  # a run of one bin: its blocks spread over four tables
+    p[200_000:900_000] = 6
+    t[1_000_000:1_400_000] = 9  # the discard bin, from ignored pairs, in runs too
+    t[1_450_000] = 10
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        try:
+            got, ref = _both(t, p, 10, ignore_index=9)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        np.testing.assert_array_equal(got[0], ref[0])
+        assert got[1].tolist() == ref[1].tolist() == [1, 1_450_000]
+        assert got[0][4, 6] > 700_000

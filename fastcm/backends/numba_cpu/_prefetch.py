@@ -46,9 +46,10 @@ def prefetch(typingctx, array, index):
     """Hint that ``array[index]`` will be read soon, into L1 (LLVM locality 3); no bounds
     check: a hint cannot fault.
 
-    The four-histogram label path prefetches a few KiB ahead, which fit in L1 beside its
-    tables (measured at N = 10^8, C = 10, against L2 only: int32 +5-9 points of the memory
-    floor, int64 +10 with the shorter distance).
+    The label paths prefetch a few KiB ahead, which fit in L1 beside their tables
+    (measured at N = 10^8, C = 10, against L2 only: int32 +5-9 points of the memory floor
+    on the four-histogram path, int64 +10 with the shorter distance; on the paired path
+    about even).
 
     Examples
     --------
@@ -65,22 +66,3 @@ def prefetch(typingctx, array, index):
     """
     sig = _signature(array, index)
     return None if sig is None else (sig, _codegen(3))
-
-
-@intrinsic
-def prefetch_l2(typingctx, array, index):
-    """:func:`prefetch` into the outer caches only (LLVM locality 1), for loops whose L1 is
-    taken by their own tables (the paired label path: measured 5% faster than into L1).
-
-    Examples
-    --------
-    >>> import numba, numpy as np
-    >>> @numba.njit
-    ... def first(a):
-    ...     prefetch_l2(a, 8)
-    ...     return a[0]
-    >>> int(first(np.arange(3)))
-    0
-    """
-    sig = _signature(array, index)
-    return None if sig is None else (sig, _codegen(1))
