@@ -13,32 +13,24 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-def _codegen(locality):
-    def codegen(context, builder, signature, args):
-        array_type, index_type = signature.args
-        arr = context.make_array(array_type)(context, builder, args[0])
-        index_value = context.cast(builder, args[1], index_type, types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, array_type, arr, [index_value], wraparound=False)
-        i8_ptr = ir.IntType(8).as_pointer()
-        if getattr(ptr.type, "is_opaque", False):
-            name = "llvm.prefetch.p0"
-        else:  # LLVM before 15: typed pointers
-            ptr = builder.bitcast(ptr, i8_ptr)
-            name = "llvm.prefetch.p0i8"
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        # (address, 0 = read, locality, 1 = data cache)
-        builder.call(fn, [ptr, i32(0), i32(locality), i32(1)])
-        return context.get_dummy_value()
 
-    return codegen
-
-
-def _signature(array, index):
-    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
-        return None
-    return types.void(array, index)
+def _codegen(context, builder, signature, args):
+    array_type, index_type = signature.args
+    arr = context.make_array(array_type)(context, builder, args[0])
+    index_value = context.cast(builder, args[1], index_type, types.intp)
+    ptr = cgutils.get_item_pointer(context, builder, array_type, arr, [index_value], wraparound=False)
+    i8_ptr = ir.IntType(8).as_pointer()
+    if getattr(ptr.type, "is_opaque", False):
+        name = "llvm.prefetch.p0"
+    else:  # LLVM before 15: typed pointers
+        ptr = builder.bitcast(ptr, i8_ptr)
+        name = "llvm.prefetch.p0i8"
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    # (address, 0 = read, 3 = keep in L1, 1 = data cache)
+    builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+    return context.get_dummy_value()
 
 
 @intrinsic
@@ -64,5 +56,6 @@ def prefetch(typingctx, array, index):
     >>> int(total(np.arange(10)))
     45
     """
-    sig = _signature(array, index)
-    return None if sig is None else (sig, _codegen(3))
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+    return types.void(array, index), _codegen
