@@ -110,25 +110,48 @@ NARROW = [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32]
     dominant=st.sampled_from([0.0, 0.5, 0.95]),  # random blocks (one table), runs (four)
     bad=st.lists(st.tuples(st.integers(0, 10**6), st.booleans(), st.integers(-300, 300)), max_size=3),
     ignore=st.sampled_from([None, 0, 1, 255]),
+    offset=st.sampled_from([0, 0, 1, 7, -3]),  # 0 has a loop of its own
     seed=st.integers(0, 2**31),
 )
-def test_paired_tables_match_the_reference(c, extra, dtype, dominant, bad, ignore, seed):
+def test_paired_tables_match_the_reference(c, extra, dtype, dominant, bad, ignore, offset, seed):
     """The paired path (inputs of at most 32 bits, n >= 8 (C*C + 1)**2): pairs of bins in
-    16-bit tables, one table or four by block, ignored and invalid pairs anywhere."""
+    16-bit tables, one table or four by block, classes from 0 or not, ignored and invalid
+    pairs anywhere."""
     rng = np.random.default_rng(seed)
-    n = 8 * (c * c + 1) ** 2 + extra
-    t = rng.integers(0, c, n).astype(dtype)
-    p = rng.integers(0, c, n).astype(dtype)
-    runs = rng.random(n) < dominant
-    t[runs] = c - 1
-    p[runs] = 0
     info = np.iinfo(dtype)
+    if offset < info.min or offset + c - 1 > info.max:
+        offset = 0
+    n = 8 * (c * c + 1) ** 2 + extra
+    t = (rng.integers(0, c, n) + offset).astype(dtype)
+    p = (rng.integers(0, c, n) + offset).astype(dtype)
+    runs = rng.random(n) < dominant
+    t[runs] = offset + c - 1
+    p[runs] = offset
     for pos, in_truth, value in bad:
         if info.min <= value <= info.max:
             (t if in_truth else p)[pos % n] = value
-    got, ref = _both(t, p, c, ignore)
+    got, ref = _both(t, p, c, ignore, offset)
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8])
+def test_paired_table_flushes_a_bin_that_fills_without_runs(dtype):
+    """One bin pair takes a fifth of the increments, spread out (no runs, so one table):
+    the bound on the largest counter reaches the limit and the table is flushed in time."""
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    n = 1_600_001
+    t = np.where(rng.random(n) < 0.67, 3, rng.integers(0, 10, n)).astype(dtype)
+    p = np.where(rng.random(n) < 0.67, 3, rng.integers(0, 10, n)).astype(dtype)
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        try:
+            got, ref = _both(t, p, 10)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        np.testing.assert_array_equal(got[0], ref[0])
+        assert got[0][3, 3] > 2 * 65536
 
 
 @pytest.mark.parametrize("dtype", NARROW)
