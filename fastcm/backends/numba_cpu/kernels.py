@@ -71,8 +71,9 @@ FOUR_ROWS_MAX_C = 32
 PAIRED_BINS = 16384
 SPLIT_BINS = 4096
 #: pairs per block on the paired path, and pairs prefetched ahead of the block scattered
-#: (measured at C = 10, N = 10^8, int32, 2 threads: 88-98% of the memory floor; blocks of
-#: 256 and 1024 pairs, and distances of 768 and 2048 pairs, 84-90% in the same processes)
+#: (measured at C = 10, N = 10^8, int32, 2 threads, against blocks of 1024 and 2048 pairs
+#: and distances of 768, 1536 and 2048 pairs: 1-7 points of the memory floor higher in the
+#: same processes; larger blocks run faster in cache but crowd L1 when streaming)
 PAIRED_BLOCK = 512
 PAIRED_AHEAD = 1024
 #: the paired path checks every this many blocks whether neighbouring bin pairs repeat
@@ -529,8 +530,9 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
     and invalid pairs), each strategy only where the range is long enough to repay its
     tables:
     - narrow inputs and K*K at most ``PAIRED_BINS``: two pairs per increment, in tables of
-      bin pairs (``_count_paired``; measured at C = 10, N = 10^8, 2 threads: int32 88-98%
-      of the memory floor, 74-85% on the four-histogram path; uint8 4.2 against 2.9 G/s);
+      bin pairs (``_count_paired``; measured at C = 10, N = 10^8, 2 threads, in the
+      benchmark: int32 3.8 G/s, 85-94% of the memory floor, against 67-77% on the
+      four-histogram path; uint8 4.7 against 3.0-3.3 G/s);
     - K at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
       (the diagonal, a segmentation background) does not wait on its own previous store,
       indexed by pairs packed as ``t << shift | p`` (C << shift slots, a few unused), so
