@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
     args = parser.parse_args(argv)
     mode_name = args.mode or "quick"
-    repeat = args.repeat or {"tiny": 1, "readme": 3}.get(mode_name, 5)
+    repeat = args.repeat or {"tiny": 1, "readme": 3, "quick": 3}.get(mode_name, 5)
+    min_time = {"tiny": 0.0, "quick": 0.3}.get(mode_name, 0.5)  # seconds of calls per method
 
     selected = [c for c in cases_mod.suite(mode_name) if args.select is None or re.search(args.select, c.name)]
     info = machine()
@@ -72,8 +73,9 @@ def main(argv=None) -> int:
     results = []
     for case in selected:
         print(f"  {case.name}")
-        results.append(run_case(case, repeat, min_time=0.0 if mode_name == "tiny" else 0.5))
-    cold = None if args.no_cold_start or mode_name == "tiny" else cold_start()
+        results.append(run_case(case, repeat, min_time=min_time))
+    quick = mode_name == "quick"
+    cold = None if args.no_cold_start or mode_name == "tiny" else cold_start(best_of=1 if quick else 3, compile=not quick)
     doc = {
         "mode": mode_name,
         "machine": info,
