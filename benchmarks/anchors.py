@@ -110,6 +110,50 @@ def label_methods(t, p, c, *, sklearn_max=10**7, pycm_max=10**5, tf_max=10**8, i
     return methods
 
 
+def batched_label_methods(batches, c, count):
+    """fastcm, the memory floor, ``np.bincount`` and torchmetrics over ``count`` batches of
+    labels, cycling over ``batches`` (a list of ``(t, p)``), each method batch by batch."""
+    import numba
+
+    import fastcm
+
+    order = [batches[i % len(batches)] for i in range(count)]
+
+    def fastcm_batches():
+        cm = fastcm.ConfusionMatrix(c)
+        for t, p in order:
+            cm.update(t, p)
+        return cm.compute()
+
+    def bincount_batches():
+        total = np.zeros(c * c, np.int64)
+        for t, p in order:
+            total += np.bincount(t.astype(np.intp) * c + p, minlength=c * c)
+        return total
+
+    methods = {
+        f"fastcm ({numba.config.NUMBA_NUM_THREADS} threads)": fastcm_batches,
+        "memory floor": lambda: [memory_floor(t, p) for t, p in order],
+        "np.bincount(t*C+p)": bincount_batches,
+    }
+    if installed("torch") and installed("torchmetrics"):
+        import torch
+        from torchmetrics.classification import MulticlassConfusionMatrix
+
+        # int64 once per distinct batch, as ``label_methods`` converts before timing
+        tensors = {id(b): (torch.from_numpy(b[1].astype(np.int64)), torch.from_numpy(b[0].astype(np.int64))) for b in batches}
+        torch_order = [tensors[id(b)] for b in order]
+
+        def torchmetrics_batches():
+            m = MulticlassConfusionMatrix(num_classes=c, validate_args=False)
+            for preds, target in torch_order:
+                m.update(preds, target)
+            return m.compute()
+
+        methods["torchmetrics"] = torchmetrics_batches
+    return methods
+
+
 def logits_methods(t, s, c):
     import numba
 

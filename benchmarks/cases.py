@@ -49,6 +49,19 @@ def label_cases(sizes, classes, dtypes, *, sklearn_max=10**7):
     return out
 
 
+def streamed_label_case(n, c, dtype, *, batch=10**8, distinct=2):
+    """N labels counted batch by batch, for N too large to hold with the anchors'
+    temporaries (``np.bincount`` alone allocates 16 bytes a pair): ``n // batch`` batches
+    cycling over ``distinct`` generated ones, fastcm through ``ConfusionMatrix.update``."""
+
+    def setup():
+        batches = [_labels(batch, c, dtype, seed=seed) for seed in range(distinct)]
+        return anchors.batched_label_methods(batches, c, n // batch)
+
+    name = f"labels N={n:.0e} C={c} {np.dtype(dtype).name} (batches of {batch:.0e})"
+    return Case("labels", name, n // batch * batch, setup, {"N": n // batch * batch, "C": c, "dtype": np.dtype(dtype).name, "batch": batch})
+
+
 def segmentation_case(images):
     n = images * 1024 * 2048
 
@@ -226,6 +239,7 @@ def _host_suite(mode: str) -> list[Case]:
             + roc_auc_cases(2000)
             + metrics_case(5)
             + report_case(2000)
+            + [streamed_label_case(4000, 3, np.uint8, batch=1000)]
         )
     if mode == "readme":
         # the README's headline table: N = 10**8, every anchor on the same arrays
@@ -262,7 +276,7 @@ def _host_suite(mode: str) -> list[Case]:
         label_cases([10**5], [10], [np.int64])
         + label_cases([10**6, 10**7, 10**8], [10, 100, 1000], [np.int64, np.int32, np.uint8])
         + label_cases([10**8], [2, 10000], [np.int32])
-        + label_cases([10**9], [10], [np.uint8])
+        + [streamed_label_case(10**9, 10, np.uint8)]
         + [segmentation_case(8)]
         + logits_cases(10**7, [10, 100])
         + stream_cases(10**7, [256, 1024, 4096, 65536])

@@ -101,13 +101,16 @@ def plots(doc: dict, out: Path) -> list[str]:
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    labels = [c for c in doc["cases"] if c["group"] == "labels"]
+    labels = [c for c in doc["cases"] if c["group"] == "labels" and c["params"].get("dtype") == "int32"]
+    if not labels:
+        return []
+    largest = max(c["params"]["N"] for c in labels)
     written = []
     for axis, fixed, fname in (("N", "C", "throughput_vs_n.png"), ("C", "N", "throughput_vs_c.png")):
         series = {}
         for case in labels:
             p = case["params"]
-            if p.get("dtype") != "int32" or p.get(fixed) != (10 if fixed == "C" else max(c["params"]["N"] for c in labels)):
+            if p.get(fixed) != (10 if fixed == "C" else largest):
                 continue
             for name, r in case["methods"].items():
                 if "per_second" in r:
