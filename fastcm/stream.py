@@ -21,7 +21,7 @@ import numpy as np
 from . import backends
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
-from .inputs import array_module, check_ignore_index, check_num_classes
+from .inputs import array_module, as_array, check_ignore_index, check_num_classes
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 
 __all__ = ["ConfusionMatrix"]
@@ -112,6 +112,15 @@ def _deferred_error(state) -> ValueError | None:
         f"{invalid_message(state[_D_RECORD:])}, in batch {int(state[_D_FIRST])} {source} "
         f"(counting from 0 since reset). That batch was not counted{later}"
     )
+
+
+def _named_like_inputs(labels, t, p):
+    """Labels counted from bool or whole-number float inputs, in those inputs' dtype: counting
+    made them int64, and scikit-learn names them True or 1.0 (reports, plots). The classes of
+    scores (``p`` with a class axis) stay indices."""
+    if p.ndim <= t.ndim and (t.dtype.kind in "bf" or p.dtype.kind in "bf"):
+        return labels.astype(np.result_type(t.dtype, p.dtype))
+    return labels
 
 
 def _saved_labels(a) -> np.ndarray:
@@ -281,6 +290,8 @@ class ConfusionMatrix:
         GPU (fixed classes) the check of the values is deferred to :meth:`compute` instead,
         so this never waits for the device; the invalid batch is still not counted.
         """
+        if self.growing:  # the inputs' dtypes name the labels
+            y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
         res = count(
             y_true,
             y_pred,
@@ -304,6 +315,7 @@ class ConfusionMatrix:
             new_counts, new_labels = _add(self._counts, batch_counts), self._labels
         else:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.shape[0])
+            batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
             new_labels, new_counts = self._grow(batch_labels, batch_counts)
         # commit: nothing above touched the state
         self._counts, self._labels, self._deferred = new_counts, new_labels, deferred

@@ -49,6 +49,33 @@ def test_growing_labels_reindex_old_counts(backend):
         cm.update([1], [2])
 
 
+@pytest.mark.parametrize(
+    "t, p, names",
+    [
+        ([True, False, True], [True, True, False], ["False", "True"]),
+        ([1.0, 2.0, 2.0], [2.0, 2.0, 1.0], ["1.0", "2.0"]),
+        (np.array([1, 2, 2], np.float32), [1, 1, 2], ["1.0", "2.0"]),
+        ([1, 2, 2], [1, 1, 2], ["1", "2"]),
+    ],
+)
+def test_growing_labels_keep_the_inputs_dtype(backend, t, p, names):
+    """Bools and whole-number floats are counted as integers, but named as scikit-learn
+    names them: its report's rows read True and 1.0."""
+    from sklearn.metrics import classification_report
+
+    cm = ConfusionMatrix(backend=backend)
+    cm.update(t[:2], p[:2]).update(t[2:], p[2:])
+    assert [str(v) for v in cm.labels] == names
+    assert cm.report(zero_division=0) == classification_report(np.asarray(t), np.asarray(p), zero_division=0)
+
+
+def test_growing_labels_of_scores_are_class_indices(backend):
+    cm = ConfusionMatrix(backend=backend)
+    cm.update([0, 1, 1], np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], np.float32))
+    assert cm.labels.dtype.kind == "i" and cm.labels.tolist() == [0, 1]
+    np.testing.assert_array_equal(cm.compute(), [[1, 0], [1, 1]])
+
+
 def test_fixed_labels_drop_other_pairs(backend):
     cm = ConfusionMatrix(labels=[2, 0], backend=backend)
     cm.update([0, 1, 2, 2], [0, 2, 2, 0])
