@@ -554,7 +554,15 @@ class ConfusionMatrix:
         return _metrics.cohen_kappa(self.compute(), weights)
 
     def report(self, target_names=None, digits=2, output_dict=False, *, zero_division="warn"):
-        """The classification report; rows named by ``target_names`` or the labels."""
+        """The classification report of the counted matrix; rows named by ``target_names`` or
+        the labels.
+
+        With ``labels=`` a subset of the classes, the pairs outside it were never counted, so
+        this is the report of the sub-problem; scikit-learn's ``classification_report(...,
+        labels=subset)`` (and :func:`fastcm.classification_report`) still counts a prediction
+        of another class as an error of the true one: for that, count all the classes and pass
+        the subset's row positions as ``labels`` to :func:`fastcm.metrics.report`.
+        """
         names = [str(v) for v in self.labels] if target_names is None else target_names
         return _metrics.report(self.compute(), names, digits, output_dict, zero_division=zero_division)
 
