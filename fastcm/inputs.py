@@ -288,3 +288,41 @@ def check_weights(sample_weight, n: int, like):
     if w.shape[0] != n:
         raise ValueError(f"Expected `sample_weight` to have length {n} (one weight per pair), but got {w.shape[0]}")
     return w
+
+
+def _unsigned_bound(a, xp):
+    return int(a.max()) if a.size else 0  # synchronize!
+
+
+def common_integer_labels(a, b, names=("y_true", "y_pred")):
+    """``a`` and ``b`` in one integer dtype that holds every value of both, exactly.
+
+    numpy promotes int64 with uint64 to float64, which rounds values above 2**53 and merges
+    distinct labels. Here uint64 values below 2**63 become int64, or non-negative signed
+    values become uint64; when neither holds (a negative value and one at or above 2**63)
+    it is a TypeError naming both. Other dtypes are returned as they are.
+
+    Examples
+    --------
+    >>> a, b = common_integer_labels(np.array([2**63], np.uint64), np.array([1], np.int64))
+    >>> a.dtype, b.dtype
+    (dtype('uint64'), dtype('uint64'))
+    """
+    kinds = (a.dtype.kind, b.dtype.kind)
+    if not (set(kinds) <= set("biu")) or np.result_type(a.dtype, b.dtype).kind in "biu":
+        return a, b
+    # one is uint64, the other signed: numpy's promotion would be float64
+    (u, s), swap = ((a, b), False) if a.dtype == np.uint64 else ((b, a), True)
+    xp = array_module(u)
+    if _unsigned_bound(u, xp) <= np.iinfo(np.int64).max:
+        u = u.astype(np.int64)
+        s = s.astype(np.int64)
+    elif s.size == 0 or int(s.min()) >= 0:  # synchronize!
+        s = s.astype(np.uint64)
+    else:
+        uname, sname = (names[1], names[0]) if swap else names
+        raise TypeError(
+            f"Cannot count `{uname}` (uint64, with {int(u.max())}) with `{sname}` ({s.dtype}, with {int(s.min())}): "
+            "no 64-bit integer type holds both values; convert the labels to one type"
+        )
+    return (s, u) if swap else (u, s)
