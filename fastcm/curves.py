@@ -94,13 +94,43 @@ def _raise_invalid(invalid, t, s, w):
         raise ValueError(f"Input contains NaN or infinity: {v!r} at position {pos}.")
 
 
+#: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
+_FLOAT64_EXACT = 2**53
+
+
+def _exact_order(s):
+    """Scores the backends can compare exactly, and the values to map their thresholds back by.
+
+    The backends compare scores as float64, which merges int64/uint64 values beyond 2**53
+    (``2**53 + 1`` becomes ``2**53``). Those scores are replaced by their rank among the
+    distinct values (``np.unique`` sorts in the scores' own integer type), which orders and
+    ties them exactly as the values do; the thresholds that come back are ranks, and
+    ``values[rank]`` is the score itself, in its dtype. Returns ``(s, None)`` when the
+    float64 comparison is already exact (floats, integers within 2**53).
+    """
+    if s.dtype.kind not in "iu" or s.dtype.itemsize < 8 or s.size == 0:
+        return s, None
+    if int(s.min()) >= -_FLOAT64_EXACT and int(s.max()) <= _FLOAT64_EXACT:
+        return s, None
+    values, ranks = np.unique(s, return_inverse=True)
+    return ranks.reshape(s.shape).astype(np.int64, copy=False), values
+
+
 def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
-    """fps, tps, thresholds (scikit-learn's ``confusion_matrix_at_thresholds`` core), score dtype."""
+    """fps, tps, thresholds (scikit-learn's ``confusion_matrix_at_thresholds`` core), score dtype.
+
+    The thresholds are float64 for float scores and exactly the scores (in their dtype) for
+    integer ones beyond 2**53 (see ``_exact_order``).
+    """
     t, s, w, positive = _binary_inputs(y_true, y_score, pos_label, sample_weight)
-    be = backends.get(backends.select(backend, t, s))
-    fps, tps, thr, invalid = be.score_groups(t, s, weights=w, positive=positive)
+    ranked, values = _exact_order(s)
+    be = backends.get(backends.select(backend, t, ranked))
+    fps, tps, thr, invalid = be.score_groups(t, ranked, weights=w, positive=positive)
     _raise_invalid(invalid, t, s, w)
-    return np.asarray(fps), np.asarray(tps), np.asarray(thr), s.dtype, be
+    thr = np.asarray(thr)
+    if values is not None:
+        thr = values[thr.astype(np.intp)]
+    return np.asarray(fps), np.asarray(tps), thr, s.dtype, be
 
 
 def _drop_intermediate(fps, tps, thr, be):
@@ -213,7 +243,7 @@ def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None, pos_label
         return np.nan
     if sample_weight is None and (max_fpr is None or max_fpr == 1):
         t, s, _, positive = _binary_inputs(y_true, y_score, classes[-1], None, classes)
-        return _rank_auc(t, s, positive)
+        return _rank_auc(t, _exact_order(s)[0], positive)
     fpr, tpr, _ = roc_curve(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)

@@ -74,7 +74,11 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
         t = to_integer_labels(t, "y_true")  # 0.0/1.0 indicators; 0.5 must not truncate to 0
     thr = _thresholds(threshold, t.shape[1])
     be = backends.get(backends.select(backend, t, p))
-    counts, invalid = be.multilabel_counts(t, p, thr, weights=weights, samplewise=samplewise)
+    convert, kernel_thr = _block_converter(p, thr)
+    if convert is None:
+        counts, invalid = be.multilabel_counts(t, p, thr, weights=weights, samplewise=samplewise)
+    else:
+        counts, invalid = _counts_in_blocks(be, t, p, kernel_thr, weights, samplewise, convert)
     n_bad, pos = (int(v) for v in _host(invalid))
     if n_bad:
         i, j = divmod(pos, t.shape[1])
@@ -87,6 +91,64 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     floating = weights is not None and (weights.dtype.kind == "f" or not samplewise)
     counts = counts.astype(np.float64 if floating else np.int64)
     return counts.reshape(-1, 2, 2)
+
+
+#: cells converted at a time where the kernels cannot read the scores as they are: the copy
+#: stays bounded (a few MiB) however many rows there are
+_BLOCK_CELLS = 1 << 20
+
+#: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
+_FLOAT64_EXACT = 2**53
+
+
+def _block_converter(p, thr):
+    """``(convert, thresholds)`` for scores the kernels cannot compare as they are, else ``(None, thr)``.
+
+    * float16 (numba has no half type): widened to float32, which holds every value exactly;
+    * int64/uint64 beyond 2**53 (the kernels compare them as float64, which rounds
+      ``2**53 + 3`` up to a threshold of ``2**53 + 4``): replaced by the 0/1 prediction
+      ``p >= ceil(thr)``, compared in the scores' own dtype, against thresholds of 1.
+      ``p >= x`` for an integer ``p`` holds exactly when ``p >= ceil(x)``; a ceiling above
+      the dtype's largest value predicts nothing, one below its smallest everything.
+    """
+    if p.dtype == np.float16:
+        return (lambda block: block.astype(np.float32)), thr
+    if p.dtype.kind not in "iu" or p.dtype.itemsize < 8 or p.size == 0:
+        return None, thr
+    if int(p.min()) >= -_FLOAT64_EXACT and int(p.max()) <= _FLOAT64_EXACT:
+        return None, thr
+    info = np.iinfo(p.dtype)
+    c = np.maximum(np.ceil(thr), float(info.min))
+    never = c >= float(info.max + 1)  # powers of two: exact as floats
+    c[never] = 0
+    cuts = c.astype(p.dtype)
+    return (lambda block: ((block >= cuts) & ~never).view(np.uint8)), np.ones_like(thr)
+
+
+def _counts_in_blocks(be, t, p, thr, weights, samplewise, convert):
+    """The backend's ``multilabel_counts`` over row blocks of ``convert(p)``, put together.
+
+    Per-label counts add up; per-sample ones follow each other. ``invalid`` positions are
+    flat indices into the whole ``p``, as one call would give them.
+    """
+    N, L = t.shape
+    rows = max(1, _BLOCK_CELLS // max(L, 1))
+    total, parts, n_bad, first = None, [], 0, -1
+    for a in range(0, N, rows):
+        b = min(N, a + rows)
+        w = None if weights is None else weights[a:b]
+        counts, invalid = be.multilabel_counts(t[a:b], convert(p[a:b]), thr, weights=w, samplewise=samplewise)
+        counts = _host(counts)
+        nb, f = (int(v) for v in _host(invalid))
+        if nb and first < 0:
+            first = a * L + f
+        n_bad += nb
+        if samplewise:
+            parts.append(counts)
+        else:
+            total = counts if total is None else total + counts
+    counts = np.concatenate(parts) if samplewise else total
+    return counts, np.array([n_bad, first], dtype=np.int64)
 
 
 def _is_column(a) -> bool:

@@ -142,11 +142,64 @@ def matrices_from_hist(hist):
     return xp.stack([xp.stack([tn, fp], axis=-1), xp.stack([fn, tp], axis=-1)], axis=-2)
 
 
+#: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
+_FLOAT64_EXACT = 2**53
+
+
+def integer_cuts(thr, dtype):
+    """Sorted float thresholds as integers of ``dtype``: ``s >= thr[j]`` iff ``s >= cuts[j]``.
+
+    For an integer ``s`` and a finite float ``x``, ``s >= x`` exactly when
+    ``s >= ceil(x)``. Thresholds whose ceiling lies above the dtype's largest value
+    predict nothing and are left out (``cuts`` holds the first ``len(cuts)`` of them);
+    those below its smallest value predict everything and become that value. Every step
+    is exact: ``ceil`` of a float is a whole float, and the bounds (powers of two) are
+    compared as floats.
+
+    Examples
+    --------
+    >>> integer_cuts(np.array([-np.inf, 1.5, 2.0**64]), np.dtype(np.uint64)).tolist()
+    [0, 2]
+    """
+    info = np.iinfo(dtype)
+    c = np.ceil(np.asarray(thr, dtype=np.float64))
+    c = c[: int(np.searchsorted(c, float(info.max + 1), side="left"))]  # thr is sorted, so c is
+    return np.maximum(c, float(info.min)).astype(dtype)
+
+
+def exact_integer_scores(s, thr):
+    """``(scores, thresholds)`` the float64 kernels compare exactly as ``s >= thr`` in integers.
+
+    The kernels read scores as float64, which rounds int64/uint64 values beyond 2**53
+    (``float(2**53 + 3)`` is ``2**53 + 4``, which a threshold of ``2**53 + 4`` then
+    accepts). For such scores the bucket of each score, ``searchsorted(cuts, s, "right")``
+    over the integer cuts (:func:`integer_cuts`, compared in the scores' own dtype), stands
+    in for the score, and ``1, 2, ..., len(cuts)`` (then ``inf`` for thresholds no value
+    reaches) for the thresholds: the surrogate falls in exactly the bucket the score does.
+    Other scores are returned as they are. One N-sized integer array; ``# synchronize!``
+    on the device (the range check reads two values back).
+    """
+    if s.dtype.kind not in "iu" or s.dtype.itemsize < 8 or s.size == 0:
+        return s, thr
+    if int(s.min()) >= -_FLOAT64_EXACT and int(s.max()) <= _FLOAT64_EXACT:  # synchronize!
+        return s, thr
+    xp = array_module(s)
+    cuts = integer_cuts(thr, s.dtype)
+    buckets = xp.searchsorted(xp.asarray(cuts), s, side="right")
+    surrogate = np.full(thr.shape[0], np.inf)
+    surrogate[: cuts.shape[0]] = np.arange(1, cuts.shape[0] + 1)
+    return buckets, surrogate
+
+
 def count_thresholds(t, s, weights, thr, backend):
-    """Run the backend's histogram on validated inputs; raise on invalid elements."""
-    be = backends.get(backends.select(backend, t, s))
-    xp_thr = array_module(s).asarray(thr) if backends.is_device_backend(be.NAME) else thr
-    hist, invalid = be.threshold_counts(t, s, xp_thr, weights=weights)
+    """Run the backend's histogram on validated inputs; raise on invalid elements.
+
+    Integer scores are compared with the thresholds exactly (see :func:`exact_integer_scores`).
+    """
+    ks, kthr = exact_integer_scores(s, thr)
+    be = backends.get(backends.select(backend, t, ks))
+    xp_thr = array_module(ks).asarray(kthr) if backends.is_device_backend(be.NAME) else kthr
+    hist, invalid = be.threshold_counts(t, ks, xp_thr, weights=weights)
     report_invalid(invalid, t, s, weights)
     return hist
 
