@@ -43,6 +43,32 @@ def _column(a, name):
     return a
 
 
+def _weights(sample_weight):
+    """``sample_weight`` as a 1-D numeric host array (a column is flattened), or None.
+
+    Checked here, not in the kernels: strings or objects would otherwise reach numba and
+    fail there with a typing error.
+    """
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight, "sample_weight", allow_device=False)
+    if w.dtype.kind not in "biuf":
+        raise InvalidInputError(f"Expected `sample_weight` to be numeric, but got dtype {w.dtype}")
+    return _column(w, "sample_weight")
+
+
+def _non_finite(a, name):
+    """Raise scikit-learn's "Input contains NaN" ValueError, naming the array and the first
+    position, when float ``a`` holds NaN or infinity. Two reductions when it does not."""
+    if a.dtype.kind != "f" or a.size == 0 or (np.isfinite(a.min()) and np.isfinite(a.max())):
+        return
+    flat = a.reshape(-1)
+    pos = int(np.argmax(~np.isfinite(flat)))
+    where = f"position {pos}" if a.ndim == 1 else f"index {np.unravel_index(pos, a.shape)}"
+    what = "NaN" if np.isnan(flat[pos]) else f"infinity ({float(flat[pos])!r})"
+    raise ValueError(f"Input {name} contains {what} at {where}.")
+
+
 def _check_scores(s, w):
     """What scikit-learn checks before sorting: samples, numeric scores, a non-zero weight."""
     if s.shape[0] == 0:
@@ -62,7 +88,7 @@ def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
     """
     t = _column(as_array(y_true, "y_true", allow_device=False), "y_true")
     s = _column(as_array(y_score, "y_score", allow_device=False), "y_score")
-    w = None if sample_weight is None else _column(np.asarray(sample_weight), "sample_weight")
+    w = _weights(sample_weight)
     lengths = [t.shape[0], s.shape[0]] + ([] if w is None else [w.shape[0]])
     if len(set(lengths)) > 1:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
@@ -88,10 +114,15 @@ def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
 
 
 def _raise_invalid(invalid, t, s, w):
+    """Turn what a kernel reported invalid into scikit-learn's "Input ... contains NaN" error."""
     n_bad, pos = (int(v) for v in invalid)
-    if n_bad:
-        v = s[pos] if not np.isfinite(float(s[pos])) else (w[pos] if w is not None else t[pos])
-        raise ValueError(f"Input contains NaN or infinity: {v!r} at position {pos}.")
+    if not n_bad:
+        return
+    for a, name in ((s, "y_score"), (w, "sample_weight")):
+        if a is not None and not np.isfinite(float(a[pos])):
+            what = "NaN" if np.isnan(float(a[pos])) else f"infinity ({float(a[pos])!r})"
+            raise ValueError(f"Input {name} contains {what} at position {pos}.")
+    raise ValueError(f"Expected 0/1 values in `y_true`, but got {t[pos]!r} at position {pos}.")
 
 
 #: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
@@ -267,12 +298,30 @@ def _score_inputs(y_true, y_score, sample_weight, average):
     if average not in _AVERAGES:
         raise ValueError(f"average has to be one of {_AVERAGES}")
     t = as_array(y_true, "y_true", allow_device=False)
-    s = np.asarray(as_array(y_score, "y_score", allow_device=False))
-    w = None if sample_weight is None else _column(np.asarray(sample_weight), "sample_weight")
+    s = as_array(y_score, "y_score", allow_device=False)
+    w = _weights(sample_weight)
     if t.shape[0] == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape={t.shape}) while a minimum of 1 is required.")
     t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
+    if t.ndim == 2:
+        _check_indicator(t)
+    lengths = [t.shape[0], s.shape[0]] + ([] if w is None else [w.shape[0]])
+    if len(set(lengths)) > 1:
+        # before any per-label or per-sample loop, which would index with the wrong length
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+    # scikit-learn checks the scores before looking at the classes (a constant y_true too)
+    _non_finite(s, "y_score")
     return t, s, w
+
+
+def _check_indicator(t):
+    """2-D ``y_true`` must be a 0/1 indicator, as scikit-learn's ``type_of_target`` says."""
+    if t.dtype.kind in "biu" or t.dtype.kind == "f":
+        if t.dtype.kind == "f" and not (np.isfinite(t).all() and (t == np.floor(t)).all()):
+            raise ValueError("continuous-multioutput format is not supported")
+        if ((t == 0) | (t == 1)).all():
+            return
+    raise ValueError("multiclass-multioutput format is not supported")
 
 
 def _average_binary(metric, t, s, average, sample_weight):
@@ -315,8 +364,6 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
         raise ValueError(f"The 'multi_class' parameter of roc_auc_score must be one of ('raise', 'ovr', 'ovo'). Got {multi_class!r} instead.")
     t, s, w = _score_inputs(y_true, y_score, sample_weight, average)
     if t.ndim == 2:
-        if not ((t == 0) | (t == 1)).all():
-            raise ValueError("multiclass-multioutput format is not supported")
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight, max_fpr), t, s, average, w)
     classes = _classes(t)
     if classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2):

@@ -23,6 +23,39 @@ def _check_finite(s) -> None:
     raise ValueError(f"Expected finite scores in `y_score`, but got {float(value)!r} in row {row}")
 
 
+def _check_finite_weights(w) -> None:
+    """Refuse NaN and infinite weights: an infinite weight makes the weighted mean NaN
+    (scikit-learn returns that NaN with a RuntimeWarning), which is no score."""
+    if w is None or w.dtype.kind != "f" or np.isfinite(w).all():
+        return
+    pos = int(np.argmax(~np.isfinite(w)))
+    what = "NaN" if np.isnan(w[pos]) else f"infinity ({float(w[pos])!r})"
+    raise ValueError(f"Input sample_weight contains {what} at position {pos}.")
+
+
+#: rows widened at a time for scores the kernels cannot read (float16): the float32 copy
+#: stays bounded (a few MiB) however many rows there are
+_BLOCK_CELLS = 1 << 20
+
+
+def _kernel_hits(be, encoded, s, k, w):
+    """The backend's ``top_k_hits``; float16 scores (numba has no half type) are widened to
+    float32, which holds every value exactly, one bounded block of rows at a time."""
+    if s.dtype != np.float16:
+        hits, invalid = be.top_k_hits(encoded, s, k, weights=w)
+        return float(hits), [int(v) for v in _host(invalid)]
+    rows = max(1, _BLOCK_CELLS // max(s.shape[1], 1))
+    hits, n_bad, first = 0.0, 0, -1
+    for a in range(0, s.shape[0], rows):
+        b = min(s.shape[0], a + rows)
+        h, invalid = be.top_k_hits(encoded[a:b], s[a:b].astype(np.float32), k, weights=None if w is None else w[a:b])
+        nb, f = (int(v) for v in _host(invalid))
+        if nb and first < 0:
+            first = a + f
+        n_bad, hits = n_bad + nb, hits + float(h)
+    return hits, [n_bad, first]
+
+
 def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
     """scikit-learn's ``top_k_accuracy_score`` (see :func:`fastcm.top_k_accuracy_score`)."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -55,6 +88,7 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     if s.shape[0] != t.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {[t.shape[0], s.shape[0]]}")
     weights = check_weights(sample_weight, t.shape[0], t)
+    _check_finite_weights(weights)
     n_score_classes = s.shape[1] if s.ndim == 2 else 2
     if labels is None:
         classes = present
@@ -93,8 +127,7 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
         hits = float(hits_mask.sum() if w is None else np.dot(hits_mask, w))
     else:
         be = backends.get(backends.select("auto", t))
-        hits, invalid = be.top_k_hits(encoded, s, int(k), weights=w)
-        n_bad, pos = (int(v) for v in _host(invalid))
+        hits, (n_bad, pos) = _kernel_hits(be, encoded, s, int(k), w)
         if n_bad:
             raise ValueError(f"Expected finite scores in `y_score`, but got NaN in row {pos}")
     if not normalize:

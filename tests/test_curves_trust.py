@@ -255,3 +255,28 @@ def test_backend_score_groups_unchanged_for_floats(backend):
     be = backends.get(backend)
     fps, tps, thr, invalid = be.score_groups(np.array([0, 1]), np.array([0.25, 0.75]))
     assert thr.dtype == np.float64 and thr.tolist() == [0.75, 0.25] and invalid.tolist() == [0, -1]
+
+
+def test_float16_curves_and_sweeps_widen_in_blocks(backend, curve_backend):
+    rng = np.random.default_rng(2)
+    n = 150_001  # more rows than one widening block
+    s, t, w = rng.random(n).astype(np.float16), rng.integers(0, 2, n), rng.random(n)
+    for weights in (None, w):
+        for ours, theirs in zip(fc.roc_curve(t, s, sample_weight=weights), skm.roc_curve(t, s, sample_weight=weights)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+        for ours, theirs in zip(fc.precision_recall_curve(t, s, sample_weight=weights),
+                                skm.precision_recall_curve(t, s, sample_weight=weights)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+            assert ours.dtype == theirs.dtype
+    assert fc.roc_auc_score(t, s) == pytest.approx(skm.roc_auc_score(t, s), abs=1e-12)
+    bad = s.copy()
+    bad[n - 2] = np.inf
+    with pytest.raises(ValueError, match=f"infinity .* at position {n - 2}"):
+        fc.roc_curve(t, bad)
+    s2, t2 = rng.random((n, 3)).astype(np.float16), rng.integers(0, 3, n)
+    ours = fastcm.threshold_confusion_matrices(t2, s2, thresholds=11, sample_weight=w, backend=backend)
+    ref = fastcm.threshold_confusion_matrices(t2, s2.astype(np.float32), thresholds=11, sample_weight=w, backend="numpy")
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    s2[n - 3, 1] = np.nan
+    with pytest.raises(ValueError, match=rf"index \({n - 3}, 1\)"):
+        fastcm.threshold_confusion_matrices(t2, s2, thresholds=11, backend=backend)

@@ -163,8 +163,9 @@ def threshold_counts(t, s, thresholds, *, weights=None):
     if s.ndim == 1:
         return _binary_counts(t, s, thr, weights)
     T = thr.shape[0]
-    s2 = _numeric(s)
-    N, K = s2.shape
+    N, K = s.shape
+    half = s.dtype == np.float16
+    s = s if half else _numeric(s)  # float16 is widened block by block below
     ovr = t.ndim == 1
     t2 = _numeric(t.reshape(N, 1) if t.ndim == 1 else t)
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
@@ -179,8 +180,22 @@ def threshold_counts(t, s, thresholds, *, weights=None):
     outs = [np.zeros(size, dtype=dtype) for _ in ranges]
     index = {r: k for k, r in enumerate(ranges)}
 
+    rows = max(1, _CONVERT // max(K, 1))
+
     def task(a, b):
-        return _threshold_hist(t2, s2, w, thr, uniform, lo, inv_step, ovr, outs[index[(a, b)]], a, b)
+        out = outs[index[(a, b)]]
+        if not half:
+            return _threshold_hist(t2, s, w, thr, uniform, lo, inv_step, ovr, out, a, b)
+        # numba cannot read float16: widen (exactly) one bounded block of rows at a time
+        n_bad, first = 0, -1
+        for c in range(a, b, rows):
+            d = min(b, c + rows)
+            wc = w if w.size == 0 else w[c:d]
+            nb, f = _threshold_hist(t2[c:d], s[c:d].astype(np.float32), wc, thr, uniform, lo, inv_step, ovr, out, 0, d - c)
+            if nb and first < 0:
+                first = c * K + int(f)
+            n_bad += int(nb)
+        return n_bad, first
 
     results = run_parallel(task, ranges)
     hist = outs[0]
@@ -206,9 +221,10 @@ def _partition(t, s, weights, positive):
     buf = np.empty(N, dtype=_buffer_dtype(s))
     wt = np.float64 if weights is None or weights.dtype.kind == "f" else np.int64
     wbuf = np.empty(N if weights is not None else 0, dtype=wt)
-    if s.dtype == np.float16:  # numba cannot read float16 (exact widening; rare enough to copy)
-        s = s.astype(np.float32)
-    n_pos, n_neg, n_bad, first = _partition_scores(t1, s, w, pos_value, use_positive, buf, wbuf)
+    if s.dtype == np.float16:
+        n_pos, n_neg, n_bad, first = _partition_half(t1, s, w, pos_value, use_positive, buf, wbuf)
+    else:
+        n_pos, n_neg, n_bad, first = _partition_scores(t1, s, w, pos_value, use_positive, buf, wbuf)
     invalid = np.array([n_bad, first], dtype=np.int64)
     pos, neg = buf[:n_pos], buf[N - n_neg:]
     wpos, wneg = wbuf[:n_pos], wbuf[N - n_neg:]
@@ -219,6 +235,33 @@ def _partition(t, s, weights, positive):
     else:
         pos, neg, wpos, wneg = _sort_weighted(pos, neg, wpos, wneg)
     return pos, neg, wpos, wneg, invalid
+
+
+def _partition_half(t, s, w, pos_value, use_positive, buf, wbuf):
+    """``partition_scores`` for float16 scores, which numba cannot read: each bounded block
+    of rows is widened to float32 (exactly) and partitioned into scratch buffers, whose two
+    ends are copied to the fronts of ``buf``'s halves. Same outputs (the order within a
+    half differs, and the halves are sorted next)."""
+    N = s.shape[0]
+    m_max = min(N, _CONVERT)
+    scores, scratch = np.empty(m_max, dtype=np.float32), np.empty(m_max, dtype=buf.dtype)
+    wscratch = np.empty(m_max if wbuf.size else 0, dtype=wbuf.dtype)
+    p, q, n_bad, first = 0, N, 0, -1
+    for a in range(0, N, _CONVERT):
+        b = min(N, a + _CONVERT)
+        m = b - a
+        scores[:m] = s[a:b]
+        wa = w if w.size == 0 else w[a:b]
+        ws = wscratch[:m] if wbuf.size else wscratch
+        n_pos, n_neg, nb, f = _partition_scores(t[a:b], scores[:m], wa, pos_value, use_positive, scratch[:m], ws)
+        buf[p:p + n_pos], buf[q - n_neg:q] = scratch[:n_pos], scratch[m - n_neg:m]
+        if wbuf.size:
+            wbuf[p:p + n_pos], wbuf[q - n_neg:q] = ws[:n_pos], ws[m - n_neg:m]
+        p, q = p + n_pos, q - n_neg
+        if nb and first < 0:
+            first = a + int(f)
+        n_bad += int(nb)
+    return p, N - q, n_bad, first
 
 
 def score_groups(t, s, *, weights=None, positive=None):

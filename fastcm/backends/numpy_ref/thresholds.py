@@ -7,7 +7,9 @@ Two entry points, which every backend implements with these signatures:
 * :func:`score_groups` -- the sorted, tie-grouped cumulative counts behind the exact
   scikit-learn curves (``roc_curve``, ``precision_recall_curve``, ``roc_auc_score``...).
 
-Both compare scores as float64 (float16/float32 widen exactly), never raise on bad data and
+Both compare scores as float64 (float16/float32 widen exactly; int64/uint64 scores beyond
+2**53, which float64 would round, arrive from the Python layer as exact surrogates: bucket
+indices for the sweep, ranks for the groups), never raise on bad data and
 report invalid positions as ``invalid = [n_invalid, first_position]`` (position -1 if none);
 the Python layer turns that into an error naming the value and position.
 """
