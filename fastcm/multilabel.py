@@ -10,7 +10,7 @@ from . import backends
 from .confusion import _check_all_weights_finite, _host, count
 from .inputs import as_array, check_weights, to_integer_labels
 
-__all__ = ["multilabel_confusion_matrix", "is_indicator"]
+__all__ = ["multilabel_confusion_matrix", "is_indicator", "at_or_above"]
 
 
 def is_indicator(a) -> bool:
@@ -113,16 +113,39 @@ def _block_converter(p, thr):
     """
     if p.dtype == np.float16:
         return (lambda block: block.astype(np.float32)), thr
+    if not _float_rounds(p):
+        return None, thr
+    return (lambda block: at_or_above(block, thr).view(np.uint8)), np.ones_like(thr)
+
+
+def _float_rounds(p) -> bool:
+    """Whether ``p`` holds integers that float64 would round (int64/uint64 beyond 2**53)."""
     if p.dtype.kind not in "iu" or p.dtype.itemsize < 8 or p.size == 0:
-        return None, thr
-    if int(p.min()) >= -_FLOAT64_EXACT and int(p.max()) <= _FLOAT64_EXACT:
-        return None, thr
+        return False
+    return int(p.min()) < -_FLOAT64_EXACT or int(p.max()) > _FLOAT64_EXACT
+
+
+def at_or_above(p, threshold):
+    """``p >= threshold`` (one threshold per column of ``p``, or one for all), exactly.
+
+    numpy compares int64/uint64 with a float as float64, which rounds values beyond 2**53
+    (``2**53 + 3 >= float(2**53 + 4)`` comes out true). For integers ``p >= x`` holds
+    exactly when ``p >= ceil(x)``, compared in ``p``'s own dtype; a ceiling above the
+    dtype's largest value admits nothing, one below its smallest value everything.
+
+    Examples
+    --------
+    >>> at_or_above(np.array([[2**53 + 3, 2]]), [float(2**53 + 4), 1.5]).tolist()
+    [[False, True]]
+    """
+    thr = np.asarray(threshold, dtype=np.float64)
+    if not _float_rounds(p):
+        return p >= thr
     info = np.iinfo(p.dtype)
     c = np.maximum(np.ceil(thr), float(info.min))
     never = c >= float(info.max + 1)  # powers of two: exact as floats
-    c[never] = 0
-    cuts = c.astype(p.dtype)
-    return (lambda block: ((block >= cuts) & ~never).view(np.uint8)), np.ones_like(thr)
+    c = np.where(never, 0.0, c)
+    return (p >= c.astype(p.dtype)) & ~never
 
 
 def _counts_in_blocks(be, t, p, thr, weights, samplewise, convert):

@@ -16,7 +16,7 @@ import numpy as np
 from . import metrics as M
 from .confusion import _host, confusion_matrix, count, warn_if_single_label
 from .inputs import InvalidInputError, as_array
-from .multilabel import is_indicator, multilabel_confusion_matrix
+from .multilabel import at_or_above, is_indicator, multilabel_confusion_matrix
 from .report import format_report
 
 __all__ = [
@@ -143,7 +143,7 @@ class _Targets:
         if labels is not None:
             cols = np.asarray(labels, dtype=np.intp)
             t, p = t[:, cols], p[:, cols]
-        truth, hard = t == 1, p >= thr
+        truth, hard = t == 1, at_or_above(p, thr)  # exact for integer scores beyond 2**53
 
         def column_sums(mask):
             rows, cols = np.nonzero(mask)

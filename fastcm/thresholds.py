@@ -19,6 +19,9 @@ from .inputs import array_module, as_array, check_weights, to_integer_labels
 
 __all__ = ["binary_confusion_matrix", "threshold_confusion_matrices", "check_thresholds", "matrices_from_hist"]
 
+#: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
+_FLOAT64_EXACT = 2**53
+
 
 def check_thresholds(thresholds) -> np.ndarray:
     """The threshold set as a sorted float64 array: an int ``T`` means ``np.linspace(0, 1, T)``.
@@ -40,7 +43,10 @@ def check_thresholds(thresholds) -> np.ndarray:
             f"Expected `thresholds` to be an int or a non-empty 1-D array of numbers, but got shape {thr.shape} "
             f"and dtype {thr.dtype}"
         )
-    thr = thr.astype(np.float64)
+    as_float = thr.astype(np.float64)
+    if thr.dtype.kind in "iu":
+        _check_float_exact(thr, as_float)
+    thr = as_float
     if np.isnan(thr).any():
         raise ValueError(f"Expected `thresholds` without NaN, but got NaN at position {int(np.argmax(np.isnan(thr)))}")
     down = np.nonzero(thr[1:] < thr[:-1])[0]
@@ -51,6 +57,18 @@ def check_thresholds(thresholds) -> np.ndarray:
             f"followed by {float(thr[i + 1])!r}"
         )
     return thr
+
+
+def _check_float_exact(thr, as_float):
+    """Refuse integer thresholds that float64 would round (beyond 2**53): comparing with
+    the rounded value would move scores across the cut."""
+    big = np.nonzero(np.abs(as_float) >= _FLOAT64_EXACT)[0]
+    for i in big.tolist():
+        if int(thr[i]) != float(as_float[i]):  # Python compares int with float exactly
+            raise ValueError(
+                f"Expected `thresholds` that float64 holds exactly, but got {int(thr[i])} at position {i} "
+                f"(float64 would round it to {float(as_float[i])!r}); pass float thresholds"
+            )
 
 
 def _scores(y_score):
@@ -140,10 +158,6 @@ def matrices_from_hist(hist):
     fp, tp = predicted_pos[..., 0], predicted_pos[..., 1]
     tn, fn = total[..., 0] - fp, total[..., 1] - tp
     return xp.stack([xp.stack([tn, fp], axis=-1), xp.stack([fn, tp], axis=-1)], axis=-2)
-
-
-#: every integer of magnitude up to this is a float64, so comparing its float64 value is exact
-_FLOAT64_EXACT = 2**53
 
 
 def integer_cuts(thr, dtype):
@@ -240,6 +254,11 @@ def check_binary_threshold(threshold, logits=False) -> float:
     """The score cut as a float; with ``logits`` a probability threshold becomes its logit."""
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real) or np.isnan(threshold):
         raise ValueError(f"Expected `threshold` to be a number, but got {threshold!r}")
+    if isinstance(threshold, numbers.Integral) and float(threshold) != int(threshold):  # exact comparison
+        raise ValueError(
+            f"Expected a `threshold` that float64 holds exactly, but got {int(threshold)} (float64 would round it to "
+            f"{float(threshold)!r}); pass a float threshold"
+        )
     threshold = float(threshold)
     if logits:
         if not 0.0 <= threshold <= 1.0:

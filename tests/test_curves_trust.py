@@ -280,3 +280,24 @@ def test_float16_curves_and_sweeps_widen_in_blocks(backend, curve_backend):
     s2[n - 3, 1] = np.nan
     with pytest.raises(ValueError, match=rf"index \({n - 3}, 1\)"):
         fastcm.threshold_confusion_matrices(t2, s2, thresholds=11, backend=backend)
+
+
+def test_weighted_threshold_scores_compare_big_integers_exactly():
+    p = np.array([[BIG + 3, 1], [BIG + 5, 0], [BIG + 1, 2]], dtype=np.int64)
+    t = np.array([[1, 0], [0, 1], [1, 1]])
+    thr = [float(BIG + 4), 1.5]
+    hard = np.array([[int(v) >= x for v, x in zip(row, thr)] for row in p]).astype(int)
+    w = [1.0, 2.0, 3.0]
+    for average in ("micro", "macro", None):
+        np.testing.assert_array_equal(
+            fastcm.precision_recall_fscore_support(t, p, threshold=thr, sample_weight=w, average=average)[:3],
+            skm.precision_recall_fscore_support(t, hard, sample_weight=w, average=average, zero_division=0)[:3])
+
+
+@pytest.mark.parametrize("thr", [[BIG + 1], np.array([0, 2**63 - 1], dtype=np.int64), np.array([2**64 - 1], dtype=np.uint64)])
+def test_integer_thresholds_float64_would_round_are_refused(thr):
+    with pytest.raises(ValueError, match="float64 holds exactly"):
+        fastcm.threshold_confusion_matrices([0, 1], np.array([BIG, BIG + 2]), thresholds=thr)
+    with pytest.raises(ValueError, match="float64 holds exactly"):
+        fastcm.binary_confusion_matrix([0, 1], np.array([BIG, BIG + 2]), threshold=int(np.asarray(thr)[-1]))
+    fastcm.threshold_confusion_matrices([0, 1], [0.5, 0.7], thresholds=np.array([0, BIG], dtype=np.int64))  # exact ones pass
