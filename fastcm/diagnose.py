@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import metrics
 from .confusion import _host, count
 
 __all__ = ["Diagnosis", "Finding", "diagnose"]
@@ -104,9 +105,9 @@ def diagnose(
     if total == 0:
         findings.append(Finding("empty", "The confusion matrix is empty: no samples were counted.", {"total": 0}))
         return findings
-    accuracy = float(np.trace(m)) / total
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(support > 0, np.diagonal(m) / np.where(support > 0, support, 1), np.nan)
+    # the metrics' ratios: correctly rounded even where float64 sums of huge counts would round
+    accuracy = metrics.accuracy(cm)
+    recall = np.asarray(metrics.recall(cm, zero_division=np.nan))
 
     present = np.flatnonzero(support > 0)
     weak = [i for i in present if recall[i] < recall_threshold]

@@ -2,7 +2,11 @@
 
 Every function takes a (C, C) confusion matrix (rows = true class), numpy or CuPy, and
 does array arithmetic in that array's namespace, so results stay on the device the counts
-were built on. Products are taken in float64, so counts up to 2**62 never overflow.
+were built on. Counts are taken in float64 while every sum a metric forms stays below 2**53,
+where float64 is exact; an integer matrix whose sums reach 2**53 (or pass 2**63, where
+numpy's int64 sums wrap) is computed on a host copy in Python integers instead, so every
+ratio of counts is correctly rounded and MCC and kappa are right to float64 rounding for
+any int64 matrix.
 
 Averages follow scikit-learn: ``None`` (per class), ``"micro"`` (pool the counts),
 ``"macro"`` (unweighted mean over classes), ``"weighted"`` (mean weighted by support) and,
@@ -25,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -79,14 +84,57 @@ def _as_matrix(cm):
     return cm, xp
 
 
-def _counts(cm):
-    """Per-class tp, fp, fn, tn as float64 (exact for integer counts below 2**53)."""
-    cm, xp = _as_matrix(cm)
+# float64 holds every integer below 2**53; the ratios below add at most two totals' worth
+# (2·tp + fp + fn in F1), so an integer matrix whose absolute total is under 2**52 gives
+# exact float64 sums and each ratio rounds once
+_RATIO_LIMIT = 2.0**52
+
+
+def _float_counts(cm, xp, limit=_RATIO_LIMIT):
+    """``cm`` in float64 when that is exact for the sums a metric forms, else None.
+
+    Float (weighted) matrices are always float64. For an integer matrix the float64 sum of
+    absolute values decides: it is exact below 2**53 and never rounds below the smaller of
+    the true total and 2**53, so comparing it with ``limit`` is safe.
+    """
     m = cm.astype(np.float64)
-    tp = xp.diagonal(m).copy()
-    pred = m.sum(axis=0)
-    true = m.sum(axis=1)
-    total = true.sum()
+    if cm.dtype.kind in "biu" and float(xp.abs(m).sum()) >= limit:  # synchronize!
+        return None
+    return m
+
+
+def _exact_sums(cm):
+    """Host copy of an integer ``cm`` (int64 or uint64), its diagonal, row sums and column
+    sums; the sums as Python ints (object arrays), never wrapping.
+
+    The sums are vectorised: each entry splits into 32-bit halves whose sums over a row
+    cannot wrap int64 (C < 2**31), recombined as Python ints.
+    """
+    m = _to_host(cm)
+    if not (m.dtype.kind == "u" and m.dtype.itemsize == 8):
+        m = m.astype(np.int64)
+    hi, lo = m >> 32, m & 0xFFFFFFFF
+
+    def exact(axis):
+        return hi.sum(axis=axis).astype(object) * 2**32 + lo.sum(axis=axis).astype(object)
+
+    return m, np.diagonal(m).astype(object), exact(1), exact(0)
+
+
+def _counts(cm, limit=_RATIO_LIMIT):
+    """Per-class tp, fp, fn, tn: float64 in ``cm``'s namespace, or, for an integer matrix
+    whose sums reach ``limit``, host object arrays of Python ints (exact)."""
+    cm, xp = _as_matrix(cm)
+    m = _float_counts(cm, xp, limit)
+    if m is None:
+        _, tp, true, pred = _exact_sums(cm)
+        total = true.sum()
+        xp = np
+    else:
+        tp = xp.diagonal(m).copy()
+        pred = m.sum(axis=0)
+        true = m.sum(axis=1)
+        total = true.sum()
     fp = pred - tp
     fn = true - tp
     return tp, fp, fn, total - tp - fp - fn, xp
@@ -103,6 +151,9 @@ def divide(num, den, zero_division, metric, modifier, average, *, warn=True, axi
     mask = den == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         out = num / xp.where(mask, 1.0, den)
+    if out.dtype == object:
+        # Python ints from the exact path: int / int is correctly rounded
+        out = out.astype(np.float64)
     if not bool(mask.any()):  # synchronize!
         return out
     out = xp.where(mask, value, out)
@@ -149,18 +200,30 @@ def _reduce(num, den, average, zero_division, metric, modifier, weights, warn=Tr
         return per_class
     if average == "binary":
         return float(per_class[0])
+    if average == "weighted" and weights.dtype == object:
+        weights = weights.astype(np.float64)  # each support rounds once; the mean is float anyway
     return _nanaverage(per_class, weights if average == "weighted" else None)
 
 
-def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True):
-    tp, fp, fn, tn, xp = _counts(cm)
+def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True, *, limit=_RATIO_LIMIT, exact_pick=None):
+    """A per-class ratio ``pick(tp, fp, fn, tn)``, or its average.
+
+    ``exact_pick`` (default ``pick``) forms it from Python ints when the counts' sums reach
+    ``limit``: it must keep them integers.
+    """
+    xp = array_module(cm)
+    tp, fp, fn, tn, counts_xp = _counts(cm, limit)
     _check_average(average, tp.shape[0])
     if average == "micro":
         # scikit-learn pools the counts, then applies the formula: (1 + b²)·Σtp rounds once,
         # where Σ(1 + b²)·tp rounds once per class
         tp, fp, fn, tn = (a.sum(keepdims=True) for a in (tp, fp, fn, tn))
-    num, den = pick(tp, fp, fn, tn)
-    return _reduce(num, den, average, zero_division, metric, modifier, tp + fn, warn)
+    exact = tp.dtype == object
+    num, den = (exact_pick or pick)(tp, fp, fn, tn) if exact else pick(tp, fp, fn, tn)
+    out = _reduce(num, den, average, zero_division, metric, modifier, tp + fn, warn)
+    if exact and average is None:
+        out = xp.asarray(out)  # back to the device the counts came from
+    return out
 
 
 def precision(cm, average=None, zero_division="warn"):
@@ -195,6 +258,12 @@ def fbeta(cm, beta, average=None, zero_division="warn"):
         pick = (lambda tp, fp, fn, tn: (tp, tp + fn)) if beta else (lambda tp, fp, fn, tn: (tp, tp + fp))
         return _ratio(cm, average, zero_division, pick, "F-score", "true nor predicted", warn=False)
     b2 = float(beta) ** 2
+    if not math.isfinite(b2):
+        # the float formula's inf/nan, as today; no integer form exists
+        return _ratio(cm, average, zero_division, lambda tp, fp, fn, tn: ((1 + b2) * tp, b2 * (tp + fn) + (tp + fp)),
+                      "F-score", "true nor predicted", limit=math.inf)
+    # exactly b² = p/q: the integer form scales numerator and denominator by q
+    p, q = b2.as_integer_ratio()
     return _ratio(
         cm,
         average,
@@ -202,6 +271,8 @@ def fbeta(cm, beta, average=None, zero_division="warn"):
         lambda tp, fp, fn, tn: ((1 + b2) * tp, b2 * (tp + fn) + (tp + fp)),
         "F-score",
         "true nor predicted",
+        limit=2.0**53 / max(2.0, 1 + b2),  # (1 + b²)·tp and b²·(tp + fn) + tp + fp stay exact
+        exact_pick=lambda tp, fp, fn, tn: ((p + q) * tp, p * (tp + fn) + q * (tp + fp)),
     )
 
 
@@ -220,8 +291,15 @@ def support(cm):
     >>> support(np.array([[3, 1], [0, 2]])).tolist()
     [4, 2]
     """
-    cm, _ = _as_matrix(cm)
-    return cm.sum(axis=1)
+    cm, xp = _as_matrix(cm)
+    if _float_counts(cm, xp, 2.0**62) is not None:
+        return cm.sum(axis=1)  # no row sum can reach 2**63: int64 does not wrap
+    rows = _exact_sums(cm)[2]
+    dtype = np.dtype(np.uint64 if cm.dtype.kind == "u" else np.int64)  # numpy's sum of cm
+    info = np.iinfo(dtype)
+    if all(info.min <= r <= info.max for r in rows):
+        return xp.asarray(rows.astype(dtype))
+    return rows  # sums past int64 stay exact, as Python ints on the host
 
 
 def specificity(cm, average=None, zero_division="warn"):
@@ -287,7 +365,10 @@ def accuracy(cm):
     0.8333333333333334
     """
     cm, xp = _as_matrix(cm)
-    m = cm.astype(np.float64)
+    m = _float_counts(cm, xp)
+    if m is None:
+        _, diag, true, _ = _exact_sums(cm)
+        return diag.sum() / true.sum()  # Python ints: correctly rounded (the total is not 0 here)
     total = float(m.sum())
     return float(xp.trace(m) / total) if total else 0.0
 
@@ -299,16 +380,21 @@ def balanced_accuracy(cm, adjusted=False):
     0.875
     """
     cm, xp = _as_matrix(cm)
-    m = cm.astype(np.float64)
-    true = m.sum(axis=1)
+    m = _float_counts(cm, xp)
+    if m is None:
+        _, diag, true, pred = _exact_sums(cm)
+    else:
+        diag, true, pred = xp.diagonal(m), m.sum(axis=1), m.sum(axis=0)
     present = true != 0
-    if bool(((~present) & (m.sum(axis=0) != 0)).any()):
+    if bool(((~present) & (pred != 0)).any()):
         # scikit-learn's matrix has only the classes seen in y_true or y_pred: a class
         # absent from both (an all-zero row and column here) is no cause to warn
         import warnings
 
         warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
-    per_class = xp.diagonal(m)[present] / true[present]
+    per_class = diag[present] / true[present]
+    if per_class.dtype == object:
+        per_class = per_class.astype(np.float64)  # each recall correctly rounded
     if not per_class.shape[0]:
         return float("nan")  # no true samples at all (an empty matrix): undefined, adjusted or not
     score = np.float64(per_class.mean())
@@ -326,7 +412,10 @@ def mcc(cm):
     0.7071
     """
     cm, xp = _as_matrix(cm)
-    m = cm.astype(np.float64)
+    # the covariances are differences of products of sums: exact in float64 while n² < 2**52
+    m = _float_counts(cm, xp, 2.0**26)
+    if m is None:
+        return _exact_mcc(cm)
     t_sum = m.sum(axis=1)
     p_sum = m.sum(axis=0)
     n_correct = float(xp.trace(m))
@@ -343,6 +432,34 @@ def mcc(cm):
     return float(cov_ytyp / (np.sqrt(cov_ypyp) * np.sqrt(cov_ytyt)))
 
 
+def _exact_mcc(cm):
+    """MCC of an integer matrix from Python-int covariances, to within an ulp."""
+    _, diag, t_sum, p_sum = _exact_sums(cm)
+    n = t_sum.sum()
+    cov_ytyp = diag.sum() * n - t_sum.dot(p_sum)
+    cov_ypyp = n * n - p_sum.dot(p_sum)
+    cov_ytyt = n * n - t_sum.dot(t_sum)
+    denom = cov_ypyp * cov_ytyt
+    if denom == 0:
+        return 0.0
+    if denom < 0:  # only negative "counts" get here: numpy's nan and warning, as the float path
+        return float(cov_ytyp / np.sqrt(float(denom)))
+    return math.copysign(_sqrt_ratio(cov_ytyp * cov_ytyp, denom), cov_ytyp)
+
+
+def _sqrt_ratio(num, den):
+    """sqrt(num / den) for Python ints num >= 0, den > 0, rounded once to float64.
+
+    The integer square root of ``num / den`` scaled by 4**k, k chosen to keep ~110 bits,
+    is off by less than 2**-100 relative, so only the final conversion rounds.
+    """
+    shift = 220 - (num.bit_length() - den.bit_length())
+    shift += shift & 1  # even, so that its half scales the root
+    q = math.isqrt((num << shift) // den if shift >= 0 else num // (den << -shift))
+    half = shift // 2
+    return q / (1 << half) if half >= 0 else float(q << -half)
+
+
 def check_kappa_weights(weights):
     if weights not in (None, "linear", "quadratic"):
         raise ValueError(f"Expected `weights` to be None, 'linear' or 'quadratic', but got {weights!r}")
@@ -356,11 +473,14 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
     """
     check_kappa_weights(weights)
     cm, xp = _as_matrix(cm)
-    m = cm.astype(np.float64)
-    c = m.shape[0]
-    sum0 = m.sum(axis=0)
-    sum1 = m.sum(axis=1)
-    total = float(sum0.sum())
+    c = cm.shape[0]
+    if cm.dtype.kind in "biu":
+        w_obs, w_exp, total = _kappa_integer_parts(cm, xp, weights)
+    else:
+        m = cm.astype(np.float64)
+        sum0 = m.sum(axis=0)
+        sum1 = m.sum(axis=1)
+        total = float(sum0.sum())
     if total == 0:
         warn_undefined(
             "`y2` contains no labels that are present in both `y1` and `labels`.`cohen_kappa_score` is "
@@ -368,20 +488,72 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
             f"{replace_undefined_by}.",
         )
         return replace_undefined_by
-    expected = xp.outer(sum0, sum1) / total
-    if weights is None:
-        w = xp.ones((c, c)) - xp.eye(c)
+    if cm.dtype.kind in "biu":
+        den = w_exp
     else:
-        grid = xp.zeros((c, c)) + xp.arange(c)
-        w = xp.abs(grid - grid.T) if weights == "linear" else (grid - grid.T) ** 2
-    den = float((w * expected).sum())
+        expected = xp.outer(sum0, sum1) / total
+        w = _kappa_weight_matrix(xp, c, weights)
+        den = float((w * expected).sum())
     if den == 0:
         warn_undefined(
             "`y1`, `y2` and `labels` have only one label in common. `cohen_kappa_score` is undefined and set "
             f"to the value defined by the the `replace_undefined_by` param, which is set to {replace_undefined_by}.",
         )
         return replace_undefined_by
+    if cm.dtype.kind in "biu":
+        # 1 - observed / (expected / n) as one ratio: kappa near 0 no longer cancels
+        return float((w_exp - total * w_obs) / w_exp)
     return float(1 - float((w * m).sum()) / den)
+
+
+def _kappa_weight_matrix(xp, c, weights):
+    if weights is None:
+        return xp.ones((c, c)) - xp.eye(c)
+    grid = xp.zeros((c, c)) + xp.arange(c)
+    return xp.abs(grid - grid.T) if weights == "linear" else (grid - grid.T) ** 2
+
+
+def _kappa_integer_parts(cm, xp, weights):
+    """Kappa's weighted observed disagreement Σ w·m, its expected disagreement times n,
+    Σ w·outer(col sums, row sums), and n, for an integer matrix: exact integers.
+
+    Float64 holds them while max(w)·n² < 2**52 (then their difference is exact too and the
+    final ratio rounds once); larger matrices use Python ints on a host copy.
+    """
+    c = cm.shape[0]
+    max_w = 1 if weights is None else (c - 1) ** (1 if weights == "linear" else 2)
+    m = cm.astype(np.float64)
+    total = float(xp.abs(m).sum())  # synchronize!
+    if total * total * max(max_w, 1) < 2.0**52:
+        sum0, sum1 = m.sum(axis=0), m.sum(axis=1)
+        n = float(sum1.sum())
+        if weights is None:  # no C x C temporaries for the common case
+            return n - float(xp.trace(m)), n * n - float(sum0 @ sum1), n
+        w = _kappa_weight_matrix(xp, c, weights)
+        return float((w * m).sum()), float((w * xp.outer(sum0, sum1)).sum()), n
+    host, diag, sum1, sum0 = _exact_sums(cm)
+    n = sum1.sum()
+    if weights is None:
+        return n - diag.sum(), n * n - sum0.dot(sum1), n
+    # the weights depend on |i - j| only: observed disagreement from the diagonals' sums
+    # (32-bit halves again, so a diagonal's int64 sum cannot wrap) ...
+    hi, lo = host >> 32, host & 0xFFFFFFFF
+    w_obs = 0
+    for k in range(1, c):
+        d = (int(np.trace(hi, k)) + int(np.trace(hi, -k))) * 2**32 + int(np.trace(lo, k)) + int(np.trace(lo, -k))
+        w_obs += (k if weights == "linear" else k * k) * d
+    # ... and the expected one from moments and prefix sums of the margins, O(C) Python ints
+    i = np.arange(c, dtype=object)
+    if weights == "quadratic":
+        # Σ (i - j)² a_i b_j = A2·B0 - 2·A1·B1 + A0·B2, with Ap = Σ i^p a_i
+        a = [(i**p * sum0).sum() for p in range(3)]
+        b = [(i**p * sum1).sum() for p in range(3)]
+        return w_obs, a[2] * b[0] - 2 * a[1] * b[1] + a[0] * b[2], n
+    # Σ_i a_i Σ_j |i - j| b_j, splitting j < i and j > i with cumulative sums of b_j and j·b_j
+    b_below = np.concatenate([[0], np.cumsum(sum1)[:-1]]).astype(object)
+    jb_below = np.concatenate([[0], np.cumsum(i * sum1)[:-1]]).astype(object)
+    b_above, jb_above = sum1.sum() - b_below - sum1, (i * sum1).sum() - jb_below - i * sum1
+    return w_obs, (sum0 * (i * b_below - jb_below + jb_above - i * b_above)).sum(), n
 
 
 def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn", labels=None):
