@@ -4,7 +4,11 @@
 into a :class:`~fastcm.ConfusionMatrix` and prints the classification report, the confusion
 matrix, the diagnostics and the measured throughput. ``fastcm demo`` does the same on the
 bundled predictions of a real classifier. Exit codes: 0 ok, 2 bad arguments or unreadable
-input (one line on stderr, no traceback), 1 internal error.
+input (one line on stderr, no traceback), 1 internal error. A damaged file (a bad CRC, a
+truncated or corrupt compressed stream, a pickled .npz member, text that is not UTF-8) is
+unreadable input. Labels and names from the data are shown escaped: control characters as
+their Python escapes in text, markdown and error messages (and ``|`` in markdown cells), a
+leading ``'`` on CSV cells that a spreadsheet would run as a formula; JSON keeps them exact.
 
 Examples
 --------
@@ -24,11 +28,10 @@ weighted avg,0.8333,0.7500,0.7333,4
 from __future__ import annotations
 
 import argparse
-import csv
-import io as _stdio
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -242,6 +245,41 @@ def _curve_rows(curves, names):
 
 
 # -- rendering -----------------------------------------------------------------------------
+# Labels and names come from the data, so they are escaped wherever they are shown: a
+# terminal runs the escape sequences of a label, a spreadsheet runs a label as a formula.
+# The summary keeps them exact (JSON's encoder escapes what it must); each renderer escapes.
+#: what makes a spreadsheet read a CSV cell as a formula (OWASP's CSV injection list)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a cell that is a plain number is left alone, so a label -1 or -0.5 stays a number
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _printable(text) -> str:
+    r"""``text`` with every non-printable character (ESC, CR, LF, tab, bidi controls...)
+    written as its Python escape, so a terminal shows it instead of obeying it.
+
+    >>> print(_printable("\x1b[31mred\x1b[0m"), _printable("two\nlines"), _printable("plain"))
+    \x1b[31mred\x1b[0m two\nlines plain
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _csv_text(text) -> str:
+    """A text cell for CSV output: a leading ``'`` stops a spreadsheet from reading a label
+    that starts with ``= + - @``, tab or CR as a formula; plain numbers are kept.
+
+    >>> _csv_text("=cmd"), _csv_text("@SUM(1+1)"), _csv_text("-0.5"), _csv_text("cat")
+    ("'=cmd", "'@SUM(1+1)", '-0.5', 'cat')
+    """
+    text = str(text)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _names_for(labels, names):
     labels = [str(v) for v in labels]
     if names is None:
@@ -333,8 +371,9 @@ def render_text(s) -> str:
     from .report import format_report
 
     rep = s["report"]
-    names = s["target_names"]
-    per = [rep[n] for n in names]
+    raw = s["target_names"]
+    per = [rep[n] for n in raw]
+    names = [_printable(n) for n in raw]
     averages = [("accuracy", None, None, rep["accuracy"], int(sum(r["support"] for r in per)))] if "accuracy" in rep else []
     averages += [(h, rep[h]["precision"], rep[h]["recall"], rep[h]["f1-score"], int(rep[h]["support"]))
                  for h in _average_rows(rep)]
@@ -344,7 +383,7 @@ def render_text(s) -> str:
     )
     out = [f"{s['n_predictions']:,} predictions, {s['n_classes']} classes"]
     for role, src in s["inputs"].items():
-        out.append(f"  {role}: {src}")
+        out.append(f"  {role}: {_printable(src)}")
     out += ["", "Classification report", "", table.rstrip("\n"), ""]
     normalized = s["normalize"] is not None
     how = f", normalized over {s['normalize']}" if normalized else ""
@@ -352,21 +391,23 @@ def render_text(s) -> str:
         out += [f"Confusion matrix (rows: true, columns: predicted{how})", "", _matrix_text(s["confusion_matrix"], names, normalized), ""]
     else:
         out += [f"Confusion matrix: {s['n_classes']} classes, too many to print; most confused pairs{how}:"]
-        for a, b, v in _top_confusions(s["confusion_matrix"], names):
+        # repr() is the printable representation: the raw names go in
+        for a, b, v in _top_confusions(s["confusion_matrix"], raw):
             out.append(f"  {a!r} predicted as {b!r}: {v:.4g}" if normalized else f"  {a!r} predicted as {b!r}: {int(v):,}")
         out.append("")
     out.append("Diagnostics")
     if s["diagnostics"]:
-        out += [f"- {d['message']}" for d in s["diagnostics"]]
+        out += [f"- {_printable(d['message'])}" for d in s["diagnostics"]]
     else:
         out.append("- No findings: no accuracy paradox, no strong imbalance, every class predicted.")
     out.append("")
     if s["curves"]:
         out += [f"Curves from the scores (one-vs-rest, {CURVE_THRESHOLDS} thresholds in [0, 1])", ""]
-        w = max(len("class"), *(len(r["class"]) for r in s["curves"]))
+        classes = [_printable(r["class"]) for r in s["curves"]]
+        w = max(len("class"), *(len(c) for c in classes))
         out.append(f"{'class':>{w}}    AUROC  avg precision")
-        for r in s["curves"]:
-            out.append(f"{r['class']:>{w}}  {_fmt(r['auroc'])}         {_fmt(r['average_precision'])}")
+        for c, r in zip(classes, s["curves"]):
+            out.append(f"{c:>{w}}  {_fmt(r['auroc'])}         {_fmt(r['average_precision'])}")
         aurocs = [r["auroc"] for r in s["curves"] if r["auroc"] is not None and math.isfinite(r["auroc"])]
         if aurocs and len(s["curves"]) > 1:
             out.append(f"{'macro':>{w}}  {_fmt(float(np.mean(aurocs)))}")
@@ -415,7 +456,7 @@ def render_markdown(s) -> str:
         for a, b, v in _top_confusions(s["confusion_matrix"], names):
             out.append(f"| {_md(a)} | {_md(b)} | {v:.4g} |")
     out += ["", "## Diagnostics", ""]
-    out += [f"- {d['message']}" for d in s["diagnostics"]] or ["- No findings."]
+    out += [f"- {_printable(d['message'])}" for d in s["diagnostics"]] or ["- No findings."]
     if s["curves"]:
         out += ["", "## Curves (one-vs-rest)", "", "| class | AUROC | average precision |", "| --- | ---: | ---: |"]
         out += [f"| {_md(r['class'])} | {_fmt(r['auroc']).strip()} | {_fmt(r['average_precision']).strip()} |" for r in s["curves"]]
@@ -439,24 +480,33 @@ def _synthetic_lines(b) -> list:
 
 
 def _md(text) -> str:
-    return str(text).replace("|", "\\|")
+    """A markdown table cell: printable, and a ``|`` in a label does not split the cell."""
+    return _printable(text).replace("|", "\\|")
+
+
+def _csv_line(cells) -> str:
+    """One CSV line; a field holding a comma, a quote, CR or LF is quoted (RFC 4180).
+
+    The csv module leaves a lone CR unquoted when the line ends in LF, and a reader then
+    takes it for the end of the row.
+    """
+    quoted = ['"' + c.replace('"', '""') + '"' if any(ch in c for ch in ',"\r\n') else c for c in map(str, cells)]
+    return ",".join(quoted) + "\n"
 
 
 def render_csv(s) -> str:
-    buf = _stdio.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["class", "precision", "recall", "f1-score", "support"])
     rep = s["report"]
+    rows = [["class", "precision", "recall", "f1-score", "support"]]
     for n in s["target_names"]:
         r = rep[n]
-        w.writerow([n, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+        rows.append([_csv_text(n), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
     if "accuracy" in rep:
         total = int(sum(rep[n]["support"] for n in s["target_names"]))
-        w.writerow(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
+        rows.append(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
     for h in _average_rows(rep):
         r = rep[h]
-        w.writerow([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
-    return buf.getvalue()
+        rows.append([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    return "".join(_csv_line(row) for row in rows)
 
 
 def render(s, fmt) -> str:
@@ -745,12 +795,14 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.func(args)
+    # messages quote labels, column names and file names from the inputs: escaped, they
+    # cannot drive the terminal, and a newline in one cannot make the message two lines
     except InputError as exc:
-        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_printable(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # unreadable file, permission, disk full
         name = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        print(f"{PROG} {args.command}: error:{name} {exc.strerror or exc}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error:{name} {_printable(exc.strerror or exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
@@ -761,6 +813,6 @@ def main(argv=None) -> int:
 
             traceback.print_exc()
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        print(f"{PROG} {args.command}: internal error: {type(exc).__name__}: {first} "
+        print(f"{PROG} {args.command}: internal error: {type(exc).__name__}: {_printable(first)} "
               "(set FASTCM_DEBUG=1 for the traceback; please report it)", file=sys.stderr)
         return 1

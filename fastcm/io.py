@@ -29,12 +29,16 @@ Examples
 
 from __future__ import annotations
 
+import bz2
+import contextlib
 import csv
 import gzip
-import bz2
 import itertools
 import lzma
 import os
+import sys
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -50,6 +54,67 @@ _FORMATS = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".pq", ".txt")
 
 class InputError(ValueError):
     """A file, column or key that cannot be read as asked; the message names it."""
+
+
+def _read_errors() -> tuple:
+    """What reading a damaged or foreign file raises besides InputError.
+
+    Decoders raise their own types: ``zipfile.BadZipFile`` (a bad CRC in an .npz),
+    ``zlib.error`` (a broken deflate stream), ``lzma.LZMAError``, ``EOFError`` (a truncated
+    compressed stream, an empty .npy), ``OSError`` (gzip/bz2 data errors, pyarrow I/O),
+    ``ValueError`` (numpy headers, undecodable UTF-8, pandas parse errors), ``csv.Error``.
+    pyarrow's own base class is added only when pyarrow is already imported, so asking never
+    imports it.
+    """
+    errors = (OSError, EOFError, ValueError, csv.Error, zipfile.BadZipFile, zlib.error, lzma.LZMAError,
+              NotImplementedError)
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and hasattr(pa, "ArrowException"):
+        errors += (pa.ArrowException,)
+    return errors
+
+
+def _cannot_read(path: str, exc: BaseException, how: str = "") -> InputError:
+    """One line that names the file and says what is wrong with it."""
+    text = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        text = f"not UTF-8 text ({text})"
+    elif isinstance(exc, (EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, gzip.BadGzipFile)):
+        text = f"{text} (is the file damaged or truncated?)"
+    return InputError(f"Cannot read {path!r}{how}: {text}")
+
+
+@contextlib.contextmanager
+def _reading(path: str, how: str = ""):
+    """Turn a decoder's error inside the block into an InputError naming ``path``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except _read_errors() as exc:
+        raise _cannot_read(path, exc, how) from None
+
+
+def _guarded(path: str, make: Callable[[], Iterator]) -> Iterator:
+    """Iterate ``make()``, turning a decoder's error into an InputError naming ``path``.
+
+    Only the reading is guarded (creating the iterator and each ``next``), not what the
+    caller does with the items, so a bug in fastcm's own code stays an internal error.
+    """
+    it = None
+    try:
+        with _reading(path):
+            it = iter(make())
+        while True:
+            with _reading(path):
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        if hasattr(it, "close"):
+            it.close()
 
 
 @dataclass
@@ -213,10 +278,10 @@ def _array_column(arr, path: str, cols: list[str] | None, what: str, multi: bool
 
 
 def _open_npy(path, cols, what, multi):
-    try:
+    # object arrays cannot be memory-mapped and pickles are refused: both are ValueErrors;
+    # an empty file is an EOFError
+    with _reading(path, " as .npy"):
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:  # object arrays cannot be memory-mapped; refuse pickles
-        raise InputError(f"Cannot read {path!r}: {exc}") from None
     return _array_column(arr, path, cols, what, multi, ".npy")
 
 
@@ -224,8 +289,10 @@ def _open_npz(path, cols, what, multi):
     try:
         z = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise InputError(f"Cannot read {path!r} as .npz: {exc}") from None
+        raise _cannot_read(path, exc, " as .npz") from None
     keys = list(z.files)
+    if not keys:
+        raise InputError(f"{path!r} is a zip archive without arrays, not an .npz")
     if cols is None:
         if len(keys) != 1:
             raise InputError(f"{path!r} holds several arrays; pick one with {path}:KEY, one of: {', '.join(keys)}")
@@ -234,8 +301,16 @@ def _open_npz(path, cols, what, multi):
         if cols[0] not in keys:
             raise InputError(f"{path!r} has no array {cols[0]!r}; arrays: {', '.join(keys)}")
         key, sub = cols[0], (cols[1:] or None)
-    # A zip member cannot be memory-mapped: it is read once, then served in chunks.
-    arr = z[key]
+    # A zip member cannot be memory-mapped: it is read once, then served in chunks. Reading
+    # it is where a pickled member, a bad CRC or a broken deflate stream shows.
+    try:
+        with _reading(path, f" (array {key!r})"):
+            arr = z[key]
+    except MemoryError:  # a header declaring more than memory holds, truthful or not
+        raise InputError(f"Cannot read {path!r} (array {key!r}): its header declares an array larger than "
+                         "the memory free; an .npz member is loaded whole, so save it as .npy to stream it") from None
+    if not isinstance(arr, np.ndarray):  # numpy hands back the raw bytes of a non-.npy member
+        raise InputError(f"{path!r} is a zip archive, but its member {key!r} is not a .npy array")
     col = _array_column(arr, path, sub, what, multi, ".npz")
     col.columns = [key] + (sub or [])
     return col
@@ -246,6 +321,12 @@ def _open_text(path, opener):
     if opener is None:
         return open(path, newline="", encoding="utf-8")
     return opener(path, "rt", newline="", encoding="utf-8")
+
+
+def _text_rows(path, opener, sep):
+    """The rows of a delimited text file, as lists of fields."""
+    with _open_text(path, opener) as f:
+        yield from csv.reader(f, delimiter=sep)
 
 
 def _looks_numeric(fields: list[str]) -> bool:
@@ -278,8 +359,8 @@ def _shape(arrays, single, multi):
 
 def _open_csv(path, requests, opener, sep):
     """One reader for every request on this file: the text is parsed once per chunk."""
-    with _open_text(path, opener) as f:
-        first = next(csv.reader(f, delimiter=sep), None)
+    with contextlib.closing(_guarded(path, lambda: _text_rows(path, opener, sep))) as rows:
+        first = next(rows, None)
     if first is None:
         raise InputError(f"{path!r} is empty")
     has_header = not _looks_numeric(first)
@@ -299,33 +380,29 @@ def _open_csv(path, requests, opener, sep):
         kwargs = dict(sep=sep, usecols=used, chunksize=chunk_size, header=0 if has_header else None)
         if opener is not None:
             kwargs["compression"] = "infer"
-        try:
-            for df in pd.read_csv(path, **kwargs):
-                # usecols returns the columns in file order: address them by place
-                yield tuple(
-                    _shape([_tidy(df.iloc[:, used.index(pos)].to_numpy()) for pos in positions], single, multi)
-                    for positions, single, multi in plans
-                )
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputError(f"Cannot parse {path!r}: {exc}") from None
+        for df in _guarded(path, lambda: pd.read_csv(path, **kwargs)):
+            # usecols returns the columns in file order: address them by place
+            yield tuple(
+                _shape([_tidy(df.iloc[:, used.index(pos)].to_numpy()) for pos in positions], single, multi)
+                for positions, single, multi in plans
+            )
 
     def reader_csv(chunk_size):
-        with _open_text(path, opener) as f:
-            rows = csv.reader(f, delimiter=sep)
-            if has_header:
-                next(rows, None)
-            line = 1 + has_header
-            while True:
-                batch = [row for row in itertools.islice(rows, chunk_size)]
-                if not batch:
-                    return
-                batch = [row for row in batch if row]
-                try:
-                    columns = {pos: _text_to_array([row[pos] for row in batch]) for pos in used}
-                except IndexError:
-                    raise InputError(f"{path!r}: a row near line {line} has fewer than {used[-1] + 1} fields") from None
-                line += len(batch)
-                yield tuple(_shape([columns[pos] for pos in positions], single, multi) for positions, single, multi in plans)
+        rows = _guarded(path, lambda: _text_rows(path, opener, sep))
+        if has_header:
+            next(rows, None)
+        line = 1 + has_header
+        while True:
+            batch = [row for row in itertools.islice(rows, chunk_size)]
+            if not batch:
+                return
+            batch = [row for row in batch if row]
+            try:
+                columns = {pos: _text_to_array([row[pos] for row in batch]) for pos in used}
+            except IndexError:
+                raise InputError(f"{path!r}: a row near line {line} has fewer than {used[-1] + 1} fields") from None
+            line += len(batch)
+            yield tuple(_shape([columns[pos] for pos in positions], single, multi) for positions, single, multi in plans)
 
     return (reader_pandas if pd is not None else reader_csv), None, [
         [names[pos] for pos in positions] if cols else None for (positions, _, _), (cols, _, _) in zip(plans, requests)
@@ -336,15 +413,18 @@ def _open_txt(path, cols, what, multi, opener):
     if cols:
         raise InputError(f"{path!r} is a .txt file (one label per line); it has no column {cols[0]!r}")
 
-    def reader(chunk_size):
+    def lines():
         with _open_text(path, opener) as f:
-            lines = (ln.strip() for ln in f)
-            lines = (ln for ln in lines if ln)
-            while True:
-                batch = list(itertools.islice(lines, chunk_size))
-                if not batch:
-                    return
-                yield (_text_to_array(batch),)
+            yield from f
+
+    def reader(chunk_size):
+        stripped = (ln.strip() for ln in _guarded(path, lines))
+        stripped = (ln for ln in stripped if ln)
+        while True:
+            batch = list(itertools.islice(stripped, chunk_size))
+            if not batch:
+                return
+            yield (_text_to_array(batch),)
 
     return Column(path, ".txt", None, None, reader)
 
@@ -369,9 +449,10 @@ def _open_parquet(path, requests):
         raise InputError(f"Reading {path!r} needs pyarrow: pip install pyarrow") from None
     try:
         pf = pq.ParquetFile(path)
+        names = list(pf.schema_arrow.names)
+        num_rows = int(pf.metadata.num_rows)
     except Exception as exc:
-        raise InputError(f"Cannot read {path!r} as Parquet: {exc}") from None
-    names = list(pf.schema_arrow.names)
+        raise _cannot_read(path, exc, " as Parquet") from None
     plans = []
     for cols, what, multi in requests:
         picked = _resolve(path, names, cols, what, multi)
@@ -379,12 +460,14 @@ def _open_parquet(path, requests):
     used = list(dict.fromkeys(c for picked, _, _ in plans for c in picked))
 
     def reader(chunk_size):
-        for batch in pf.iter_batches(batch_size=chunk_size, columns=used):
-            arrays = {c: _arrow_to_numpy(batch.column(i)) for i, c in enumerate(used)}
+        # a valid footer can front damaged pages: they fail only when decoded, here
+        for batch in _guarded(path, lambda: pf.iter_batches(batch_size=chunk_size, columns=used)):
+            with _reading(path, " as Parquet"):
+                arrays = {c: _arrow_to_numpy(batch.column(i)) for i, c in enumerate(used)}
             yield tuple(_shape([arrays[c] for c in picked], single, multi) for picked, single, multi in plans)
 
     described = [picked if cols else None for (picked, _, _), (cols, _, _) in zip(plans, requests)]
-    return reader, int(pf.metadata.num_rows), described
+    return reader, num_rows, described
 
 
 # -- entry points --------------------------------------------------------------------------
@@ -476,6 +559,8 @@ def read_names(path: str) -> list[str]:
             return [ln.strip() for ln in f if ln.strip()]
     except OSError as exc:
         raise InputError(f"Cannot read class names from {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _cannot_read(path, exc, " (class names)") from None
 
 
 def _rechunk(chunks: Iterator[tuple], size: int) -> Iterator[tuple]:
