@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backends
+from .overflow import INT64_MAX
 from .inputs import (
     InvalidInputError,
     array_module,
@@ -27,6 +28,7 @@ from .inputs import (
     check_normalize,
     check_num_classes,
     check_weights,
+    common_integer_labels,
     flatten,
     to_integer_labels,
 )
@@ -83,7 +85,7 @@ def _as_labels(labels) -> np.ndarray:
     return lab
 
 
-_INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MAX = INT64_MAX
 
 
 def _ignore_for(ignore_index, t):
@@ -108,11 +110,31 @@ def _ignore_for(ignore_index, t):
     return ignore_index
 
 
+def _labels_of_dtype(sorted_labels, order, dtype):
+    """The sorted labels that a value of the integer ``dtype`` can equal, in that dtype.
+
+    numpy compares int64 with uint64 in float64, which rounds above 2**53: a uint64 value
+    must meet only the non-negative labels, as uint64, and an int64 value only the labels
+    below 2**63, as int64. Other integer pairs promote exactly and are returned as they are.
+    """
+    if sorted_labels.dtype.kind not in "biu" or np.result_type(sorted_labels.dtype, dtype).kind != "f":
+        return sorted_labels, order
+    if dtype.kind == "u":
+        keep = sorted_labels >= 0
+    else:
+        keep = sorted_labels <= np.iinfo(np.int64).max
+    return sorted_labels[keep].astype(dtype), order[keep]
+
+
 def _encode(a, sorted_labels, order, ignore_index=None):
     """Codes of ``a`` in the label order; -1 for values not in the labels (dropped)."""
     a = np.asarray(a)
     if a.size == 0:
         return np.empty(a.shape, np.int64)
+    if a.dtype.kind in "biu":
+        sorted_labels, order = _labels_of_dtype(sorted_labels, order, a.dtype)
+        if sorted_labels.size == 0:
+            return np.full(a.shape, -1, np.int64)
     try:
         idx = np.searchsorted(sorted_labels, a)
     except TypeError:  # labels and data of unrelated kinds: nothing matches
@@ -235,6 +257,51 @@ def _report_invalid(invalid, t, p, weights, num_classes, scores=False, shape=Non
     raise ValueError(invalid_message(_host(invalid_record(invalid, t, p, weights, num_classes, scores, shape))))  # synchronize!
 
 
+#: integer weights are split into parts of this many bits when their sums could pass int64
+_PART_BITS = 21
+
+
+def _count_weighted(run, weights):
+    """``run(weights) -> (counts, invalid)``, with integer weights summed exactly.
+
+    When ``max|w| * N`` stays within int64, no cell can wrap and the kernel runs once. Else
+    the weights are split into three parts of at most 22 bits, each counted by the kernel
+    (their sums cannot wrap below 2**41 pairs), and the cells are recombined exactly; a
+    cell whose total passes 2**63-1 is an OverflowError naming it, never a wrapped count.
+    """
+    if weights is None or weights.dtype.kind not in "iu" or weights.size == 0:
+        return run(weights)
+    xp = array_module(weights)
+    lo, hi = int(weights.min()), int(weights.max())  # synchronize!
+    if max(abs(lo), abs(hi)) * weights.size <= INT64_MAX:
+        return run(weights if weights.dtype != np.uint64 else weights.view(np.int64) if hi <= INT64_MAX else weights)
+    mask = (1 << _PART_BITS) - 1
+    if weights.dtype == np.uint64:
+        parts = [((weights >> np.uint64(k * _PART_BITS)) & np.uint64(mask)).astype(np.int64) for k in range(2)]
+        parts.append((weights >> np.uint64(2 * _PART_BITS)).astype(np.int64))
+    else:
+        w = weights.astype(np.int64)
+        parts = [(w >> (k * _PART_BITS)) & mask for k in range(2)] + [w >> (2 * _PART_BITS)]  # arithmetic shift
+    counted = [run(part) for part in parts]
+    sums = [_host(c).astype(np.int64) for c, _ in counted]  # synchronize!
+    # float64 estimate: cells far from the int64 bounds are recombined in int64 at once
+    estimate = sum(c.astype(np.float64) * float(1 << (k * _PART_BITS)) for k, c in enumerate(sums))
+    if np.abs(estimate).max(initial=0.0) < 2.0**62:
+        total = sums[0] + (sums[1] << _PART_BITS) + (sums[2] << (2 * _PART_BITS))
+    else:
+        exact = sum(c.astype(object) * (1 << (k * _PART_BITS)) for k, c in enumerate(sums))
+        flat = exact.reshape(-1)
+        beyond = [i for i, v in enumerate(flat) if not -INT64_MAX - 1 <= v <= INT64_MAX]
+        if beyond:
+            cell = tuple(int(i) for i in np.unravel_index(beyond[0], exact.shape))
+            raise OverflowError(
+                f"The weighted count at cell {cell} is {flat[beyond[0]]}, beyond the int64 range of exact "
+                "counts; use float sample weights, or smaller integer ones"
+            )
+        total = exact.astype(np.int64)
+    return xp.asarray(total), counted[0][1]
+
+
 def _check_all_weights_finite(weights) -> None:
     """Raise for a non-finite weight anywhere, as scikit-learn does.
 
@@ -296,17 +363,35 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     t2 = t.reshape(n, pixels)  # views: the class axis stays where the caller put it
     s3 = s.reshape(n, width, pixels)
     if labels is None:
-        counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index)
+        counts, invalid = _count_weighted(
+            lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index), weights
+        )
         record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
         return Counted(counts, None, be.NAME, t.size, record)
     lab = _as_labels(labels)
     if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
         raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
     lut = np.arange(width, dtype=np.int64)  # truth outside 0..width-1 is dropped, as with labels
-    counts, invalid = be.count_scores(t2, s3, width, weights=weights, ignore_index=ignore_index, lut=lut)
+    counts, invalid = _count_weighted(
+        lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index, lut=lut), weights
+    )
     record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
     idx = be.xp.asarray(lab.astype(np.int64))
     return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
+
+
+def _labels_present(lab, values) -> bool:
+    """Whether any label occurs in ``values``, compared exactly (not through float64)."""
+    order = np.arange(lab.size)
+    sorted_lab = np.sort(lab)
+    codes = _encode(values, sorted_lab, order)
+    return bool((codes >= 0).any())
+
+
+def _beyond_int64(t, p) -> bool:
+    """Whether uint64 labels hold a value above 2**63-1: kernels offset values by an int64,
+    so such values are matched on the host, in uint64."""
+    return any(a.dtype == np.uint64 and a.size and int(a.max()) > _INT64_MAX for a in (t, p))  # synchronize!
 
 
 def _integer_pairs(t, p) -> bool:
@@ -390,13 +475,17 @@ def count(
     if _is_numeric(t):
         t = to_integer_labels(t, "y_true")
         p = to_integer_labels(p, "y_pred")
+        if labels is not None or num_classes is None:  # declared classes: the kernel flags such values
+            t, p = common_integer_labels(t, p)
     tf, pf = flatten(t), flatten(p)
     ignore_index = _ignore_for(ignore_index, tf)
 
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
-        counts, invalid = be.count_pairs(tf, pf, num_classes, weights=weights, ignore_index=ignore_index)
+        counts, invalid = _count_weighted(
+            lambda w: be.count_pairs(tf, pf, num_classes, weights=w, ignore_index=ignore_index), weights
+        )
         record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
         return Counted(counts, None, be.NAME, t.size, record)
 
@@ -404,7 +493,8 @@ def count(
         lab = _as_labels(labels)
         if num_classes is not None and lab.size != num_classes:
             raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
-        plan = _lut_for(lab) if _is_numeric(tf) and lab.dtype.kind in "biu" else None
+        table = _is_numeric(tf) and lab.dtype.kind in "biu" and not _beyond_int64(tf, pf)
+        plan = _lut_for(lab) if table else None
     else:
         span = None
         if weights is None and _integer_pairs(tf, pf):
@@ -418,8 +508,10 @@ def count(
 
     if plan is not None:
         lut, lo = plan
-        counts, invalid = be.count_pairs(
-            tf, pf, lab.size, weights=weights, ignore_index=ignore_index, lut=be.xp.asarray(lut), lut_offset=lo
+        table = be.xp.asarray(lut)
+        counts, invalid = _count_weighted(
+            lambda w: be.count_pairs(tf, pf, lab.size, weights=w, ignore_index=ignore_index, lut=table, lut_offset=lo),
+            weights,
         )
     else:
         order = np.argsort(lab, kind="stable")
@@ -427,12 +519,16 @@ def count(
         ht, hp = _host(tf), _host(pf)
         ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
         cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
-        counts, invalid = be.count_pairs(
-            ct, cp_, lab.size, weights=weights, lut=be.xp.asarray(_identity_lut(lab.size)), lut_offset=_IDENTITY_OFFSET
+        table = be.xp.asarray(_identity_lut(lab.size))
+        counts, invalid = _count_weighted(
+            lambda w: be.count_pairs(ct, cp_, lab.size, weights=w, lut=table, lut_offset=_IDENTITY_OFFSET), weights
         )
     record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
-        if not np.isin(lab, _host(tf)).any():
+        kept = _host(tf)
+        if ignore_index is not None:  # an all-ignored batch (streamed segmentation) counts nothing, rightly
+            kept = kept[kept != ignore_index]
+        if kept.size and not _labels_present(lab, kept):
             raise ValueError("At least one label specified must be in y_true")
     return Counted(counts, lab, be.NAME, t.size, record)
 

@@ -202,6 +202,17 @@ def as_array(x, name: str, *, allow_device: bool = True):
         a = _object_to_array(a, name)
     if a.dtype.kind not in "biufUS":
         raise TypeError(f"Expected `{name}` to hold integers, floats, bools or strings, but got dtype {a.dtype}")
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        # no kernel counts extended precision, and rounding to float64 could merge two
+        # scores an argmax or a threshold tells apart
+        raise TypeError(
+            f"Expected `{name}` to hold float16, float32 or float64 values, but got dtype {a.dtype} "
+            "(extended precision); convert it with .astype(numpy.float64) if rounding is acceptable"
+        )
+    if not a.dtype.isnative and a.dtype.kind in "biuf":
+        # kernels read native byte order only (numba's argument cache does not tell the two
+        # apart): one native copy, the values unchanged
+        a = a.astype(a.dtype.newbyteorder("="))
     return a
 
 
@@ -290,7 +301,7 @@ def check_weights(sample_weight, n: int, like):
     return w
 
 
-def _unsigned_bound(a, xp):
+def _unsigned_bound(a):
     return int(a.max()) if a.size else 0  # synchronize!
 
 
@@ -313,12 +324,12 @@ def common_integer_labels(a, b, names=("y_true", "y_pred")):
         return a, b
     # one is uint64, the other signed: numpy's promotion would be float64
     (u, s), swap = ((a, b), False) if a.dtype == np.uint64 else ((b, a), True)
-    xp = array_module(u)
-    if _unsigned_bound(u, xp) <= np.iinfo(np.int64).max:
-        u = u.astype(np.int64)
-        s = s.astype(np.int64)
+    # same bits for values in both ranges: views, no copies of 64-bit data
+    if _unsigned_bound(u) <= np.iinfo(np.int64).max:
+        u = u.view(np.int64)
+        s = s.astype(np.int64, copy=False)
     elif s.size == 0 or int(s.min()) >= 0:  # synchronize!
-        s = s.astype(np.uint64)
+        s = s.view(np.uint64) if s.dtype == np.int64 else s.astype(np.uint64)
     else:
         uname, sname = (names[1], names[0]) if swap else names
         raise TypeError(

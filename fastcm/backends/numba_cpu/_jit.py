@@ -81,9 +81,25 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
+#: set when numba's threading layer cannot load (e.g. ``NUMBA_THREADING_LAYER=tbb`` without
+#: TBB): fastcm runs its own pool, so it needs the layer only to read ``set_num_threads``
+_layer_broken = False
+
+
 def num_threads() -> int:
-    """Threads a call may use: numba's current setting (``set_num_threads``)."""
-    return max(1, int(numba.get_num_threads()))
+    """Threads a call may use: numba's current setting (``set_num_threads``).
+
+    When numba's threading layer cannot be loaded, ``get_num_threads`` raises on every
+    call; fastcm never runs numba's parallel code, so it falls back to
+    ``NUMBA_NUM_THREADS`` instead of failing.
+    """
+    global _layer_broken
+    if not _layer_broken:
+        try:
+            return max(1, int(numba.get_num_threads()))
+        except (ValueError, ImportError, RuntimeError):
+            _layer_broken = True
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
 def pool() -> ThreadPoolExecutor:
@@ -95,6 +111,18 @@ def pool() -> ThreadPoolExecutor:
                     max_workers=max(1, int(numba.config.NUMBA_NUM_THREADS)), thread_name_prefix="fastcm"
                 )
     return _pool
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child has copies of the parent's pool objects but none of its threads: a
+    task submitted there would wait forever. The child starts a pool of its own."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()  # may have been held by a parent thread at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def split(n: int, parts: int) -> list[tuple[int, int]]:

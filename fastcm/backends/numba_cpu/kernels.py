@@ -656,9 +656,10 @@ def count_pairs_rows(t, p, C, lo, has_ignore, ignore, out, row_lo, row_hi):
         if ua - first_row < width:
             ub = np.uint64(np.int64(p[i])) - ulo
             if ub >= uC:
-                if first_bad < 0:
-                    first_bad = np.int64(i)
-                n_bad += 1
+                if report:  # the band at row 0 reports every invalid pair, once
+                    if first_bad < 0:
+                        first_bad = np.int64(i)
+                    n_bad += 1
             else:
                 out[ua * uC + ub] += 1
         elif report and ((ua >= uC) | (np.uint64(np.int64(p[i])) - ulo >= uC)):

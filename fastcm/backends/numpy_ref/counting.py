@@ -38,6 +38,12 @@ def _map(t, p, num_classes, ignore_index, lut, lut_offset, extra_bad=None):
 
 def _bincount(keep, ti, pi, num_classes, weights):
     idx = ti[keep] * num_classes + pi[keep]
+    if weights is not None and weights.dtype.kind in "biu":
+        # integer weights add up in int64, as the numba kernels do (bincount sums in float64,
+        # which rounds above 2**53); the caller keeps the sums within int64
+        counts = np.zeros(num_classes * num_classes, dtype=np.int64)
+        np.add.at(counts, idx, weights[keep].astype(np.int64))
+        return counts.reshape(num_classes, num_classes)
     w = None if weights is None else weights[keep].astype(np.float64)
     counts = np.bincount(idx, weights=w, minlength=num_classes * num_classes)
     return counts.astype(_accumulator_dtype(weights)).reshape(num_classes, num_classes)
