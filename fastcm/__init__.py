@@ -67,3 +67,15 @@ __all__ = [
     "top_k_accuracy_score",
     "__version__",
 ]
+
+#: submodules with heavy or optional dependencies, imported on first attribute access so
+#: that ``fastcm.plot.per_class_bars`` works after a plain ``import fastcm``
+_LAZY_SUBMODULES = frozenset({"plot", "dask", "io", "cli", "backends", "persist", "inputs"})
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

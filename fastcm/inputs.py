@@ -236,7 +236,8 @@ def to_integer_labels(a, name: str):
         return a
     xp = array_module(a)
     flat = flatten(a)
-    bad = ~xp.isfinite(flat) | (flat != xp.floor(flat)) | (flat < _INT64_LOW) | (flat >= _INT64_HIGH)
+    with np.errstate(over="ignore"):  # the bounds overflow float16 to inf, which compares right
+        bad = ~xp.isfinite(flat) | (flat != xp.floor(flat)) | (flat < _INT64_LOW) | (flat >= _INT64_HIGH)
     if bool(bad.any()):  # synchronize!
         pos = int(xp.argmax(bad))
         value = float(flat[pos])

@@ -197,3 +197,14 @@ def test_numpy_fallback_when_numba_missing():
     out = _run(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['numpy'] [[1, 0], [1, 1]]"
+
+
+def test_submodules_are_reachable_after_a_plain_import():
+    code = (
+        "import sys, fastcm\n"
+        "assert 'matplotlib' not in sys.modules\n"  # lazy: nothing heavy until asked
+        "print(callable(fastcm.plot.per_class_bars), fastcm.dask.__name__)\n"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "fastcm.dask"]
