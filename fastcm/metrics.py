@@ -113,6 +113,8 @@ def _exact_sums(cm):
     m = _to_host(cm)
     if not (m.dtype.kind == "u" and m.dtype.itemsize == 8):
         m = m.astype(np.int64)
+    if float(np.abs(m.astype(np.float64)).sum()) < 2.0**62:  # no sum of entries can wrap int64
+        return m, np.diagonal(m).astype(object), m.sum(axis=1).astype(object), m.sum(axis=0).astype(object)
     hi, lo = m >> 32, m & 0xFFFFFFFF
 
     def exact(axis):
