@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy as _copy
 import os
+import threading
+import weakref
 
 import numpy as np
 
@@ -24,10 +26,70 @@ from .confusion import _as_labels, _host, count, invalid_message
 from .inputs import array_module, as_array, check_ignore_index, check_num_classes
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 
-__all__ = ["ConfusionMatrix"]
+__all__ = ["ConfusionMatrix", "ThreadSafeState"]
 
 _FORMAT = "fastcm.ConfusionMatrix"
 _FORMAT_VERSION = 1
+
+
+# Every accumulator alive, so that a fork can hand the child free locks (see _before_fork);
+# keyed by id: accumulators define __eq__ and are unhashable.
+_LIVE = weakref.WeakValueDictionary()
+_LIVE_LOCK = threading.Lock()
+_HELD_AT_FORK: list = []
+
+
+class ThreadSafeState:
+    """Mix-in: a re-entrant ``_lock`` guarding an accumulator's state.
+
+    The lock is not part of the state: pickling, :func:`copy.deepcopy` and ``copy()`` leave
+    it out and the copy gets a lock of its own. Across ``os.fork`` every accumulator's lock
+    is taken just before the fork (so no other thread is half-way through changing a state
+    the child inherits) and the child gets new, free locks. Code holding ``_lock`` must not
+    create or unpickle an accumulator (that takes the registry lock the fork takes first).
+    """
+
+    def _init_lock(self) -> None:
+        self._lock = threading.RLock()
+        with _LIVE_LOCK:
+            _LIVE[id(self)] = self
+
+    def __getstate__(self):
+        with self._lock:  # a consistent snapshot; the arrays are replaced, never written in place
+            state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_lock()
+
+
+def _before_fork() -> None:
+    _LIVE_LOCK.acquire()
+    _HELD_AT_FORK[:] = list(_LIVE.values())
+    for obj in _HELD_AT_FORK:
+        obj._lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for obj in _HELD_AT_FORK:
+        obj._lock.release()
+    _HELD_AT_FORK.clear()
+    _LIVE_LOCK.release()
+
+
+def _after_fork_in_child() -> None:
+    # the threads that held these locks do not exist in the child: new, free locks
+    global _LIVE_LOCK
+    for obj in _HELD_AT_FORK:
+        obj._lock = threading.RLock()
+    _HELD_AT_FORK.clear()
+    _LIVE_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def _embed(counts, labels, into_labels, size):
@@ -153,7 +215,7 @@ def _add(a, b):
     return a.astype(dtype) + b.astype(dtype)
 
 
-class ConfusionMatrix:
+class ConfusionMatrix(ThreadSafeState):
     """A confusion matrix accumulated batch by batch.
 
     Three ways to fix the classes:
@@ -191,6 +253,14 @@ class ConfusionMatrix:
     afterwards the accumulator holds every valid batch, as after a failed update on the
     CPU. :meth:`merge` carries a pending error along; :meth:`reset` forgets it.
 
+    One accumulator may be shared by many threads: :meth:`update`, :meth:`merge`,
+    :meth:`reset`, :meth:`compute` (and everything built on it) and :meth:`save` are safe
+    to call at once. A batch is counted outside the accumulator's lock, so threads count
+    in parallel; only adding it into the state (for a growing one: the union of the labels
+    and moving the counts to it) holds the lock, against the state as it is then. The
+    result is the same as counting the batches one after another, in some order.
+    :meth:`all_reduce` replaces the state with the sum: do not update while it runs.
+
     Examples
     --------
     >>> cm = ConfusionMatrix(num_classes=3)
@@ -215,6 +285,7 @@ class ConfusionMatrix:
             backends.get(backend)  # the ValueError listing the valid names (known ones load on first use)
         self.ignore_index = check_ignore_index(ignore_index)  # 255.0 is 255: merge compares them
         self.backend = backend
+        self._init_lock()
         self.reset()
 
     # -- state ---------------------------------------------------------------------------
@@ -234,25 +305,31 @@ class ConfusionMatrix:
 
     def reset(self) -> "ConfusionMatrix":
         """Forget every count (and, when growing, every label seen)."""
-        self._counts = None
-        self._labels = np.empty(0, dtype=np.int64)
-        self._n_seen = 0
-        self._batches = 0  # updates accepted since reset: names a batch in deferred errors
-        self._deferred = None  # device state of deferred checks, or None
+        with self._lock:
+            self._counts = None
+            self._labels = np.empty(0, dtype=np.int64)
+            self._n_seen = 0
+            self._batches = 0  # updates accepted since reset: names a batch in deferred errors
+            self._deferred = None  # device state of deferred checks, or None
         return self
 
     @property
     def n_samples(self) -> int:
         """Pairs counted so far; reading it runs the checks ``update`` deferred (see compute)."""
-        self._check_deferred()
-        return self._n_seen
+        with self._lock:
+            self._check_deferred()
+            return self._n_seen
 
     @n_samples.setter
     def n_samples(self, value) -> None:
-        self._n_seen = int(value)
+        with self._lock:
+            self._n_seen = int(value)
 
     def _check_deferred(self) -> None:
-        """Raise, once, the error of the first invalid batch whose check ``update`` deferred."""
+        """Raise, once, the error of the first invalid batch whose check ``update`` deferred.
+
+        Called with ``_lock`` held.
+        """
         if self._deferred is None:
             return
         state = _host(self._deferred)  # synchronize! the only host read of deferred checks
@@ -272,11 +349,12 @@ class ConfusionMatrix:
         Raises the ValueError of an invalid batch whose check :meth:`update` deferred (GPU
         arrays), once; see the class notes.
         """
-        self._check_deferred()
-        if self._counts is None:
-            size = self.labels.size
-            return np.zeros((size, size), dtype=np.int64)
-        return self._counts
+        with self._lock:
+            self._check_deferred()
+            if self._counts is None:
+                size = self.labels.size
+                return np.zeros((size, size), dtype=np.int64)
+            return self._counts  # never written in place: updates replace it
 
     @property
     def matrix(self):
@@ -303,27 +381,35 @@ class ConfusionMatrix:
             defer=False if self.growing else self._defer,
         )
         n_pairs = int(res.n_pairs)
-        batch_counts, deferred = res.counts, self._deferred
+        batch_counts = res.counts
         if res.invalid is not None:
             xp = array_module(batch_counts)
             batch_counts = xp.where(res.invalid[:1] > 0, batch_counts.dtype.type(0), batch_counts)
-            deferred = _note_batch(
-                deferred, res.invalid, self._batches, n_pairs,
-                counts_float=_is_float(self._counts), batch_float=_is_float(batch_counts),
-            )
-        if not self.growing:
-            new_counts, new_labels = _add(self._counts, batch_counts), self._labels
-        else:
+        batch_labels = None
+        if self.growing:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.shape[0])
             batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
-            new_labels, new_counts = self._grow(batch_labels, batch_counts)
-        # commit: nothing above touched the state
-        self._counts, self._labels, self._deferred = new_counts, new_labels, deferred
-        self._n_seen += n_pairs
-        self._batches += 1
+        # the batch is counted; combining it into the state is read-modify-write of every
+        # field, so it holds the lock (other threads may have changed the state meanwhile)
+        with self._lock:
+            deferred = self._deferred
+            if res.invalid is not None:
+                deferred = _note_batch(
+                    deferred, res.invalid, self._batches, n_pairs,
+                    counts_float=_is_float(self._counts), batch_float=_is_float(batch_counts),
+                )
+            if not self.growing:
+                new_counts, new_labels = _add(self._counts, batch_counts), self._labels
+            else:
+                new_labels, new_counts = self._grow(batch_labels, batch_counts)
+            # commit: nothing above touched the state
+            self._counts, self._labels, self._deferred = new_counts, new_labels, deferred
+            self._n_seen += n_pairs
+            self._batches += 1
         return self
 
     def _grow(self, batch_labels, batch_counts):
+        """(labels, counts) of the state grown by a batch or merged accumulator; ``_lock`` held."""
         old = self._labels
         if old.size and batch_labels.size and (old.dtype.kind in "US") != (batch_labels.dtype.kind in "US"):
             raise TypeError(
@@ -354,15 +440,20 @@ class ConfusionMatrix:
         it when its counts are read.
         """
         self._check_compatible(other)
-        if other._counts is None:
+        # other's state is read under its lock and combined under ours, never both held:
+        # a.merge(b) and b.merge(a) in two threads cannot deadlock
+        with other._lock:
+            o_counts, o_labels, o_deferred, o_seen = other._counts, other._labels, other._deferred, other._n_seen
+        if o_counts is None:
             return self
-        if self.growing:
-            labels, counts = self._grow(other._labels, other._counts)
-        else:
-            labels, counts = self._labels, _add(self._counts, other._counts)
-        deferred = _merge_deferred(self._deferred, _is_float(self._counts), other._deferred, _is_float(other._counts))
-        self._counts, self._labels, self._deferred = counts, labels, deferred
-        self._n_seen += other._n_seen
+        with self._lock:
+            if self.growing:
+                labels, counts = self._grow(o_labels, o_counts)
+            else:
+                labels, counts = self._labels, _add(self._counts, o_counts)
+            deferred = _merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
+            self._counts, self._labels, self._deferred = counts, labels, deferred
+            self._n_seen += o_seen
         return self
 
     def all_reduce(self, group=None) -> "ConfusionMatrix":
@@ -406,9 +497,10 @@ class ConfusionMatrix:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
         flat = tensor.cpu().numpy()
         xp = array_module(self.compute())
-        self._counts = xp.asarray(flat[:-1].reshape(labels.size, labels.size))
-        self._labels = labels if self.growing else self._labels
-        self.n_samples = int(flat[-1])
+        with self._lock:
+            self._counts = xp.asarray(flat[:-1].reshape(labels.size, labels.size))
+            self._labels = labels if self.growing else self._labels
+            self._n_seen = int(flat[-1])
         return self
 
     def __add__(self, other):
@@ -448,16 +540,17 @@ class ConfusionMatrix:
         A pending deferred error is raised first and nothing is written.
         """
         path = os.fspath(path)
-        fields = {
-            "fastcm_format": np.array(_FORMAT),
-            "format_version": np.array(_FORMAT_VERSION),
-            "counts": _host(self.compute()),
-            "labels": self.labels,
-            "mode": np.array("growing" if self.growing else ("labels" if self._fixed_labels is not None else "classes")),
-            "n_samples": np.array(self.n_samples, dtype=np.int64),
-            "has_ignore": np.array(self.ignore_index is not None),
-            "ignore_index": np.array(0 if self.ignore_index is None else self.ignore_index),
-        }
+        with self._lock:  # counts, labels and n_samples of one moment
+            fields = {
+                "fastcm_format": np.array(_FORMAT),
+                "format_version": np.array(_FORMAT_VERSION),
+                "counts": _host(self.compute()),
+                "labels": self.labels,
+                "mode": np.array("growing" if self.growing else ("labels" if self._fixed_labels is not None else "classes")),
+                "n_samples": np.array(self.n_samples, dtype=np.int64),
+                "has_ignore": np.array(self.ignore_index is not None),
+                "ignore_index": np.array(0 if self.ignore_index is None else self.ignore_index),
+            }
         write_npz_atomic(path, fields)
 
     @classmethod

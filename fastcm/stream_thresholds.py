@@ -17,6 +17,7 @@ from . import backends
 from .confusion import _host
 from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
+from .stream import ThreadSafeState
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
 
@@ -26,7 +27,7 @@ _FORMAT = "fastcm.ThresholdConfusionMatrix"
 _FORMAT_VERSION = 1
 
 
-class ThresholdConfusionMatrix:
+class ThresholdConfusionMatrix(ThreadSafeState):
     """(T, 2, 2) confusion matrices, one per threshold, accumulated batch by batch.
 
     Parameters
@@ -37,6 +38,12 @@ class ThresholdConfusionMatrix:
         Score columns: (N, C) scores with class indices or (N, C) indicators give
         (C, T, 2, 2). None: 1-D binary scores.
     backend : {"auto", "numba", "numpy", "cupy"}
+
+    Notes
+    -----
+    One accumulator may be shared by many threads: :meth:`update`, :meth:`merge`,
+    :meth:`reset`, :meth:`compute` and :meth:`save` are safe to call at once. A batch is
+    counted outside the accumulator's lock; only adding it into the state holds it.
 
     Examples
     --------
@@ -51,25 +58,31 @@ class ThresholdConfusionMatrix:
         if backend != "auto" and backend not in backends.NAMES:
             backends.get(backend)  # the ValueError listing the valid names now, not at the first update
         self.backend = backend
+        self._init_lock()
         self.reset()
 
     def reset(self) -> "ThresholdConfusionMatrix":
-        self._hist = np.zeros((self.num_classes or 1, self.thresholds.size + 1, 2), dtype=np.int64)
-        self.n_samples = 0
+        """Forget every count."""
+        with self._lock:
+            self._hist = np.zeros((self.num_classes or 1, self.thresholds.size + 1, 2), dtype=np.int64)
+            self.n_samples = 0
         return self
 
     def update(self, y_true, y_score, sample_weight=None) -> "ThresholdConfusionMatrix":
         """Count one batch; returns self. A batch that fails validation leaves the state as it was."""
         t, s, w = prepare(y_true, y_score, sample_weight, num_classes=self.num_classes or 1)
         hist = _host(count_thresholds(t, s, w, self.thresholds, self.backend))
-        dtype = np.float64 if (hist.dtype.kind == "f" or self._hist.dtype.kind == "f") else np.int64
-        self._hist = self._hist.astype(dtype) + hist.astype(dtype)
-        self.n_samples += int(t.shape[0])
+        with self._lock:  # counted outside the lock; only the read-modify-write holds it
+            dtype = np.float64 if (hist.dtype.kind == "f" or self._hist.dtype.kind == "f") else np.int64
+            self._hist = self._hist.astype(dtype) + hist.astype(dtype)
+            self.n_samples += int(t.shape[0])
         return self
 
     def compute(self):
         """(T, 2, 2) matrices ``[[tn, fp], [fn, tp]]`` (or (C, T, 2, 2) with ``num_classes``)."""
-        out = matrices_from_hist(self._hist)
+        with self._lock:
+            hist = self._hist  # replaced, never written in place
+        out = matrices_from_hist(hist)
         return out if self.num_classes else out[0]
 
     def merge(self, other) -> "ThresholdConfusionMatrix":
@@ -77,9 +90,12 @@ class ThresholdConfusionMatrix:
             raise TypeError(f"Can only merge a ThresholdConfusionMatrix, but got {type(other).__name__}")
         if other.num_classes != self.num_classes or not np.array_equal(other.thresholds, self.thresholds):
             raise ValueError("Cannot merge accumulators with different thresholds or num_classes")
-        dtype = np.float64 if "f" in (self._hist.dtype.kind, other._hist.dtype.kind) else np.int64
-        self._hist = self._hist.astype(dtype) + other._hist.astype(dtype)
-        self.n_samples += other.n_samples
+        with other._lock:  # never both locks at once: a.merge(b) with b.merge(a) cannot deadlock
+            o_hist, o_seen = other._hist, other.n_samples
+        with self._lock:
+            dtype = np.float64 if "f" in (self._hist.dtype.kind, o_hist.dtype.kind) else np.int64
+            self._hist = self._hist.astype(dtype) + o_hist.astype(dtype)
+            self.n_samples += o_seen
         return self
 
     def __add__(self, other):
@@ -186,14 +202,15 @@ class ThresholdConfusionMatrix:
     def save(self, path) -> None:
         """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename)."""
         path = os.fspath(path)
-        fields = {
-            "fastcm_format": np.array(_FORMAT),
-            "format_version": np.array(_FORMAT_VERSION),
-            "hist": self._hist,
-            "thresholds": self.thresholds,
-            "num_classes": np.array(self.num_classes or 0),
-            "n_samples": np.array(self.n_samples, dtype=np.int64),
-        }
+        with self._lock:
+            fields = {
+                "fastcm_format": np.array(_FORMAT),
+                "format_version": np.array(_FORMAT_VERSION),
+                "hist": self._hist,
+                "thresholds": self.thresholds,
+                "num_classes": np.array(self.num_classes or 0),
+                "n_samples": np.array(self.n_samples, dtype=np.int64),
+            }
         write_npz_atomic(path, fields)
 
     @classmethod
