@@ -24,6 +24,7 @@ from . import backends
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
 from .inputs import array_module, as_array, check_ignore_index, check_num_classes
+from .overflow import INT64_MAX, add_counts
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 
 __all__ = ["ConfusionMatrix", "ThreadSafeState"]
@@ -205,14 +206,41 @@ def _saved_ignore(a):
     return a.item()
 
 
-def _add(a, b):
+def _add(a, b, *, cannot_wrap=False):
+    """``a + b`` of two count matrices (``a`` may be None: nothing counted yet).
+
+    int64 sums are checked (an OverflowError naming the cell, never a wrapped count) unless
+    ``cannot_wrap``: a host bound proved no cell can pass the int64 range, which spares
+    the device read the check costs on a GPU.
+    """
     if a is None:
         return b.copy()
     xp = array_module(b)
     if array_module(a) is not xp:
         a = xp.asarray(a)
-    dtype = np.float64 if (a.dtype.kind == "f" or b.dtype.kind == "f") else np.int64
-    return a.astype(dtype) + b.astype(dtype)
+    if cannot_wrap or a.dtype.kind == "f" or b.dtype.kind == "f":
+        dtype = np.float64 if (a.dtype.kind == "f" or b.dtype.kind == "f") else np.int64
+        return a.astype(dtype) + b.astype(dtype)
+    return add_counts(a, b, "count")
+
+
+def _sum_bound(a, b):
+    """Bound on every cell of a sum, from the bounds of its terms (None: unknown)."""
+    return None if a is None or b is None else a + b
+
+
+def _check_n_samples(total: int) -> int:
+    """``total`` pairs, which must stay within int64: it is saved as one."""
+    if total > INT64_MAX:
+        raise OverflowError(f"n_samples would pass the int64 range: {total} > {INT64_MAX}")
+    return total
+
+
+def _magnitude(counts):
+    """Largest absolute value of host int64 counts (a bound for _add), or None."""
+    if counts is None or counts.dtype.kind == "f" or not isinstance(counts, np.ndarray):
+        return None
+    return max(int(counts.max()), -int(counts.min()), 0) if counts.size else 0
 
 
 class ConfusionMatrix(ThreadSafeState):
@@ -271,6 +299,11 @@ class ConfusionMatrix(ThreadSafeState):
     #: when ``update`` defers its value checks: "device" (on a GPU backend), True or False.
     #: Fixed classes only: a growing accumulator reads its labels back anyway.
     _defer = "device"
+    #: bound on the absolute value of every int64 count, kept on the host: while
+    #: ``_bound + n_pairs`` fits int64 an unweighted batch cannot wrap a cell and its add
+    #: skips the check (a device read on a GPU). None: unknown (weights, loaded, pickled
+    #: by an older fastcm): every add is checked.
+    _bound = None
 
     def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto"):
         self.num_classes = check_num_classes(num_classes)
@@ -311,6 +344,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._n_seen = 0
             self._batches = 0  # updates accepted since reset: names a batch in deferred errors
             self._deferred = None  # device state of deferred checks, or None
+            self._bound = 0  # host bound on |every int64 cell|, or None when unknown
         return self
 
     @property
@@ -323,7 +357,7 @@ class ConfusionMatrix(ThreadSafeState):
     @n_samples.setter
     def n_samples(self, value) -> None:
         with self._lock:
-            self._n_seen = int(value)
+            self._n_seen = _check_n_samples(int(value))
 
     def _check_deferred(self) -> None:
         """Raise, once, the error of the first invalid batch whose check ``update`` deferred.
@@ -367,6 +401,10 @@ class ConfusionMatrix(ThreadSafeState):
         A batch that fails validation raises and leaves the state exactly as it was. On a
         GPU (fixed classes) the check of the values is deferred to :meth:`compute` instead,
         so this never waits for the device; the invalid batch is still not counted.
+
+        Counts stay exact: a cell (or ``n_samples``) that would pass the int64 range is an
+        OverflowError naming the cell, raised before anything changes, never a wrapped
+        count. Unweighted batches are checked against a host bound, without a device read.
         """
         if self.growing:  # the inputs' dtypes name the labels
             y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
@@ -398,17 +436,22 @@ class ConfusionMatrix(ThreadSafeState):
                     deferred, res.invalid, self._batches, n_pairs,
                     counts_float=_is_float(self._counts), batch_float=_is_float(batch_counts),
                 )
+            n_seen = _check_n_samples(self._n_seen + n_pairs)
+            # unweighted, no cell of the batch exceeds its pair count
+            bound = _sum_bound(self._bound, n_pairs if sample_weight is None else None)
+            cannot_wrap = bound is not None and bound <= INT64_MAX
             if not self.growing:
-                new_counts, new_labels = _add(self._counts, batch_counts), self._labels
+                new_counts, new_labels = _add(self._counts, batch_counts, cannot_wrap=cannot_wrap), self._labels
             else:
-                new_labels, new_counts = self._grow(batch_labels, batch_counts)
+                new_labels, new_counts = self._grow(batch_labels, batch_counts, cannot_wrap)
             # commit: nothing above touched the state
             self._counts, self._labels, self._deferred = new_counts, new_labels, deferred
-            self._n_seen += n_pairs
+            self._n_seen = n_seen
+            self._bound = bound if cannot_wrap else None
             self._batches += 1
         return self
 
-    def _grow(self, batch_labels, batch_counts):
+    def _grow(self, batch_labels, batch_counts, cannot_wrap=False):
         """(labels, counts) of the state grown by a batch or merged accumulator; ``_lock`` held."""
         old = self._labels
         if old.size and batch_labels.size and (old.dtype.kind in "US") != (batch_labels.dtype.kind in "US"):
@@ -419,7 +462,7 @@ class ConfusionMatrix(ThreadSafeState):
         size = labels.size
         counts = _embed(batch_counts, batch_labels, labels, size)
         if self._counts is not None:
-            counts = _add(_embed(self._counts, old, labels, size), counts)
+            counts = _add(_embed(self._counts, old, labels, size), counts, cannot_wrap=cannot_wrap)
         return labels, counts
 
     # -- combination ---------------------------------------------------------------------
@@ -437,23 +480,29 @@ class ConfusionMatrix(ThreadSafeState):
         """Add the counts of ``other`` (same classes, or both growing) into this one; returns self.
 
         A check ``other`` deferred is carried along, unread: the merged accumulator raises
-        it when its counts are read.
+        it when its counts are read. Sums past the int64 range raise OverflowError naming
+        the cell and change nothing (so do ``+`` and ``sum()``, which merge).
         """
         self._check_compatible(other)
         # other's state is read under its lock and combined under ours, never both held:
         # a.merge(b) and b.merge(a) in two threads cannot deadlock
         with other._lock:
-            o_counts, o_labels, o_deferred, o_seen = other._counts, other._labels, other._deferred, other._n_seen
+            o_counts, o_labels, o_deferred, o_seen, o_bound = (
+                other._counts, other._labels, other._deferred, other._n_seen, other._bound
+            )
         if o_counts is None:
             return self
         with self._lock:
+            n_seen = _check_n_samples(self._n_seen + o_seen)
+            bound = _sum_bound(self._bound, o_bound)
+            cannot_wrap = bound is not None and bound <= INT64_MAX
             if self.growing:
-                labels, counts = self._grow(o_labels, o_counts)
+                labels, counts = self._grow(o_labels, o_counts, cannot_wrap)
             else:
-                labels, counts = self._labels, _add(self._counts, o_counts)
+                labels, counts = self._labels, _add(self._counts, o_counts, cannot_wrap=cannot_wrap)
             deferred = _merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
             self._counts, self._labels, self._deferred = counts, labels, deferred
-            self._n_seen += o_seen
+            self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
         return self
 
     def all_reduce(self, group=None) -> "ConfusionMatrix":
@@ -501,6 +550,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._counts = xp.asarray(flat[:-1].reshape(labels.size, labels.size))
             self._labels = labels if self.growing else self._labels
             self._n_seen = int(flat[-1])
+            self._bound = None
         return self
 
     def __add__(self, other):
@@ -581,6 +631,7 @@ class ConfusionMatrix(ThreadSafeState):
             cm._labels = labels
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
+        cm._bound = _magnitude(cm._counts)
         return cm
 
     # -- metrics ---------------------------------------------------------------------------

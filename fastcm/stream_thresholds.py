@@ -17,6 +17,7 @@ from . import backends
 from .confusion import _host
 from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
+from .overflow import INT64_MAX, add_counts
 from .stream import ThreadSafeState
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
@@ -25,6 +26,13 @@ __all__ = ["ThresholdConfusionMatrix"]
 
 _FORMAT = "fastcm.ThresholdConfusionMatrix"
 _FORMAT_VERSION = 1
+
+
+def _check_n_samples(total: int) -> int:
+    """``total`` samples, which must stay within int64: it is saved as one."""
+    if total > INT64_MAX:
+        raise OverflowError(f"n_samples would pass the int64 range: {total} > {INT64_MAX}")
+    return total
 
 
 class ThresholdConfusionMatrix(ThreadSafeState):
@@ -69,13 +77,17 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         return self
 
     def update(self, y_true, y_score, sample_weight=None) -> "ThresholdConfusionMatrix":
-        """Count one batch; returns self. A batch that fails validation leaves the state as it was."""
+        """Count one batch; returns self. A batch that fails validation leaves the state as it was.
+
+        So does one whose counts (or ``n_samples``) would pass the int64 range: an
+        OverflowError naming the cell, never a wrapped count.
+        """
         t, s, w = prepare(y_true, y_score, sample_weight, num_classes=self.num_classes or 1)
         hist = _host(count_thresholds(t, s, w, self.thresholds, self.backend))
         with self._lock:  # counted outside the lock; only the read-modify-write holds it
-            dtype = np.float64 if (hist.dtype.kind == "f" or self._hist.dtype.kind == "f") else np.int64
-            self._hist = self._hist.astype(dtype) + hist.astype(dtype)
-            self.n_samples += int(t.shape[0])
+            n_seen = _check_n_samples(self.n_samples + int(t.shape[0]))
+            self._hist = add_counts(self._hist, hist, "histogram count")  # raises before the commit
+            self.n_samples = n_seen
         return self
 
     def compute(self):
@@ -86,6 +98,10 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         return out if self.num_classes else out[0]
 
     def merge(self, other) -> "ThresholdConfusionMatrix":
+        """Add the counts of ``other`` (same thresholds and classes) into this one; returns self.
+
+        Counts past the int64 range raise OverflowError naming the cell, and change nothing.
+        """
         if not isinstance(other, ThresholdConfusionMatrix):
             raise TypeError(f"Can only merge a ThresholdConfusionMatrix, but got {type(other).__name__}")
         if other.num_classes != self.num_classes or not np.array_equal(other.thresholds, self.thresholds):
@@ -93,9 +109,9 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         with other._lock:  # never both locks at once: a.merge(b) with b.merge(a) cannot deadlock
             o_hist, o_seen = other._hist, other.n_samples
         with self._lock:
-            dtype = np.float64 if "f" in (self._hist.dtype.kind, o_hist.dtype.kind) else np.int64
-            self._hist = self._hist.astype(dtype) + o_hist.astype(dtype)
-            self.n_samples += o_seen
+            n_seen = _check_n_samples(self.n_samples + o_seen)
+            self._hist = add_counts(self._hist, o_hist, "histogram count")
+            self.n_samples = n_seen
         return self
 
     def __add__(self, other):

@@ -259,3 +259,76 @@ def test_threshold_accumulator_rejects_an_unknown_backend_at_construction():
 
     with pytest.raises(ValueError, match=r"Unknown backend 'spark'.*numba.*numpy"):
         ThresholdConfusionMatrix(thresholds=3, backend="spark")
+
+
+# -- counts past int64 raise instead of wrapping ------------------------------------------
+
+BIG = 2**62
+
+
+def _state(acc):
+    return acc.compute().copy(), acc.compute().dtype, acc.n_samples, acc.labels.copy()
+
+
+def _assert_state(acc, before):
+    counts, dtype, n, labels = before
+    np.testing.assert_array_equal(acc.compute(), counts)
+    assert acc.compute().dtype == dtype and acc.n_samples == n
+    np.testing.assert_array_equal(acc.labels, labels)
+
+
+@pytest.mark.parametrize("growing", [False, True])
+def test_merge_past_int64_raises_naming_the_cell(backend, growing):
+    make = (lambda: ConfusionMatrix(backend=backend)) if growing else (lambda: ConfusionMatrix(3, backend=backend))
+    a = make().update([1, 2], [1, 0], sample_weight=[BIG, 1])
+    b = make().update([1], [1], sample_weight=[BIG])
+    before = _state(a)
+    cell = r"\(1, 1\)"  # the labels seen are 0, 1, 2 in both cases
+    with pytest.raises(OverflowError, match=cell):
+        a.merge(b)
+    _assert_state(a, before)
+    with pytest.raises(OverflowError, match=cell):
+        a + b
+    with pytest.raises(OverflowError, match=cell):
+        sum([a, b])
+    _assert_state(a, before)
+
+
+@pytest.mark.parametrize("growing", [False, True])
+def test_update_past_int64_raises_and_changes_nothing(backend, growing):
+    cm = ConfusionMatrix(backend=backend) if growing else ConfusionMatrix(3, backend=backend)
+    cm.update([2], [2], sample_weight=[2**63 - 1])
+    before = _state(cm)
+    with pytest.raises(OverflowError, match=r"cell \(\d, \d\).*9223372036854775807 \+ 1"):
+        cm.update([2], [2])
+    _assert_state(cm, before)
+    with pytest.raises(OverflowError):
+        cm.update([0, 2], [0, 2], sample_weight=[1, 1])  # a new label first moves the counts
+    _assert_state(cm, before)
+    cm.update([2], [2], sample_weight=[-1])  # within range: still counted
+    assert cm.compute().max() == 2**63 - 2
+
+
+def test_deferred_update_past_int64_raises(backend):
+    cm = ConfusionMatrix(3, backend=backend)
+    cm._defer = True  # the GPU path, forced on the host
+    cm.update([1], [1], sample_weight=[2**63 - 1])
+    with pytest.raises(OverflowError):
+        cm.update([1], [1], sample_weight=[1])
+    assert cm.compute()[1, 1] == 2**63 - 1
+
+
+def test_n_samples_past_int64_raises_at_update(backend, tmp_path):
+    cm = ConfusionMatrix(3, backend=backend).update([0], [0])
+    cm.n_samples = 2**63 - 2
+    before = _state(cm)
+    with pytest.raises(OverflowError, match="n_samples"):
+        cm.update([0, 1], [0, 1])
+    _assert_state(cm, before)
+    other = ConfusionMatrix(3, backend=backend).update([0, 1], [0, 1])
+    with pytest.raises(OverflowError, match="n_samples"):
+        cm.merge(other)
+    _assert_state(cm, before)
+    cm.update([1], [1])  # exactly int64's largest value still saves and loads
+    cm.save(tmp_path / "cm.npz")
+    assert ConfusionMatrix.load(tmp_path / "cm.npz").n_samples == 2**63 - 1

@@ -49,3 +49,24 @@ def test_auroc_of_one_class_is_nan_with_a_warning():
         assert tcm.average_precision() == 0.0
     tcm.update(np.ones(5, dtype=int), np.linspace(0, 1, 5))
     assert not np.signbit(tcm.auroc()) and 0.0 <= tcm.auroc() <= 1.0
+
+
+def test_counts_past_int64_raise_and_change_nothing(backend):
+    m = ThresholdConfusionMatrix(3, backend=backend).update([1, 0], [0.9, 0.1], sample_weight=[2**62, 1])
+    before, n = m.compute().copy(), m.n_samples
+    with pytest.raises(OverflowError, match=r"cell \(0, 2, 1\)"):
+        m.update([1], [0.9], sample_weight=[2**62])
+    np.testing.assert_array_equal(m.compute(), before)
+    assert m.n_samples == n
+    with pytest.raises(OverflowError, match=r"cell \(0, 2, 1\)"):
+        m.merge(m.copy())
+    with pytest.raises(OverflowError):
+        m + m
+    np.testing.assert_array_equal(m.compute(), before)
+    m.n_samples = 2**63 - 1
+    with pytest.raises(OverflowError, match="n_samples"):
+        m.update([0], [0.5])
+    with pytest.raises(OverflowError, match="n_samples"):
+        m.merge(ThresholdConfusionMatrix(3).update([0], [0.5]))
+    np.testing.assert_array_equal(m.compute(), before)
+    assert m.n_samples == 2**63 - 1
