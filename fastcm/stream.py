@@ -23,7 +23,7 @@ import numpy as np
 from . import backends
 from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
-from .inputs import array_module, as_array, check_ignore_index, check_num_classes
+from .inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from .overflow import INT64_MAX, add_counts
 from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
 
@@ -458,7 +458,10 @@ class ConfusionMatrix(ThreadSafeState):
             raise TypeError(
                 f"Labels of one ConfusionMatrix must all be numbers or all strings; seen {old.dtype}, got {batch_labels.dtype}"
             )
-        labels = np.union1d(old, batch_labels) if old.size else np.asarray(batch_labels)
+        # int64 with uint64 would union to float64, rounding labels past 2**53 together: one
+        # exact integer type for both, or the TypeError saying none holds them
+        old, batch_labels = common_integer_labels(old, np.asarray(batch_labels), names=("labels seen so far", "new labels"))
+        labels = np.union1d(old, batch_labels) if old.size else batch_labels
         size = labels.size
         counts = _embed(batch_counts, batch_labels, labels, size)
         if self._counts is not None:
@@ -535,7 +538,9 @@ class ConfusionMatrix(ThreadSafeState):
         if self.growing:
             union = np.empty(0, dtype=labels.dtype)
             for _, other_labels, _, _ in seen:
-                union = np.union1d(union, other_labels) if union.size else np.asarray(other_labels)
+                union, other_labels = common_integer_labels(union, np.asarray(other_labels), names=("labels", "other labels"))
+                union = np.union1d(union, other_labels) if union.size else other_labels
+            labels, union = common_integer_labels(labels, union, names=("labels", "union"))
             counts = _host(_embed(counts, labels, union, union.size)) if labels.size else np.zeros((union.size,) * 2, counts.dtype)
             labels = union
         dtype = np.float64 if any(is_float for *_, is_float in seen) else np.int64

@@ -332,3 +332,31 @@ def test_n_samples_past_int64_raises_at_update(backend, tmp_path):
     cm.update([1], [1])  # exactly int64's largest value still saves and loads
     cm.save(tmp_path / "cm.npz")
     assert ConfusionMatrix.load(tmp_path / "cm.npz").n_samples == 2**63 - 1
+
+
+# -- 64-bit labels stay exact when a growing accumulator mixes int64 and uint64 -------------
+
+def test_growing_labels_mixing_int64_and_uint64_stay_exact(backend):
+    lo = np.array([2**53, 2**53 + 1], np.int64)  # one float64 value for both
+    hi = np.array([2**63, 2**63 + 1], np.uint64)  # beyond int64
+    cm = ConfusionMatrix(backend=backend).update(lo, lo[::-1]).update(hi, hi)
+    assert cm.labels.dtype == np.uint64
+    assert [int(v) for v in cm.labels] == [2**53, 2**53 + 1, 2**63, 2**63 + 1]
+    np.testing.assert_array_equal(cm.compute(), [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    merged = ConfusionMatrix(backend=backend).update(hi, hi).merge(ConfusionMatrix(backend=backend).update(lo, lo[::-1]))
+    assert merged == cm
+    small = ConfusionMatrix(backend=backend).update(np.array([2**53 + 1], np.uint64), np.array([2**53 + 1], np.uint64))
+    small.update(lo, lo)  # uint64 values below 2**63 with int64 ones: int64
+    assert small.labels.dtype == np.int64 and small.labels.tolist() == [2**53, 2**53 + 1]
+    np.testing.assert_array_equal(small.compute(), [[1, 0], [0, 2]])
+
+
+def test_growing_labels_no_64_bit_type_holds_is_a_type_error(backend):
+    cm = ConfusionMatrix(backend=backend).update(np.array([2**63], np.uint64), np.array([2**63], np.uint64))
+    before = _state(cm)
+    with pytest.raises(TypeError, match="no 64-bit integer type holds both"):
+        cm.update(np.array([-1]), np.array([-1]))
+    _assert_state(cm, before)
+    with pytest.raises(TypeError, match="no 64-bit integer type holds both"):
+        cm.merge(ConfusionMatrix(backend=backend).update([-1], [-1]))
+    _assert_state(cm, before)
