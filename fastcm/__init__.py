@@ -79,3 +79,8 @@ def __getattr__(name):
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+from .calibration import CalibrationError, calibration_error  # noqa: E402
+from .operating_points import OperatingPoint, threshold_for  # noqa: E402
+
+__all__ += ["CalibrationError", "calibration_error", "OperatingPoint", "threshold_for"]

@@ -350,8 +350,27 @@ def _average_binary(metric, t, s, average, sample_weight):
     return float(np.average(score, weights=average_weight))
 
 
+def _ovo_roc_auc(codes, s, average):
+    """Hand & Till (2001): the mean over class pairs of the two one-vs-one AUCs.
+
+    ``codes`` are y_true's class indices (the columns of ``s``); "weighted" weighs each
+    pair by the fraction of samples in it, as scikit-learn's ``_average_multiclass_ovo_score``.
+    """
+    present = np.unique(codes)
+    pair_scores, prevalence = [], []
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            a_mask, b_mask = codes == a, codes == b
+            ab = a_mask | b_mask
+            prevalence.append(np.average(ab))
+            a_auc = _binary_roc_auc(a_mask[ab], s[ab, a])
+            b_auc = _binary_roc_auc(b_mask[ab], s[ab, b])
+            pair_scores.append((a_auc + b_auc) / 2)
+    return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
+
+
 def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise", labels=None):
-    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score` (binary, multiclass ovr, multilabel).
+    """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score` (binary, multiclass ovr and ovo, multilabel).
 
     Examples
     --------
@@ -371,14 +390,15 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
             raise ValueError(f"Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to `None`, received `max_fpr={max_fpr}` instead")
         if multi_class == "raise":
             raise ValueError("multi_class must be in ('ovo', 'ovr')")
-        if multi_class != "ovr":
-            raise ValueError(f"fastcm.roc_auc_score supports multi_class='ovr' only, but got {multi_class!r}")
         if s.ndim != 2:
             raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains multiple classes. Got `y_score.shape={s.shape}`.")
         if not np.allclose(1, s.sum(axis=1)):
             raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes")
-        if average not in ("micro", "macro", "weighted", None):
-            raise ValueError(f"average must be one of {('micro', 'macro', 'weighted', None)} for multiclass problems")
+        options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted", None)
+        if average not in options:
+            raise ValueError(f"average must be one of {options} for multiclass problems")
+        if average is None and multi_class == "ovo":
+            raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
         if labels is not None:
             classes = np.asarray(labels).reshape(-1)
             if np.unique(classes).size != classes.size:
@@ -391,6 +411,11 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
                 raise ValueError("'y_true' contains labels not in parameter 'labels'")
         elif classes.size != s.shape[1]:
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
+        if multi_class == "ovo":
+            if w is not None:
+                raise ValueError("sample_weight is not supported for multiclass one-vs-one ROC AUC, "
+                                 "'sample_weight' must be None in this case.")
+            return _ovo_roc_auc(np.searchsorted(classes, t), s, average)
         indicator = (t[:, None] == classes[None, :]).astype(np.int8)
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight), indicator, s, average, w)
     # the scores' shape is checked after the classes: one class is NaN and a warning, as scikit-learn

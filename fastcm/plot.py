@@ -437,3 +437,63 @@ def summary(cm, *, labels=None, normalize=None, curves=None, title=None):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def reliability_diagram(result, *, ax=None, title=None):
+    """Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration.
+
+    Parameters
+    ----------
+    result : fastcm.calibration.CalibrationResult or CalibrationError
+        A computed result, or an accumulator (computed here).
+    ax : matplotlib Axes, optional
+        Draw into it; otherwise a new Figure is built without pyplot.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on. Bars: fraction correct per bin (empty bins drawn empty);
+        red segments: the gap to the bin's mean confidence; the bin of confidences equal
+        to 1 is a point at x = 1. The legend gives ECE and MCE.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcm.calibration import CalibrationError
+    >>> acc = CalibrationError(n_bins=10).update([0, 1, 1], np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]))
+    >>> fig = reliability_diagram(acc)
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('Confidence', 'Accuracy')
+    """
+    from .calibration import CalibrationError
+
+    res = result.compute() if isinstance(result, CalibrationError) else result
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5, 5), layout="constrained")
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    edges = np.asarray(res.bin_edges, dtype=np.float64)
+    n = edges.size - 1
+    counts = np.asarray(res.bin_counts)
+    acc = np.nan_to_num(np.asarray(res.bin_accuracy, dtype=np.float64)[:n])
+    conf = np.asarray(res.bin_confidence, dtype=np.float64)[:n]
+    width = np.diff(edges)
+    ax.bar(edges[:-1], acc, width=width, align="edge", color="tab:blue", edgecolor="black", lw=0.6,
+           label=f"Accuracy (ECE {res.ece:.3f}, MCE {res.mce:.3f})")
+    full = counts[:n] > 0
+    centers = edges[:-1] + width / 2
+    ax.vlines(centers[full], acc[full], conf[full], color="tab:red", lw=3, alpha=0.7, label="Gap to mean confidence")
+    if counts.size > n and counts[n] > 0:  # confidences of exactly 1: a bin of zero width
+        ax.plot([1.0], [res.bin_accuracy[n]], "o", color="tab:blue", mec="black", label=f"Confidence = 1 ({_short(int(counts[n]))})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="Perfect calibration")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Confidence")
+    ax.set_ylabel("Accuracy")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title(title or f"Reliability diagram ({_short(int(res.n_samples))} predictions, {n} bins)")
+    return fig

@@ -27,3 +27,7 @@ __all__ = [
     "NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts",
     "top_k_hits", "threshold_counts", "score_groups", "device_count",
 ]
+
+from .calibrating import calibration_counts  # noqa: E402
+
+__all__ += ["calibration_counts"]

@@ -13,3 +13,7 @@ from .thresholds import score_groups, threshold_counts
 NAME = "numba"
 
 __all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups", "warm_up"]
+
+from .calibrating import calibration_counts  # noqa: E402
+
+__all__ += ["calibration_counts"]
