@@ -27,11 +27,25 @@ MODULES = [
 ]
 
 
-@pytest.mark.parametrize("name", MODULES)
+def _all_modules():
+    """Every module of the package but the GPU backend's (its examples need a device)."""
+    import pkgutil
+
+    import fastcm
+
+    names = ["fastcm"]
+    for info in pkgutil.walk_packages(fastcm.__path__, "fastcm."):
+        if ".cupy_gpu" not in info.name and not info.name.endswith("__main__"):
+            names.append(info.name)
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", _all_modules())
 def test_docstring_examples(name):
     if name == "fastcm.plot":
         pytest.importorskip("matplotlib")  # the optional `plot` extra
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0
+    if name in MODULES:  # the core modules each show at least one example
+        assert result.attempted > 0
     assert result.failed == 0
