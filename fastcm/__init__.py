@@ -16,6 +16,7 @@ from .confusion import confusion_matrix
 from .curves import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from .diagnose import diagnose
 from .evaluate import evaluate
+from .gates import check
 from .exceptions import UndefinedMetricWarning
 from .multilabel import multilabel_confusion_matrix
 from .sklearn_metrics import (
@@ -46,6 +47,7 @@ __all__ = [
     "average_precision_score",
     "balanced_accuracy_score",
     "binary_confusion_matrix",
+    "check",
     "classification_report",
     "cohen_kappa_score",
     "confusion_matrix",

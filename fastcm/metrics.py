@@ -41,6 +41,7 @@ __all__ = [
     "accuracy",
     "balanced_accuracy",
     "cohen_kappa",
+    "confidence_interval",
     "f1",
     "fbeta",
     "fnr",
@@ -613,6 +614,22 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
         averages = [("micro avg", *scores("micro"), s.sum())]
     averages += [(f"{avg} avg", *scores(avg), s.sum()) for avg in ("macro", "weighted")]
     return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+
+
+def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
+                        **metric_kwargs):
+    """A metric with its confidence interval, from the counts alone; see
+    :func:`fastcm.intervals.confidence_interval` (bootstrap over multinomial resamples of
+    the matrix, or Wilson / Clopper-Pearson for per-class proportions and accuracy).
+
+    >>> ci = confidence_interval(np.array([[45, 5], [10, 40]]), "recall", method="wilson")
+    >>> ci.low.round(3).tolist()
+    [0.786, 0.67]
+    """
+    from .intervals import confidence_interval as interval
+
+    return interval(cm, metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
+                    **metric_kwargs)
 
 
 def _report_rows(n, labels):

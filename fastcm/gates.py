@@ -1,0 +1,279 @@
+"""Quality gates: does a confusion matrix meet its minimum metrics?
+
+:func:`check` judges accuracy, and per-class (or macro-averaged) recall, precision and F1
+against thresholds and returns every failure with the numbers behind it. With
+``use_lower_bound=True`` a metric passes only when the lower bound of its confidence
+interval (:func:`fastcm.intervals.confidence_interval`) clears the threshold, so a small
+test set cannot pass by luck. :func:`parse_requirement` reads the command line's
+``--require "recall>=0.85"``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastcm.gates import check
+>>> cm = np.array([[45, 5], [20, 30]])
+>>> result = check(cm, min_recall=0.7)
+>>> bool(result)
+False
+>>> print(result)
+FAILED: 1 of 2 requirements
+  recall of class 1 = 0.6000 < 0.7
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import metrics as _metrics
+from . import intervals as _intervals
+from .intervals import confidence_interval
+
+__all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement"]
+
+OPERATORS = (">=", ">", "<=", "<")
+
+#: the metrics ``check`` judges, by their keyword
+_MINIMUMS = ("accuracy", "recall", "precision", "f1")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One requirement not met.
+
+    ``class_label`` is None for accuracy and for macro averages; ``lower_bound`` is the
+    interval's lower bound the judgement used (None when judged on the value itself).
+    """
+
+    metric: str
+    class_label: object
+    value: float
+    threshold: float
+    lower_bound: float | None = None
+
+    def __str__(self) -> str:
+        what = self.metric if self.class_label is None else f"{self.metric} of class {self.class_label}"
+        if self.lower_bound is None:
+            return f"{what} = {self.value:.4f} < {self.threshold:g}"
+        return f"{what} = {self.value:.4f}, lower bound {self.lower_bound:.4f} < {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of :func:`check`: ``passed`` (also its truth value) and the ``failures``.
+
+    ``n_checked`` counts the (metric, class) judgements made.
+    """
+
+    failures: list = field(default_factory=list)
+    n_checked: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        if self.passed:
+            return f"PASSED: {self.n_checked} of {self.n_checked} requirements"
+        lines = [f"FAILED: {len(self.failures)} of {self.n_checked} requirements"]
+        lines += [f"  {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def _check_threshold(name, value):
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"Expected `{name}` to be a number in [0, 1] or None, but got {value!r}")
+    return float(value)
+
+
+def _matrix_and_labels(cm):
+    """Counts and the label of each row: a ConfusionMatrix's labels, else ``0..C-1``."""
+    if hasattr(cm, "compute") and hasattr(cm, "labels"):
+        labels = np.asarray(cm.labels)
+        m = cm.compute()
+    else:
+        m = cm
+        labels = None
+    m = np.asarray(m if isinstance(m, np.ndarray) or not hasattr(m, "get") else m.get())  # synchronize!
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
+    if labels is None:
+        labels = np.arange(m.shape[0])
+    return m, labels
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _select(labels, classes):
+    """Row positions of ``classes`` (labels), in the order given; a ValueError names unknown ones."""
+    if classes is None:
+        return np.arange(labels.size)
+    if isinstance(classes, (str, bytes)) or np.ndim(classes) == 0:
+        classes = [classes]
+    where = {_plain(v): i for i, v in enumerate(labels.tolist())}
+    missing = [c for c in classes if _plain(c) not in where]
+    if missing:
+        raise ValueError(f"Expected `classes` to be labels of the matrix, but {missing} are not among "
+                         f"{labels.tolist()[:20]}{' ...' if labels.size > 20 else ''}")
+    return np.array([where[_plain(c)] for c in classes], dtype=np.intp)
+
+
+def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=None, per_class=True,
+          classes=None, use_lower_bound=False, level=0.95, random_state=0):
+    """Judge a confusion matrix against minimum metrics.
+
+    Parameters
+    ----------
+    cm : array_like of shape (C, C) or ConfusionMatrix
+        Counts, rows = true class. A :class:`~fastcm.ConfusionMatrix` names its classes by
+        its labels; a plain matrix by row index.
+    min_accuracy, min_recall, min_precision, min_f1 : float in [0, 1], optional
+        Minimum values; None skips the metric.
+    per_class : bool, default True
+        Judge recall, precision and F1 of each class; False judges their macro averages
+        (over ``classes`` when given, else over every class).
+    classes : sequence of labels, optional
+        The classes judged (all by default).
+    use_lower_bound : bool, default False
+        Judge the lower bound of the ``level`` confidence interval instead of the value:
+        Wilson intervals for accuracy, recall and precision of a class, the percentile
+        bootstrap (seeded by ``random_state``) for F1 and macro averages.
+    level : float, default 0.95
+        Confidence level of those intervals.
+    random_state : int, Generator or None, default 0
+        Seed of the bootstrap, so a gate gives the same verdict on the same matrix.
+
+    Returns
+    -------
+    CheckResult
+        ``passed`` (also ``bool(result)``), ``failures`` (a list of :class:`Failure`:
+        metric, class_label, value, threshold, lower_bound) and ``n_checked``. An undefined
+        value (recall of a class without samples, precision of one never predicted, a NaN
+        bound) fails: a gate cannot vouch for what was not measured.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cm = np.array([[9, 1], [1, 9]])
+    >>> check(cm, min_accuracy=0.8).passed
+    True
+    >>> result = check(cm, min_accuracy=0.8, use_lower_bound=True)
+    >>> result.failures[0].metric, round(result.failures[0].lower_bound, 3)
+    ('accuracy', 0.699)
+    >>> print(check(cm, min_f1=0.85, per_class=False))
+    PASSED: 1 of 1 requirements
+    """
+    minimums = {name: _check_threshold(f"min_{name}", value) for name, value in
+                zip(_MINIMUMS, (min_accuracy, min_recall, min_precision, min_f1))}
+    if not isinstance(level, numbers.Real) or not 0 < level < 1:
+        raise ValueError(f"Expected `level` to be a number strictly between 0 and 1, but got {level!r}")
+    m, labels = _matrix_and_labels(cm)
+    rows = _select(labels, classes)
+    failures = []
+    n_checked = 0
+
+    def judge(metric, label, value, threshold, low=None):
+        nonlocal n_checked
+        n_checked += 1
+        judged = value if low is None else low
+        if judged is None or math.isnan(judged) or judged < threshold:
+            failures.append(Failure(metric, None if label is None else _plain(label), float(value), threshold,
+                                    None if low is None else float(low)))
+
+    if minimums["accuracy"] is not None:
+        value = _metrics.accuracy(m)
+        low = None
+        if use_lower_bound:
+            low = confidence_interval(m, "accuracy", method="wilson", level=level).low
+        judge("accuracy", None, value, minimums["accuracy"], low)
+
+    for name in ("recall", "precision", "f1"):
+        threshold = minimums[name]
+        if threshold is None:
+            continue
+        if per_class:
+            method = "bootstrap" if name == "f1" else "wilson"
+            if use_lower_bound:
+                ci = confidence_interval(m, name, method=method, level=level, random_state=random_state,
+                                         zero_division=np.nan)
+                values, lows = ci.estimate, ci.low
+            else:
+                values, lows = getattr(_metrics, name)(m, zero_division=np.nan), None
+            for r in rows:
+                judge(name, labels[r], values[r], threshold, None if lows is None else lows[r])
+        else:
+            if use_lower_bound:
+                value, low = _macro_interval(m, name, rows, level, random_state)
+            else:
+                per = getattr(_metrics, name)(m, zero_division=np.nan)[rows]
+                value, low = _nanmean(per), None
+            judge(f"macro {name}", None, value, threshold, low)
+    return CheckResult(failures, n_checked)
+
+
+def _nanmean(per):
+    keep = ~np.isnan(per)
+    return float(per[keep].mean()) if keep.any() else math.nan
+
+
+def _macro_interval(m, name, rows, level, random_state, n_resamples=10_000):
+    """Macro average over ``rows`` (classes undefined in a matrix left out, as
+    ``zero_division=np.nan``) and its percentile-bootstrap lower bound, from the
+    per-class resampled values."""
+    per = getattr(_metrics, name)(m, zero_division=np.nan)[rows]
+    values_fn = _intervals._FAST[name][0]
+    values = _intervals._fast_values(m, values_fn, n_resamples, np.random.default_rng(random_state),
+                                     {"zero_division": np.nan})[:, rows]
+    keep = ~np.isnan(values)
+    count = keep.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        macro = np.where(count > 0, np.where(keep, values, 0.0).sum(axis=1) / count, np.nan)
+    return _nanmean(per), _intervals._percentiles(macro, level)[0]
+
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+def parse_requirement(text):
+    """``"recall>=0.85"`` -> ``("recall", ">=", 0.85)``: a metric, an operator, a number.
+
+    Operators are ``>=``, ``>``, ``<=`` and ``<``; spaces around them are allowed.
+
+    Raises
+    ------
+    ValueError
+        Text that is not ``METRIC OP NUMBER``; the message quotes it.
+
+    Examples
+    --------
+    >>> parse_requirement("recall>=0.85")
+    ('recall', '>=', 0.85)
+    >>> parse_requirement(" macro f1 > .7 ")
+    ('macro f1', '>', 0.7)
+    >>> parse_requirement("recall=0.85")
+    Traceback (most recent call last):
+      ...
+    ValueError: Expected a requirement METRIC OP NUMBER with OP one of >=, >, <=, <, e.g. 'recall>=0.85', but got 'recall=0.85'
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"Expected a requirement string such as 'recall>=0.85', but got {text!r}")
+    match = _REQUIREMENT.match(text)
+    if match is None:
+        raise ValueError(f"Expected a requirement METRIC OP NUMBER with OP one of {', '.join(OPERATORS)}, "
+                         f"e.g. 'recall>=0.85', but got {text!r}")
+    metric, op, number = match.groups()
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"Expected a finite number in requirement {text!r}")
+    return " ".join(metric.split()), op, value
