@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import backends
-from .exceptions import UndefinedMetricWarning
+from .exceptions import warn_undefined
 from .inputs import InvalidInputError, as_array
 
 __all__ = ["precision_recall_curve", "roc_curve", "roc_auc_score", "average_precision_score"]
@@ -191,12 +191,12 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_inter
     fpr, tpr, thresholds = np.zeros(d + 1), np.zeros(d + 1), np.empty(d + 1)
     thresholds[0], thresholds[1:] = np.inf, thr
     if d == 0 or fps[-1] <= 0:
-        warnings.warn("No negative samples in y_true, false positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
+        warn_undefined("No negative samples in y_true, false positive value should be meaningless", stacklevel=3)
         fpr[:] = np.nan
     else:
         np.divide(fps, fps[-1], out=fpr[1:])
     if d == 0 or tps[-1] <= 0:
-        warnings.warn("No positive samples in y_true, true positive value should be meaningless", UndefinedMetricWarning, stacklevel=2)
+        warn_undefined("No positive samples in y_true, true positive value should be meaningless", stacklevel=3)
         tpr[:] = np.nan
     else:
         np.divide(tps, tps[-1], out=tpr[1:])
@@ -269,8 +269,7 @@ def _rank_auc(t, s, positive, backend="auto"):
 def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None, pos_label=None, classes=None):
     classes = _classes(np.asarray(y_true)) if classes is None else classes
     if classes.size != 2:
-        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
-                      UndefinedMetricWarning, stacklevel=3)
+        warn_undefined("Only one class is present in y_true. ROC AUC score is not defined in that case.", stacklevel=4)
         return np.nan
     if sample_weight is None and (max_fpr is None or max_fpr == 1):
         t, s, _, positive = _binary_inputs(y_true, y_score, classes[-1], None, classes)
@@ -381,10 +380,15 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
         raise ValueError(f"The 'max_fpr' parameter of roc_auc_score must be a float in the range (0.0, 1.0] or None. Got {max_fpr!r} instead.")
     if multi_class not in ("raise", "ovr", "ovo"):
         raise ValueError(f"The 'multi_class' parameter of roc_auc_score must be one of ('raise', 'ovr', 'ovo'). Got {multi_class!r} instead.")
-    t, s, w = _score_inputs(y_true, y_score, sample_weight, average)
+    ovo_weights = multi_class == "ovo" and sample_weight is not None
+    t, s, w = _score_inputs(y_true, y_score, None if ovo_weights else sample_weight, average)
+    classes = None if t.ndim == 2 else _classes(t)
+    if ovo_weights and not (t.ndim == 1 and (classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2))):
+        t, s, w = _score_inputs(y_true, y_score, sample_weight, average)  # not the one-vs-one path
+    elif ovo_weights:
+        w = sample_weight
     if t.ndim == 2:
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight, max_fpr), t, s, average, w)
-    classes = _classes(t)
     if classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2):
         if max_fpr is not None and max_fpr != 1.0:
             raise ValueError(f"Partial AUC computation not available in multiclass setting, 'max_fpr' must be set to `None`, received `max_fpr={max_fpr}` instead")

@@ -1,9 +1,9 @@
 """Warnings fastcm emits.
 
-``UndefinedMetricWarning`` mirrors scikit-learn's: when scikit-learn is already imported,
-the warning raised is also an instance of scikit-learn's class, so filters and
-``pytest.warns`` written for either library catch it. scikit-learn is never imported for
-this.
+``UndefinedMetricWarning`` mirrors scikit-learn's: when scikit-learn is importable, the
+warning raised is also an instance of ``sklearn.exceptions.UndefinedMetricWarning``, so
+filters and ``pytest.warns`` written for either library catch it. ``import fastcm`` never
+imports scikit-learn: the first warning does (``sklearn.exceptions``), when it is installed.
 """
 
 from __future__ import annotations
@@ -21,9 +21,19 @@ class UndefinedMetricWarning(UserWarning):
 _BRIDGE = None
 
 
+_SKLEARN_MISSING = False
+
+
 def _warning_class():
-    global _BRIDGE
+    global _BRIDGE, _SKLEARN_MISSING
+    if _BRIDGE is not None:
+        return _BRIDGE
     sk = sys.modules.get("sklearn.exceptions")
+    if sk is None and not _SKLEARN_MISSING:
+        try:
+            import sklearn.exceptions as sk
+        except ImportError:
+            _SKLEARN_MISSING = True
     if sk is None:
         return UndefinedMetricWarning
     if _BRIDGE is None:

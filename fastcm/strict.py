@@ -67,6 +67,15 @@ def _dense(a):
     return a
 
 
+def _numeric_weights(w):
+    """Object-dtype weights, which scikit-learn's checks let through, as float64 (fastcm refuses objects)."""
+    if w is not None and getattr(w, "dtype", None) is not None and w.dtype.kind == "O":
+        import numpy as np
+
+        return np.asarray(w, dtype=np.float64)
+    return w
+
+
 def _label_targets(p, true="y_true", pred="y_pred"):
     """scikit-learn's ``_check_targets`` on the labels and the weights."""
     from sklearn.metrics._classification import _check_targets
@@ -74,7 +83,7 @@ def _label_targets(p, true="y_true", pred="y_pred"):
     _, _, t, y, w = _check_targets(p[true], p[pred], p.get("sample_weight"))
     p[true], p[pred] = _dense(t), _dense(y)
     if "sample_weight" in p:
-        p["sample_weight"] = w
+        p["sample_weight"] = _numeric_weights(w)
 
 
 def _confusion_targets(p):
@@ -95,7 +104,7 @@ def _confusion_targets(p):
     if y_type not in ("binary", "multiclass"):
         raise ValueError("%s is not supported" % y_type)
     p["y_true"], p["y_pred"] = t, y
-    p["sample_weight"] = np.asarray(p["sample_weight"]) if empty else w
+    p["sample_weight"] = np.asarray(p["sample_weight"]) if empty else _numeric_weights(w)
 
 
 def _curve_targets(p):
@@ -140,8 +149,11 @@ def _ap_targets(p):
 def _top_k_targets(p):
     from sklearn.utils import check_array, column_or_1d
 
+    from sklearn.utils import check_consistent_length
+
     p["y_true"] = column_or_1d(check_array(p["y_true"], ensure_2d=False, dtype=None))
     p["y_score"] = check_array(p["y_score"], ensure_2d=False)
+    check_consistent_length(p["y_true"], p["y_score"], p["sample_weight"])
 
 
 _CHECKS = {name: _label_targets for name in __all__}

@@ -1,0 +1,30 @@
+"""scikit-learn's own metric tests, run against :mod:`fastcm.strict` (tests/sklearn_suite/run.py).
+
+Every test that passes with scikit-learn must pass with the strict drop-ins, except those
+in tests/sklearn_suite/deviations.txt (each with its reason); a listed test that passes
+now must leave the list.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+RUNNER = Path(__file__).parent / "sklearn_suite" / "run.py"
+
+
+def test_sklearn_metric_suite_passes_with_strict(tmp_path):
+    summary = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), "--json", str(summary)], capture_output=True, text=True, timeout=900
+    )
+    assert summary.exists(), proc.stdout + proc.stderr
+    result = json.loads(summary.read_text())
+    assert result["sklearn_passed"] > 1000, result  # the suite was found and ran
+    assert not result["unexpected"], proc.stdout
+    assert not result["stale_deviations"], proc.stdout
+    assert result["fastcm_passed"] >= 0.99 * result["sklearn_passed"], proc.stdout
