@@ -25,7 +25,18 @@ from . import metrics as _metrics
 from .confusion import _as_labels, _host, count, invalid_message
 from .inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from .overflow import INT64_MAX, add_counts
-from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
+from .persist import (
+    ArraysInMemory,
+    check_finite_counts,
+    check_unweighted_counts,
+    counts_array,
+    field,
+    field_shape,
+    read_npz,
+    scalar_bool,
+    scalar_int,
+    write_npz_atomic,
+)
 
 __all__ = ["ConfusionMatrix", "ThreadSafeState"]
 
@@ -304,6 +315,9 @@ class ConfusionMatrix(ThreadSafeState):
     #: skips the check (a device read on a GPU). None: unknown (weights, loaded, pickled
     #: by an older fastcm): every add is checked.
     _bound = None
+    #: whether sample weights may have been counted (True when unknown): without them a
+    #: saved file's counts must be what counting pairs gives (see load)
+    _weighted = True
 
     def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto"):
         self.num_classes = check_num_classes(num_classes)
@@ -345,6 +359,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._batches = 0  # updates accepted since reset: names a batch in deferred errors
             self._deferred = None  # device state of deferred checks, or None
             self._bound = 0  # host bound on |every int64 cell|, or None when unknown
+            self._weighted = False  # whether a batch with sample weights was counted
         return self
 
     @property
@@ -448,6 +463,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._counts, self._labels, self._deferred = new_counts, new_labels, deferred
             self._n_seen = n_seen
             self._bound = bound if cannot_wrap else None
+            self._weighted = self._weighted or sample_weight is not None
             self._batches += 1
         return self
 
@@ -490,8 +506,8 @@ class ConfusionMatrix(ThreadSafeState):
         # other's state is read under its lock and combined under ours, never both held:
         # a.merge(b) and b.merge(a) in two threads cannot deadlock
         with other._lock:
-            o_counts, o_labels, o_deferred, o_seen, o_bound = (
-                other._counts, other._labels, other._deferred, other._n_seen, other._bound
+            o_counts, o_labels, o_deferred, o_seen, o_bound, o_weighted = (
+                other._counts, other._labels, other._deferred, other._n_seen, other._bound, other._weighted
             )
         if o_counts is None:
             return self
@@ -506,6 +522,7 @@ class ConfusionMatrix(ThreadSafeState):
             deferred = _merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
             self._counts, self._labels, self._deferred = counts, labels, deferred
             self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
+            self._weighted = self._weighted or o_weighted
         return self
 
     def all_reduce(self, group=None) -> "ConfusionMatrix":
@@ -556,6 +573,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._labels = labels if self.growing else self._labels
             self._n_seen = int(flat[-1])
             self._bound = None
+            self._weighted = True  # other processes may have counted weights
         return self
 
     def __add__(self, other):
@@ -592,39 +610,74 @@ class ConfusionMatrix(ThreadSafeState):
     def save(self, path) -> None:
         """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename).
 
-        A pending deferred error is raised first and nothing is written.
+        A pending deferred error is raised first and nothing is written. So is a ValueError
+        for a state :meth:`load` would refuse (float counts summed to inf, ``n_samples``
+        set below the pairs counted): nothing is written that cannot be read back. The
+        file's mode is 0o666 less the umask; see :func:`fastcm.persist.write_npz_atomic`.
         """
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
+            counts = _host(self.compute())
             fields = {
                 "fastcm_format": np.array(_FORMAT),
                 "format_version": np.array(_FORMAT_VERSION),
-                "counts": _host(self.compute()),
+                "counts": counts,
                 "labels": self.labels,
                 "mode": np.array("growing" if self.growing else ("labels" if self._fixed_labels is not None else "classes")),
-                "n_samples": np.array(self.n_samples, dtype=np.int64),
+                "n_samples": np.array(self._n_seen, dtype=np.int64),
                 "has_ignore": np.array(self.ignore_index is not None),
                 "ignore_index": np.array(0 if self.ignore_index is None else self.ignore_index),
+                "weighted": np.array(bool(self._weighted)),
             }
+        check_finite_counts(counts, "counts")
+        try:
+            self._from_fields(ArraysInMemory(fields, path), self.backend)  # load's own checks
+        except ValueError as exc:
+            raise ValueError(f"Cannot save a state that could not be loaded back: {exc}") from None
         write_npz_atomic(path, fields)
 
     @classmethod
     def load(cls, path, *, backend="auto") -> "ConfusionMatrix":
-        """Read an accumulator written by :meth:`save`; a corrupt or foreign file is a ValueError."""
-        path = os.fspath(path)
-        data = read_npz(path, "ConfusionMatrix")
+        """Read an accumulator written by :meth:`save`; a corrupt or foreign file is a ValueError.
+
+        Only the fields fastcm writes are read (never a Python object), each after its
+        header shows it fits in the file and agrees with the labels: a small file cannot
+        make this allocate much. Refused as damage, besides malformed fields: counts or
+        ``n_samples`` beyond int64, non-finite counts, ``has_ignore`` other than a bool; and,
+        in a file that records that no sample weights were counted, what unweighted
+        counting cannot give: float or negative counts, or more counted than ``n_samples``.
+        With weights (which may be negative, as in scikit-learn), or in a file of an older
+        fastcm that records nothing about weights, any finite int64 or float64 counts load.
+        """
+        with read_npz(path, "ConfusionMatrix") as data:
+            return cls._from_fields(data, backend)
+
+    @classmethod
+    def _from_fields(cls, data, backend) -> "ConfusionMatrix":
+        """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
+        path = data.path
         if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ConfusionMatrix file")
         version = field(data, "format_version", path, scalar_int)
         if version > _FORMAT_VERSION:
             raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
-        counts = field(data, "counts", path, lambda a: counts_array(a, 2))
+        labels_shape = field_shape(data, "labels", path)
+        counts_shape = field_shape(data, "counts", path)
+        if len(labels_shape) == 1 and counts_shape != labels_shape * 2:  # before reading either
+            raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts_shape} for {labels_shape[0]} labels")
         labels = field(data, "labels", path, _saved_labels)
+        counts = field(data, "counts", path, lambda a: counts_array(a, 2))
         mode = field(data, "mode", path, _saved_mode)
-        ignore = field(data, "ignore_index", path, _saved_ignore) if field(data, "has_ignore", path, bool) else None
+        ignore = field(data, "ignore_index", path, _saved_ignore) if field(data, "has_ignore", path, scalar_bool) else None
         n_samples = field(data, "n_samples", path, scalar_int)
+        weighted = field(data, "weighted", path, scalar_bool) if "weighted" in data else None  # None: older file
         if counts.shape != (labels.size, labels.size):
             raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts.shape} for {labels.size} labels")
+        if weighted is False:
+            try:
+                check_unweighted_counts(counts, n_samples)
+            except ValueError as exc:
+                raise ValueError(f"{path!r} is a damaged fastcm file: bad field 'counts' ({exc})") from None
         if mode == "growing" and labels.size > 1 and not (labels[1:] > labels[:-1]).all():
             raise ValueError(f"{path!r} is a damaged fastcm file: the labels of a growing accumulator are not sorted and distinct")
         if mode == "classes":
@@ -637,6 +690,7 @@ class ConfusionMatrix(ThreadSafeState):
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
         cm._bound = _magnitude(cm._counts)
+        cm._weighted = weighted is not False
         return cm
 
     # -- metrics ---------------------------------------------------------------------------

@@ -19,7 +19,18 @@ from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
 from .overflow import INT64_MAX, add_counts
 from .stream import ThreadSafeState
-from .persist import counts_array, field, read_npz, scalar_int, write_npz_atomic
+from .persist import (
+    ArraysInMemory,
+    check_finite_counts,
+    check_unweighted_counts,
+    counts_array,
+    field,
+    field_shape,
+    read_npz,
+    scalar_bool,
+    scalar_int,
+    write_npz_atomic,
+)
 from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
 
 __all__ = ["ThresholdConfusionMatrix"]
@@ -60,6 +71,10 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     [[[1, 0], [1, 1]]]
     """
 
+    #: whether sample weights may have been counted (True when unknown: pickles of an
+    #: older fastcm); without them a saved file's counts must be what counting gives
+    _weighted = True
+
     def __init__(self, thresholds=101, *, num_classes=None, backend="auto"):
         self.thresholds = check_thresholds(thresholds)
         self.num_classes = check_num_classes(num_classes)
@@ -74,6 +89,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         with self._lock:
             self._hist = np.zeros((self.num_classes or 1, self.thresholds.size + 1, 2), dtype=np.int64)
             self.n_samples = 0
+            self._weighted = False  # whether a batch with sample weights was counted
         return self
 
     def update(self, y_true, y_score, sample_weight=None) -> "ThresholdConfusionMatrix":
@@ -88,6 +104,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             n_seen = _check_n_samples(self.n_samples + int(t.shape[0]))
             self._hist = add_counts(self._hist, hist, "histogram count")  # raises before the commit
             self.n_samples = n_seen
+            self._weighted = self._weighted or w is not None
         return self
 
     def compute(self):
@@ -107,11 +124,12 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         if other.num_classes != self.num_classes or not np.array_equal(other.thresholds, self.thresholds):
             raise ValueError("Cannot merge accumulators with different thresholds or num_classes")
         with other._lock:  # never both locks at once: a.merge(b) with b.merge(a) cannot deadlock
-            o_hist, o_seen = other._hist, other.n_samples
+            o_hist, o_seen, o_weighted = other._hist, other.n_samples, other._weighted
         with self._lock:
             n_seen = _check_n_samples(self.n_samples + o_seen)
             self._hist = add_counts(self._hist, o_hist, "histogram count")
             self.n_samples = n_seen
+            self._weighted = self._weighted or o_weighted
         return self
 
     def __add__(self, other):
@@ -216,7 +234,12 @@ class ThresholdConfusionMatrix(ThreadSafeState):
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename)."""
+        """Write the state to ``path`` as .npz, atomically (a temporary file, then a rename).
+
+        A state :meth:`load` would refuse (float counts summed to inf, ``n_samples`` set
+        below the samples counted) is a ValueError and nothing is written. The file's mode
+        is 0o666 less the umask.
+        """
         path = os.fspath(path)
         with self._lock:
             fields = {
@@ -225,24 +248,57 @@ class ThresholdConfusionMatrix(ThreadSafeState):
                 "hist": self._hist,
                 "thresholds": self.thresholds,
                 "num_classes": np.array(self.num_classes or 0),
-                "n_samples": np.array(self.n_samples, dtype=np.int64),
+                "n_samples": np.array(min(self.n_samples, INT64_MAX), dtype=np.int64),
+                "weighted": np.array(bool(self._weighted)),
             }
+            n_samples = self.n_samples
+        check_finite_counts(fields["hist"], "histogram counts")
+        try:
+            _check_n_samples(n_samples)
+            self._from_fields(ArraysInMemory(fields, path), self.backend)  # load's own checks
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"Cannot save a state that could not be loaded back: {exc}") from None
         write_npz_atomic(path, fields)
 
     @classmethod
     def load(cls, path, *, backend="auto") -> "ThresholdConfusionMatrix":
-        """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError."""
-        path = os.fspath(path)
-        data = read_npz(path, "ThresholdConfusionMatrix")
+        """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError.
+
+        Only the fields fastcm writes are read, each after its header shows it fits in the
+        file; the histogram's declared shape must match ``num_classes`` and the thresholds
+        before anything is allocated for it. Refused as damage, besides malformed fields:
+        counts or ``n_samples`` beyond int64 and non-finite counts; and, in a file that
+        records that no sample weights were counted, float or negative counts, or a class
+        counting more than ``n_samples``. Weighted files (weights may be negative) and files
+        of an older fastcm, which record nothing about weights, take any finite counts.
+        """
+        with read_npz(path, "ThresholdConfusionMatrix") as data:
+            return cls._from_fields(data, backend)
+
+    @classmethod
+    def _from_fields(cls, data, backend) -> "ThresholdConfusionMatrix":
+        """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
+        path = data.path
         if "fastcm_format" not in data:
             raise ValueError(f"{path!r} is not a fastcm ThresholdConfusionMatrix file")
         version = field(data, "format_version", path, scalar_int)
         if version > _FORMAT_VERSION:
             raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
         k = field(data, "num_classes", path, scalar_int)
-        m = cls(field(data, "thresholds", path, check_thresholds), num_classes=k or None, backend=backend)
+        thresholds = field(data, "thresholds", path, check_thresholds)
+        expected = (k or 1, thresholds.size + 1, 2)
+        declared = field_shape(data, "hist", path)
+        if declared != expected:  # before allocating a state of num_classes rows
+            raise ValueError(f"{path!r} is a damaged fastcm file: histogram {declared}, expected {expected}")
         hist = field(data, "hist", path, lambda a: counts_array(a, 3))
-        if hist.shape != m._hist.shape:
-            raise ValueError(f"{path!r} is a damaged fastcm file: histogram {hist.shape}, expected {m._hist.shape}")
-        m._hist, m.n_samples = hist, field(data, "n_samples", path, scalar_int)
+        n_samples = field(data, "n_samples", path, scalar_int)
+        weighted = field(data, "weighted", path, scalar_bool) if "weighted" in data else None  # None: older file
+        if weighted is False:
+            try:
+                check_unweighted_counts(hist, n_samples, axes=(1, 2))  # each sample once per class
+            except ValueError as exc:
+                raise ValueError(f"{path!r} is a damaged fastcm file: bad field 'hist' ({exc})") from None
+        m = cls(thresholds, num_classes=k or None, backend=backend)
+        m._hist, m.n_samples = hist, n_samples
+        m._weighted = weighted is not False
         return m
