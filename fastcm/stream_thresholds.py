@@ -203,6 +203,25 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         ap = 0.0 + np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
         return ap if np.ndim(ap) else float(ap)
 
+    def threshold_for(self, *, recall=None, precision=None, fpr=None):
+        """The operating point reaching ``recall``, ``precision`` or ``fpr`` (exactly one), per
+        class with ``num_classes``; see :func:`fastcm.operating_points.threshold_for`.
+
+        ``recall=r``: the highest threshold whose recall is at least ``r``;
+        ``precision=p``: the lowest threshold whose precision is at least ``p``;
+        ``fpr=f``: the lowest threshold whose false positive rate is at most ``f``.
+
+        Examples
+        --------
+        >>> m = ThresholdConfusionMatrix(thresholds=[0.25, 0.5, 0.75]).update([0, 1, 1, 0], [0.3, 0.6, 0.8, 0.7])
+        >>> p = m.threshold_for(recall=1.0)
+        >>> p.threshold, p.precision
+        (0.5, 0.6666666666666666)
+        """
+        from .operating_points import threshold_for
+
+        return threshold_for(self.compute(), self.thresholds, recall=recall, precision=precision, fpr=fpr)
+
     def best_threshold(self, metric="f1"):
         """(threshold, value) maximising ``metric`` ("f1", "accuracy", "youden"); per class with num_classes."""
         m = np.asarray(self.compute(), dtype=np.float64)

@@ -70,3 +70,19 @@ def test_counts_past_int64_raise_and_change_nothing(backend):
         m.merge(ThresholdConfusionMatrix(3).update([0], [0.5]))
     np.testing.assert_array_equal(m.compute(), before)
     assert m.n_samples == 2**63 - 1
+
+
+def test_threshold_for_reaches_the_asked_recall_per_class():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 2000)
+    scores = rng.random((2000, 3))
+    scores[np.arange(2000), y] += 0.3
+    tcm = ThresholdConfusionMatrix(thresholds=201, num_classes=3).update(y, scores)
+    point = tcm.threshold_for(recall=0.9)
+    for k in range(3):
+        pos = scores[y == k, k]
+        thr = point.threshold[k]
+        assert (pos >= thr).mean() >= 0.9  # reached at the chosen threshold...
+        above = tcm.thresholds[tcm.thresholds > thr]
+        if above.size:  # ...and not at the next higher one
+            assert (pos >= above[0]).mean() < 0.9
