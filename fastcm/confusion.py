@@ -13,6 +13,7 @@ The work splits in three steps, the same for the function and the streaming clas
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from .inputs import (
 )
 
 __all__ = ["confusion_matrix", "count", "normalize_counts", "Counted"]
+
+I64_MIN, UINT64_MAX = -INT64_MAX - 1, 2**64 - 1
 
 #: widest integer value range planned with a dense lookup table (larger ranges use sorting)
 _MAX_LUT = 1 << 24
@@ -72,14 +75,43 @@ def _check_label_kinds(t, p) -> None:
         raise TypeError(f"Mix of str and bytes labels in y_true and y_pred: got {t.dtype} and {p.dtype}")
 
 
+def _integer_labels(values) -> np.ndarray:
+    """Python ints as int64, else uint64, exactly; a ValueError naming the values no one
+    64-bit integer type holds (numpy would make them float64, or raise a bare OverflowError)."""
+    lo, hi = min(values), max(values)
+    if I64_MIN <= lo and hi <= INT64_MAX:
+        return np.array(values, dtype=np.int64)
+    if 0 <= lo and hi <= UINT64_MAX:
+        return np.array(values, dtype=np.uint64)
+    bad = next((v for v in values if not I64_MIN <= v <= UINT64_MAX), None)
+    if bad is not None:
+        raise ValueError(f"Expected integer `labels` within the 64-bit integer range, but got {bad!r}")
+    raise ValueError(
+        f"Expected integer `labels` that one 64-bit integer type holds, but got {lo!r} and {hi!r} "
+        "(int64 holds no value above 2**63-1, uint64 no negative one)"
+    )
+
+
 def _as_labels(labels) -> np.ndarray:
     lab = np.asarray(labels)
     if lab.ndim != 1:
         lab = lab.reshape(-1)
     if lab.size == 0:
         raise ValueError("'labels' should contain at least one label.")
+    if lab.dtype.kind == "f" and not isinstance(labels, np.ndarray):
+        # a list of ints numpy could not put in one integer dtype became float64, rounded
+        items = np.asarray(labels, dtype=object).reshape(-1).tolist()
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+            lab = np.array(items, dtype=object)
     if lab.dtype.kind == "O":
-        lab = lab.astype(str) if all(isinstance(v, str) for v in lab) else lab.astype(np.int64)
+        items = lab.tolist()
+        if all(isinstance(v, str) for v in items):
+            lab = lab.astype(str)
+        elif all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in items):
+            lab = _integer_labels([int(v) for v in items])
+        else:
+            bad = next(v for v in items if not isinstance(v, (str, numbers.Integral)) or isinstance(v, (bool, np.bool_)))
+            raise TypeError(f"Expected `labels` to be all integers or all strings, but got {bad!r} ({type(bad).__name__})")
     if np.unique(lab).size != lab.size:
         raise ValueError(f"Expected `labels` to hold distinct values, but got {lab.tolist()!r}")
     return lab
@@ -476,7 +508,12 @@ def count(
         t = to_integer_labels(t, "y_true")
         p = to_integer_labels(p, "y_pred")
         if labels is not None or num_classes is None:  # declared classes: the kernel flags such values
-            t, p = common_integer_labels(t, p)
+            try:
+                t, p = common_integer_labels(t, p)
+            except TypeError:
+                if labels is None:
+                    raise
+                # labels: each side is matched exactly in its own dtype (_encode), no common one needed
     tf, pf = flatten(t), flatten(p)
     ignore_index = _ignore_for(ignore_index, tf)
 
@@ -502,8 +539,9 @@ def count(
             if dense is not None:
                 return Counted(dense[0], dense[1], be.NAME, t.size)
         lab, lut, lo = _infer_labels(be, tf, pf, ignore_index, span)
-        if lab.size == 0:
-            return Counted(be.xp.zeros((0, 0), dtype=np.int64), lab, be.NAME, t.size)
+        if lab.size == 0:  # float weights give float counts, even of nothing
+            dtype = np.float64 if weights is not None and weights.dtype.kind == "f" else np.int64
+            return Counted(be.xp.zeros((0, 0), dtype=dtype), lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
     if plan is not None:
