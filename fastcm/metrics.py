@@ -559,8 +559,17 @@ def _kappa_integer_parts(cm, xp, weights):
     return w_obs, (sum0 * (i * b_below - jb_below + jb_above - i * b_above)).sum(), n
 
 
-def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn", labels=None):
+def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn", labels=None, ci=None,
+           random_state=0):
     """The classification report of a matrix, formatted exactly as scikit-learn's.
+
+    ``ci`` (an extension, e.g. 0.95) adds confidence intervals at that level from the
+    counts alone: Wilson intervals for each class's precision and recall and for the
+    accuracy, a percentile bootstrap (10,000 multinomial resamples seeded by
+    ``random_state``) for each class's F1 and the macro averages. The text report gains a
+    table of ``[low, high]`` after scikit-learn's; ``output_dict`` gains
+    ``"precision_ci"``, ``"recall_ci"`` and ``"f1-score_ci"`` pairs in each class's row (and
+    the macro row), and ``"accuracy_ci"``. NaN bounds where a value is undefined.
 
     ``labels`` (an extension) lists the rows of ``cm`` to report, in order: scikit-learn's
     ``labels`` on a matrix whose classes are ``0..C-1``. Each listed class still counts every
@@ -613,7 +622,57 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
     else:
         averages = [("micro avg", *scores("micro"), s.sum())]
     averages += [(f"{avg} avg", *scores(avg), s.sum()) for avg in ("macro", "weighted")]
-    return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+    out = format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
+    if ci is None:
+        return out
+    bounds = _report_intervals(cm, rows, ci, random_state)
+    if output_dict:
+        for k, name in enumerate(names):
+            out[name].update({key: (float(lo[k]), float(hi[k])) for key, (lo, hi) in bounds["classes"].items()})
+        if "macro avg" in out:
+            out["macro avg"].update({key: tuple(v) for key, v in bounds["macro"].items()})
+        if "accuracy" in out:
+            out["accuracy_ci"] = tuple(bounds["accuracy"])
+        return out
+    return out + "\n" + _format_intervals(names, bounds, ci, digits)
+
+
+def _report_intervals(cm, rows, level, random_state):
+    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy."""
+    from .intervals import confidence_interval
+
+    m = _to_host(cm)
+    classes = {}
+    for key, metric, method in (("precision_ci", "precision", "wilson"), ("recall_ci", "recall", "wilson"),
+                                ("f1-score_ci", "f1", "bootstrap")):
+        iv = confidence_interval(m, metric, level=level, method=method, random_state=random_state, zero_division=np.nan)
+        classes[key] = (np.asarray(iv.low)[rows], np.asarray(iv.high)[rows])
+    macro = {}
+    for key, metric in (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1")):
+        iv = confidence_interval(m, metric, level=level, average="macro", random_state=random_state, zero_division=0)
+        macro[key] = (float(iv.low), float(iv.high))
+    acc = confidence_interval(m, "accuracy", level=level, method="wilson")
+    return {"classes": classes, "macro": macro, "accuracy": (float(acc.low), float(acc.high))}
+
+
+def _format_intervals(names, bounds, level, digits):
+    def pair(lo, hi):
+        return "[" + ", ".join("  nan" if not np.isfinite(v) else f"{v:.{digits}f}" for v in (lo, hi)) + "]"
+
+    keys = ("precision_ci", "recall_ci", "f1-score_ci")
+    rows = [(name, *(pair(bounds["classes"][k][0][i], bounds["classes"][k][1][i]) for k in keys))
+            for i, name in enumerate(names)]
+    rows.append(("macro avg", *(pair(*bounds["macro"][k]) for k in keys)))
+    rows.append(("accuracy", "", "", pair(*bounds["accuracy"])))
+    width = max(len(str(r[0])) for r in rows)
+    cell = max(len(c) for r in rows for c in r[1:])
+    pct = f"{100 * level:g}%"
+    text = (f"{pct} confidence intervals (precision, recall, accuracy: Wilson; f1-score and macro averages: "
+            "bootstrap, 10,000 resamples)\n\n")
+    text += f"{'':>{width}}  " + "  ".join(f"{h:>{cell}}" for h in ("precision", "recall", "f1-score")) + "\n"
+    for r in rows:
+        text += f"{str(r[0]):>{width}}  " + "  ".join(f"{c:>{cell}}" for c in r[1:]) + "\n"
+    return text
 
 
 def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,

@@ -756,9 +756,28 @@ class ConfusionMatrix(ThreadSafeState):
         """Cohen's kappa."""
         return _metrics.cohen_kappa(self.compute(), weights)
 
-    def report(self, target_names=None, digits=2, output_dict=False, *, zero_division="warn"):
+    def confidence_interval(self, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
+                            **metric_kwargs):
+        """A metric of the counted matrix with its confidence interval, from the counts alone;
+        see :func:`fastcm.intervals.confidence_interval`.
+
+        Examples
+        --------
+        >>> cm = ConfusionMatrix(num_classes=2).update([0] * 50 + [1] * 50, [0] * 45 + [1] * 5 + [1] * 40 + [0] * 10)
+        >>> ci = cm.confidence_interval("recall", method="wilson")
+        >>> ci.low.round(3).tolist(), ci.high.round(3).tolist()
+        ([0.786, 0.67], [0.957, 0.888])
+        """
+        from .intervals import confidence_interval
+
+        return confidence_interval(
+            self.compute(), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
+            **metric_kwargs,
+        )
+
+    def report(self, target_names=None, digits=2, output_dict=False, *, zero_division="warn", ci=None, random_state=0):
         """The classification report of the counted matrix; rows named by ``target_names`` or
-        the labels.
+        the labels. ``ci=0.95`` adds confidence intervals (see :func:`fastcm.metrics.report`).
 
         With ``labels=`` a subset of the classes, the pairs outside it were never counted, so
         this is the report of the sub-problem; scikit-learn's ``classification_report(...,
@@ -767,7 +786,9 @@ class ConfusionMatrix(ThreadSafeState):
         the subset's row positions as ``labels`` to :func:`fastcm.metrics.report`.
         """
         names = [str(v) for v in self.labels] if target_names is None else target_names
-        return _metrics.report(self.compute(), names, digits, output_dict, zero_division=zero_division)
+        return _metrics.report(
+            self.compute(), names, digits, output_dict, zero_division=zero_division, ci=ci, random_state=random_state
+        )
 
     def plot(self, **kwargs):
         """Draw the matrix (needs matplotlib); see :func:`fastcm.plot.confusion_matrix`."""
