@@ -44,6 +44,9 @@ from .io import DEFAULT_CHUNK_SIZE, InputError, aligned_chunks, open_columns, re
 __all__ = ["main"]
 
 PROG = "fastcm"
+#: exit code of ``fastcm report --require ...`` when a requirement is not met (0 ok, 1 internal
+#: error, 2 bad arguments or input)
+EXIT_REQUIREMENT_FAILED = 3
 MAX_PRINTED_CLASSES = 30
 #: thresholds (evenly spaced in [0, 1]) of the curves drawn from --scores
 CURVE_THRESHOLDS = 1001
@@ -70,6 +73,9 @@ class Evaluation:
     curves: object = None  # summed threshold matrices: (C, T, 2, 2) one-vs-rest, or (T, 2, 2)
     sources: dict = field(default_factory=dict)
     labels: object = None  # the classes to report (--labels), or None: every class of the data
+    ci: float = None  # --ci: the level of the report's confidence intervals
+    operating_points: list = None  # --operating-point rows
+    calibration: object = None  # --calibration: a CalibrationResult
 
     def counts(self):
         """(full counts, rows to report, their labels): see :func:`_select_labels`."""
@@ -122,7 +128,7 @@ def _progress(total, quiet):
 
 
 def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_index=None, quiet=False,
-                 with_curves=False, thresholds=None, backend="auto"):
+                 with_curves=False, thresholds=None, backend="auto", calibration=None):
     """Count ``(y_true, y_pred_or_None, scores_or_None)`` chunks; returns (cm, curves, n, wall, count_s).
 
     Errors in the data (values out of range, mismatched shapes, mixed label kinds) come out
@@ -158,6 +164,11 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
             count_s += time.perf_counter() - t0
             if with_curves and s is not None and t.ndim == 1:
                 curves = _update_curves(curves, t, s, ignore_index, thresholds, n)
+            if calibration is not None and s is not None and s.ndim == 2:
+                try:
+                    calibration.update(t, s)
+                except (ValueError, TypeError) as exc:
+                    raise InputError(f"--calibration: {exc}") from None
             n += int(np.size(t))  # pairs: an (N, H, W) mask chunk holds N*H*W of them
             if bar is not None:
                 bar.update(len(t))
@@ -299,7 +310,7 @@ def _summary(ev: Evaluation, normalize):
     counts = full[np.ix_(rows, rows)]  # the listed classes' matrix, as confusion_matrix(labels=...)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = metrics.report(full, ev.names, output_dict=True, zero_division=0, labels=rows)
+        report = metrics.report(full, ev.names, output_dict=True, zero_division=0, labels=rows, ci=ev.ci)
         findings = diagnose(counts, target_names=ev.names)
     shown = normalize_counts(counts, normalize) if normalize else counts
     return {
@@ -313,6 +324,12 @@ def _summary(ev: Evaluation, normalize):
         "normalize": normalize,
         "diagnostics": [{"kind": f.kind, "message": f.message, "numbers": {k: _plain(v) for k, v in f.numbers.items()}} for f in findings],
         "curves": _curve_rows(ev.curves, ev.names) or None,
+        "ci": ev.ci,
+        "operating_points": ev.operating_points,
+        "calibration": None if ev.calibration is None else {
+            "n_bins": int(len(ev.calibration.bin_counts) - 1), "ece": float(ev.calibration.ece),
+            "mce": float(ev.calibration.mce),
+        },
         "throughput": {
             "seconds": ev.seconds,
             "predictions_per_second": ev.n / ev.seconds if ev.seconds > 0 else None,
@@ -412,6 +429,7 @@ def render_text(s) -> str:
         if aurocs and len(s["curves"]) > 1:
             out.append(f"{'macro':>{w}}  {_fmt(float(np.mean(aurocs)))}")
         out.append("")
+    out += _extra_text(s, names, raw)
     t = s["throughput"]
     if t is None:
         return "\n".join(out) + "\n"
@@ -420,6 +438,116 @@ def render_text(s) -> str:
         f"{_rate(s['n_predictions'], t['seconds'])} (counting alone: {_rate(s['n_predictions'], t['counting_seconds'])})"
     )
     return "\n".join(out) + "\n"
+
+
+def _interval(pair) -> str:
+    return "[" + ", ".join("n/a" if v is None or not math.isfinite(v) else f"{v:.4f}" for v in pair) + "]"
+
+
+def _extra_text(s, names, raw) -> list:
+    """The sections --ci, --operating-point and --calibration add to the text report."""
+    out = []
+    rep = s["report"]
+    if s.get("ci"):
+        out += [f"{100 * s['ci']:g}% confidence intervals (precision, recall, accuracy: Wilson; f1-score, macro: "
+                "bootstrap over the counts, 10,000 resamples)", ""]
+        w = max(len("macro avg"), *(len(n) for n in names))
+        out.append(f"{'':>{w}}  {'precision':>18}  {'recall':>18}  {'f1-score':>18}")
+        for shown, key in list(zip(names, raw)) + [("macro avg", "macro avg")]:
+            row = rep.get(key, {})
+            if "precision_ci" in row:
+                out.append(f"{shown:>{w}}  " + "  ".join(f"{_interval(row[k]):>18}" for k in ("precision_ci", "recall_ci", "f1-score_ci")))
+        if "accuracy_ci" in rep:
+            out.append(f"{'accuracy':>{w}}  {'':>18}  {'':>18}  {_interval(rep['accuracy_ci']):>18}")
+        out.append("")
+    if s.get("operating_points"):
+        out += [f"Operating points (binned curves, {CURVE_THRESHOLDS} thresholds in [0, 1])", ""]
+        for r in s["operating_points"]:
+            head = f"  {r['criterion']:<16} {_printable(r['class']):<12}"
+            if not r["achieved"]:
+                out.append(f"{head} not reached")
+            else:
+                out.append(f"{head} threshold {r['threshold']:.4g}: precision {r['precision']:.4f}, "
+                           f"recall {r['recall']:.4f}, fpr {r['fpr']:.4f}")
+        out.append("")
+    if s.get("calibration"):
+        c = s["calibration"]
+        out += [f"Calibration of the top-class confidence ({c['n_bins']} equal-width bins): "
+                f"ECE {c['ece']:.4f}, MCE {c['mce']:.4f}", ""]
+    return out
+
+
+def _parse_operating_point(spec):
+    name, sep, value = spec.partition("=")
+    name = name.strip().lower()
+    if not sep or name not in ("recall", "precision", "fpr"):
+        raise InputError(f"--operating-point expects recall=R, precision=P or fpr=F, but got {spec!r}")
+    try:
+        v = float(value)
+    except ValueError:
+        raise InputError(f"--operating-point {spec!r}: {value!r} is not a number") from None
+    if not 0.0 <= v <= 1.0:
+        raise InputError(f"--operating-point {spec!r}: the value must lie in [0, 1]")
+    return name, v
+
+
+def _operating_point_rows(curves, names, specs):
+    """One dict per (criterion, class) for the writers."""
+    from .operating_points import threshold_for
+
+    thr = np.linspace(0, 1, CURVE_THRESHOLDS)
+    rows = []
+    for spec in specs:
+        name, v = _parse_operating_point(spec)
+        point = threshold_for(curves, thr, **{name: v})
+        classes = [names[1] if len(names) == 2 else "positive"] if curves.ndim == 3 else list(names)
+        for k, cls in enumerate(classes):
+            def get(a, k=k):
+                return a if curves.ndim == 3 else a[k]
+
+            rows.append({"criterion": point.criterion, "class": str(cls), "achieved": bool(get(point.achieved)),
+                         "threshold": float(get(point.threshold)), "precision": float(get(point.precision)),
+                         "recall": float(get(point.recall)), "fpr": float(get(point.fpr)), "f1": float(get(point.f1)),
+                         "tp": int(get(point.tp)), "fp": int(get(point.fp)), "tn": int(get(point.tn)),
+                         "fn": int(get(point.fn))})
+    return rows
+
+
+#: the metrics --require judges, and the comparisons it takes
+_REQUIRABLE = ("accuracy", "recall", "precision", "f1")
+
+
+def _parse_requirements(texts):
+    """``--require`` texts as (text, metric, macro, value); bad ones are exit 2 before counting."""
+    from .gates import parse_requirement
+
+    out = []
+    for text in texts:
+        try:
+            metric, op, value = parse_requirement(text)
+        except ValueError as exc:
+            raise InputError(f"--require: {exc}") from None
+        name = metric.removeprefix("macro ").removeprefix("macro_")
+        if op not in (">=", ">") or name not in _REQUIRABLE:
+            raise InputError(f"--require {text!r}: expected accuracy, recall, precision or f1 (or 'macro f1') with >= or >")
+        out.append((text, name, name != metric, value))
+    return out
+
+
+def _judge(cm, requirements, labels, lower_bound):
+    """The failures of the requirements, as lines; per-class and macro ones judged apart."""
+    from .gates import check
+
+    lines, checked = [], 0
+    for macro in (False, True):
+        kw = {f"min_{name}": value for _, name, is_macro, value in requirements if is_macro == macro}
+        if not kw:
+            continue
+        result = check(cm, per_class=not macro, classes=None if labels is None else list(labels),
+                       use_lower_bound=lower_bound, **kw)
+        checked += result.n_checked
+        lines += [f"  {'macro ' if macro and f.class_label is None and f.metric != 'accuracy' else ''}{f}" for f in result.failures]
+    return lines, checked
 
 
 def _average_rows(rep):
@@ -569,6 +697,23 @@ def _cmd_report(args) -> int:
     num_classes = args.num_classes
     if num_classes is not None and num_classes < 1:
         raise InputError(f"--num-classes must be a positive int, but got {num_classes}")
+    # option errors are exit 2 before any file is read
+    if args.ci is not None and not 0 < args.ci < 1:
+        raise InputError(f"--ci must be a confidence level strictly between 0 and 1, e.g. 0.95, but got {args.ci}")
+    requirements = _parse_requirements(args.require)
+    for spec in args.operating_point:
+        _parse_operating_point(spec)
+    if args.operating_point and args.scores is None:
+        raise InputError("--operating-point needs --scores")
+    calibration = None
+    if args.calibration is not None:
+        if args.scores is None:
+            raise InputError("--calibration needs --scores (probabilities, one column per class)")
+        if args.calibration < 1:
+            raise InputError(f"--calibration needs a positive number of bins, but got {args.calibration}")
+        from .calibration import CalibrationError
+
+        calibration = CalibrationError(args.calibration)
 
     thresholded = []  # set when one score column gives the predictions (score >= 0.5)
 
@@ -583,7 +728,7 @@ def _cmd_report(args) -> int:
     # every class is counted, --labels picked afterwards: see _select_labels
     cm, curves, n, wall, count_s = count_chunks(
         chunks(), total=total, num_classes=num_classes, ignore_index=args.ignore_index,
-        quiet=args.quiet, with_curves=args.scores is not None,
+        quiet=args.quiet, with_curves=args.scores is not None, calibration=calibration,
     )
     if n == 0:
         raise InputError("the inputs hold no rows")
@@ -598,13 +743,30 @@ def _cmd_report(args) -> int:
         ev.curves = ev.curves[labels]  # the chosen classes' curves, in their order
     if one_vs_rest and ev.curves.shape[0] != len(ev.names):
         raise InputError(f"--scores has {ev.curves.shape[0]} columns, but the data has {len(ev.names)} classes")
+    ev.ci = args.ci
+    if args.operating_point:
+        if ev.curves is None:
+            raise InputError("--operating-point needs scores of 1-D truth (no curves were counted)")
+        ev.operating_points = _operating_point_rows(ev.curves, ev.names, args.operating_point)
+    if calibration is not None and calibration.n_samples:
+        ev.calibration = calibration.compute()
     summary = _summary(ev, args.normalize)
+    failures, checked = _judge(cm, requirements, labels, args.require_lower_bound) if requirements else ([], 0)
+    summary["requirements"] = None if not requirements else {
+        "required": [text for text, *_ in requirements], "checked": checked, "passed": not failures,
+        "failures": [line.strip() for line in failures],
+    }
     if args.plot:
         _write_plot(args.plot, ev, args.normalize)
     sys.stdout.write(render(summary, args.format))
     sys.stdout.flush()
     if args.plot and not args.quiet:
         print(f"plot written to {args.plot}", file=sys.stderr)
+    if failures:  # a release gate: exit 3, the failures on stderr
+        print(f"{PROG} report: requirements not met ({len(failures)} of {checked}):", file=sys.stderr)
+        for line in failures:
+            print(_printable(line), file=sys.stderr)
+        return EXIT_REQUIREMENT_FAILED
     return 0
 
 
@@ -755,6 +917,20 @@ def build_parser() -> argparse.ArgumentParser:
                      "separated); as scikit-learn's labels=, each still counts every sample")
     rep.add_argument("--ignore-index", type=int, metavar="I", help="skip pairs whose true label is I (e.g. 255)")
     rep.add_argument("--names", metavar="FILE", help="class names, one per line, in class order")
+    rep.add_argument("--ci", type=float, metavar="LEVEL",
+                     help="add confidence intervals at this level (e.g. 0.95): Wilson for precision, recall and "
+                     "accuracy, bootstrap over the counts for F1 and the macro averages")
+    rep.add_argument("--require", action="append", default=[], metavar="METRIC>=X",
+                     help="exit 3 unless METRIC (accuracy, recall, precision, f1: of every class; 'macro f1' etc.: "
+                     "the average) reaches X; repeatable, e.g. --require 'recall>=0.85'")
+    rep.add_argument("--require-lower-bound", action="store_true",
+                     help="judge --require on the 95%% confidence interval's lower bound, so a small test set "
+                     "cannot pass by luck")
+    rep.add_argument("--operating-point", action="append", default=[], metavar="METRIC=VALUE",
+                     help="with --scores: the threshold reaching recall=R, precision=P or fpr=F, per class (repeatable)")
+    rep.add_argument("--calibration", type=int, metavar="BINS",
+                     help="with --scores (probabilities): expected and maximum calibration error over BINS "
+                     "equal-width bins of the top-class confidence")
     _output_options(rep)
     rep.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="ROWS",
                      help=f"rows read per chunk (default {DEFAULT_CHUNK_SIZE:,})")
@@ -781,7 +957,8 @@ def _output_options(p):
 
 
 def main(argv=None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 internal error)."""
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 internal error, 3 a
+    ``--require`` not met)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "bench":
         return _cmd_bench(argv[1:])
