@@ -72,7 +72,8 @@ def layout(a: np.ndarray, kind: str) -> np.ndarray:
 
 def py(a) -> list:
     """Flat Python values of ``a`` (ints stay exact, float16/32 become exact Python floats)."""
-    return np.asarray(a).reshape(-1).tolist()
+    a = np.asarray(a).reshape(-1)
+    return (a.astype(np.int64) if a.dtype.kind == "b" else a).tolist()  # bools are named as 0/1
 
 
 def is_finite(w) -> bool:

@@ -206,8 +206,8 @@ def draw_mode(data, dtype, pool, t):
 
 def ref_kwargs(kw):
     out = dict(kw)
-    if "labels" in out:
-        out["labels"] = [int(v) for v in np.asarray(out["labels"]).tolist()]
+    if isinstance(out.get("labels"), np.ndarray):  # a list stays as drawn: np.asarray may round it to float64
+        out["labels"] = [int(v) for v in out["labels"].tolist()]
     return out
 
 
