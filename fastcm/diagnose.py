@@ -56,6 +56,10 @@ def diagnose(
     imbalance_ratio=10.0,
     top_confusions=3,
     min_confusion_share=0.05,
+    train=None,
+    level=0.95,
+    max_interval_width=0.3,
+    overfit_gap=0.05,
 ):
     """Findings about a classifier's confusion matrix.
 
@@ -76,6 +80,19 @@ def diagnose(
         How many of the largest off-diagonal cells to report.
     min_confusion_share : float
         Only report a confused pair holding at least this share of its true class.
+    train : (C, C) count matrix or ConfusionMatrix, optional
+        The same classifier's matrix on its training set (same classes). Adds two checks:
+        *overfitting* (training accuracy more than ``overfit_gap`` above the test accuracy,
+        and their ``level`` Wilson intervals apart), and *possible leakage* (test accuracy
+        at or above the training accuracy, at least 99%, with a test interval narrower
+        than 0.5 points: a result too good to come from unseen data).
+    level : float
+        Confidence level of the intervals behind the findings (Wilson).
+    max_interval_width : float
+        A class whose recall's ``level`` interval is wider than this is flagged as too small
+        a sample for its recall to mean much.
+    overfit_gap : float
+        Smallest training-minus-test accuracy reported as overfitting.
 
     Examples
     --------
@@ -151,6 +168,9 @@ def diagnose(
                 {"class": names[i], "predicted": float(predicted[i])},
             )
         )
+    findings += _small_sample_findings(cm, names, support, present, level, max_interval_width)
+    if train is not None:
+        findings += _train_findings(cm, train, level, overfit_gap)
     off = m.copy()
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None, kind="stable")[::-1][:top_confusions]
@@ -167,3 +187,65 @@ def diagnose(
             )
         )
     return findings
+
+
+def _small_sample_findings(cm, names, support, present, level, max_width):
+    """Classes whose recall interval is too wide for the number to be trusted."""
+    from .intervals import confidence_interval
+
+    recall = confidence_interval(cm, "recall", level=level, method="wilson", zero_division=np.nan)
+    out = []
+    for i in present:
+        lo, hi = float(recall.low[i]), float(recall.high[i])
+        if np.isfinite(lo) and hi - lo > max_width:
+            out.append(
+                Finding(
+                    "small_sample",
+                    f"Small sample: class {names[i]!r} has {int(support[i])} true samples, so its recall "
+                    f"{_pct(float(recall.estimate[i]))} is uncertain: the {level:.0%} interval spans "
+                    f"{lo:.2f}-{hi:.2f}.",
+                    {"class": names[i], "support": float(support[i]), "recall": float(recall.estimate[i]),
+                     "low": lo, "high": hi, "level": level},
+                )
+            )
+    return out
+
+
+def _train_findings(test_cm, train, level, overfit_gap):
+    """Overfitting and possible leakage, from the training matrix beside the test one."""
+    from .intervals import confidence_interval
+
+    train_cm = np.asarray(_host(train.compute() if hasattr(train, "compute") else train))
+    if train_cm.shape != test_cm.shape:
+        raise ValueError(f"Expected a training matrix of the test matrix's shape {test_cm.shape}, but got {train_cm.shape}")
+    if train_cm.sum() == 0:
+        return []
+    test = confidence_interval(test_cm, "accuracy", level=level, method="wilson")
+    fit = confidence_interval(train_cm, "accuracy", level=level, method="wilson")
+    numbers = {
+        "test_accuracy": test.estimate, "test_low": test.low, "test_high": test.high,
+        "train_accuracy": fit.estimate, "train_low": fit.low, "train_high": fit.high, "level": level,
+    }
+    gap = fit.estimate - test.estimate
+    out = []
+    if gap > overfit_gap and fit.low > test.high:
+        out.append(
+            Finding(
+                "overfitting",
+                f"Overfitting: training accuracy {_pct(fit.estimate)} ({fit.low:.3f}-{fit.high:.3f}) is "
+                f"{100 * gap:.1f} points above the test accuracy {_pct(test.estimate)} "
+                f"({test.low:.3f}-{test.high:.3f}, {level:.0%} intervals).",
+                {**numbers, "gap": gap},
+            )
+        )
+    if test.estimate >= fit.estimate and test.estimate >= 0.99 and test.high - test.low < 0.005:
+        out.append(
+            Finding(
+                "possible_leakage",
+                f"Possible leakage: test accuracy {_pct(test.estimate)} ({test.low:.4f}-{test.high:.4f}) is at or "
+                f"above the training accuracy {_pct(fit.estimate)}; check that test samples are not in the "
+                "training set.",
+                numbers,
+            )
+        )
+    return out

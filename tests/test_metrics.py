@@ -121,7 +121,7 @@ def test_diagnose_accuracy_paradox_and_friends():
     assert pairs[0].numbers == {"true": "fraud", "predicted": "ok", "count": 220.0, "share": 0.88}
     never = fastcm.diagnose(np.array([[50, 0], [10, 0]]))
     assert "never_predicted" in never.kinds()
-    balanced = fastcm.diagnose([0, 1, 0, 1], [0, 1, 0, 1])
+    balanced = fastcm.diagnose([0, 1, 0, 1] * 100, [0, 1, 0, 1] * 100)  # (4 samples: too few, a finding)
     assert list(balanced) == [] and "No findings" in str(balanced)
     thresholds = fastcm.diagnose(cm, accuracy_threshold=0.99)
     assert "accuracy_paradox" not in thresholds.kinds()
