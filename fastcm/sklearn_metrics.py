@@ -15,7 +15,7 @@ import numpy as np
 
 from . import metrics as M
 from .confusion import _host, confusion_matrix, count, warn_if_single_label
-from .inputs import InvalidInputError, as_array
+from .inputs import InvalidInputError, as_array, common_integer_labels
 from .multilabel import at_or_above, is_indicator, multilabel_confusion_matrix
 from .report import format_report
 
@@ -128,8 +128,13 @@ class _Targets:
             return cm.sum(axis=0), cm.sum(axis=1)
         size = self.labels.size
         t, p = _host(self.t).reshape(-1), _host(self.p).reshape(-1)
-        true_sum = np.bincount(np.searchsorted(self.labels, t), weights=w, minlength=size)
-        pred_sum = np.bincount(np.searchsorted(self.labels, p), weights=w, minlength=size)
+
+        def rows(values):  # compared in one integer type: int64 with uint64 goes through float64
+            labels, values = common_integer_labels(self.labels, values)
+            return np.searchsorted(labels, values)
+
+        true_sum = np.bincount(rows(t), weights=w, minlength=size)
+        pred_sum = np.bincount(rows(p), weights=w, minlength=size)
         return tp + (pred_sum - tp), tp + (true_sum - tp)
 
     def _weighted_label_sums(self, labels, thr):

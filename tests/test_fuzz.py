@@ -689,7 +689,7 @@ def test_multilabel_confusion_matrix(data):
     t = t.astype(tdtype)
     scores = data.draw(st.booleans())
     if scores:
-        p = draw_scores(data, data.draw(st.sampled_from(SCORE_DTYPES)), (N, L), non_finite=(np.nan,))  # inf: see the xfail
+        p = draw_scores(data, data.draw(st.sampled_from(SCORE_DTYPES)), (N, L), non_finite=(np.nan, np.inf, -np.inf))
         thr = data.draw(st.lists(st.floats(-3, 3), min_size=L, max_size=L))
         threshold = thr if data.draw(st.booleans()) else thr[0]
         thr = thr if isinstance(threshold, list) else [thr[0]] * L
@@ -832,8 +832,6 @@ def test_drop_in_metrics_on_extreme_labels(data):
     n = data.draw(st.integers(1, 10))
     pool, t, p = draw_labels(data, dtype, n)
     w = None if data.draw(st.booleans()) else np.array(data.draw(st.lists(st.sampled_from([1.0, 2.0, 0.5]), min_size=n, max_size=n)))
-    if w is not None and dtype == np.uint64 and max(py(t) + py(p)) > 2**53:
-        w = None  # a known bug (float64 searchsorted of uint64 labels): see the xfailed reproducer below
     # scikit-learn on the exact ranks of the labels: every score depends only on which labels are equal, in order
     order = {v: r for r, v in enumerate(sorted(set(py(t) + py(p))))}
     rt, rp = np.array([order[v] for v in py(t)]), np.array([order[v] for v in py(p)])
@@ -960,13 +958,12 @@ def test_empty_input_with_float_weights_gives_float_counts(backend, wdtype):
     assert out.shape == (0, 0) and out.dtype == np.float64
 
 
-# -- minimal reproducers of bugs in files this suite may not fix (xfailed, strict) -----------
+# -- minimal reproducers of bugs the suite found ------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sklearn_metrics._Targets._weighted_margins: np.searchsorted(self.labels, t) with int64 labels "
-    "(from counting) and uint64 data compares in float64, so 2**53 + 1 lands in the bin of 2**53: "
-    "the weighted prediction sums, hence precision/F1, are wrong"))
+# fixed bugs, kept as regression tests
+
+
 def test_weighted_f1_of_uint64_labels_beyond_2_53():
     a = 2**53
     t = np.array([a] * 4, np.uint64)
@@ -978,9 +975,6 @@ def test_weighted_f1_of_uint64_labels_beyond_2_53():
     assert got == want  # 0.375 instead of 0.42857142857142855
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "multilabel_confusion_matrix accepts infinite scores (+inf counted positive) although its own "
-    "error says 'finite scores in `y_pred`' and every other scoring entry point rejects them"))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_multilabel_rejects_infinite_scores(backend):
     kind, value = outcome(lambda: fastcm.multilabel_confusion_matrix(

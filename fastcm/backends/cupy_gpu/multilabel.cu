@@ -15,7 +15,7 @@ __global__ void __launch_bounds__(FASTCM_BLOCK) multilabel_labelwise(
         const long long i = q / L, j = q - i * L;
         const TT tv = t[i * t0 + j * t1];
         const double pv = as_double(p[i * p0 + j * p1]);
-        if (!(tv == (TT)0 || tv == (TT)1) || pv != pv) {
+        if (!(tv == (TT)0 || tv == (TT)1) || !(pv - pv == 0.0)) {
             bad.hit(q);
             continue;
         }
@@ -42,7 +42,7 @@ __global__ void __launch_bounds__(FASTCM_BLOCK) multilabel_samplewise(
         for (long long j = 0; j < L; ++j) {
             const TT tv = t[i * t0 + j * t1];
             const double pv = as_double(p[i * p0 + j * p1]);
-            if (!(tv == (TT)0 || tv == (TT)1) || pv != pv) {
+            if (!(tv == (TT)0 || tv == (TT)1) || !(pv - pv == 0.0)) {
                 bad.hit(i * L + j);
                 continue;
             }

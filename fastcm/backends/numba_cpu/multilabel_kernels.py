@@ -16,7 +16,7 @@ def multilabel_counts(t, p, thr, w, samplewise, out, start, stop):
         for j in range(L):
             a = np.int64(t[i, j])
             v = p[i, j]
-            if (np.uint64(a) > 1) | (v != v):
+            if (np.uint64(a) > 1) | ((v - v) != 0):  # NaN and +-inf: v - v is NaN; scores must be finite
                 if first_bad < 0:
                     first_bad = np.int64(i) * L + j
                 n_bad += 1

@@ -9,12 +9,12 @@ def multilabel_counts(t, p, thresholds, *, weights=None, samplewise=False):
     """Counts [tn, fp, fn, tp] of (N, L) 0/1 truth ``t`` against ``p >= thresholds``.
 
     Returns ``(counts, invalid)``: counts (L, 4) float64, or (N, 4) with ``samplewise``;
-    invalid ``[n_invalid, first_flat_position]`` for truth outside {0, 1} or NaN in ``p``.
+    invalid ``[n_invalid, first_flat_position]`` for truth outside {0, 1} or a NaN or infinite ``p``.
     """
     t = t.astype(np.int64)
     bad = (t < 0) | (t > 1)
     if p.dtype.kind == "f":
-        bad |= np.isnan(p)
+        bad |= ~np.isfinite(p)
     pred = (p >= thresholds).astype(np.int64)
     k = 2 * np.clip(t, 0, 1) + pred
     w = np.ones(t.shape[0]) if weights is None else weights.astype(np.float64)
