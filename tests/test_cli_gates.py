@@ -92,3 +92,12 @@ def test_calibration_matches_the_function(scored, capsys):
     assert got["ece"] == pytest.approx(calibration_error(yv, sv, n_bins=10))
     code, out, _ = _run(capsys, "--true", y, "--scores", s, "--calibration", "10")
     assert "ECE" in out
+
+
+def test_demo_answers_the_evaluation_questions(capsys):
+    assert cli.main(["demo", "--stream-size", "0", "--format", "json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["ci"] == 0.95 and "recall_ci" in s["report"]["0"]
+    assert len(s["operating_points"]) == 10 and all(r["achieved"] for r in s["operating_points"])
+    assert 0 <= s["calibration"]["ece"] <= 1
+    assert s["requirements"]["checked"] == 11  # accuracy, and recall of each of ten classes
