@@ -68,6 +68,7 @@ def evaluate(
     backend="auto",
     into=None,
     desc="fastcm",
+    total=None,
 ):
     """Count every ``(y_true, y_pred)`` batch of an iterable into a ConfusionMatrix.
 
@@ -88,6 +89,8 @@ def evaluate(
         Accumulate into this matrix instead of a new one (its classes are used).
     desc : str
         Label of the progress bar.
+    total : int, optional
+        Number of batches the bar counts to, for iterables without a length (generators).
 
     Returns
     -------
@@ -104,10 +107,11 @@ def evaluate(
     cm = into if into is not None else ConfusionMatrix(num_classes, labels=labels, ignore_index=ignore_index, backend=backend)
     if not isinstance(cm, ConfusionMatrix):
         raise TypeError(f"Expected `into` to be a ConfusionMatrix, but got {type(cm).__name__}")
-    try:
-        total = len(batches)
-    except TypeError:
-        total = None
+    if total is None:
+        try:
+            total = len(batches)
+        except TypeError:
+            total = None
     bar = progress_bar(total, enabled=progress, unit="batch", desc=desc, auto=True, leave=True, unit_scale=False)
     try:
         for i, batch in enumerate(batches):
