@@ -14,6 +14,7 @@ Examples
 from . import metrics
 from . import strict  # scikit-learn-exact drop-ins: from fastcm import strict as metrics
 from .confusion import confusion_matrix
+from .compare import Comparison, PairedComparison, compare
 from .curves import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from .diagnose import diagnose
 from .evaluate import evaluate
