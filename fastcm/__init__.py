@@ -13,14 +13,16 @@ Examples
 
 from . import metrics
 from . import strict  # scikit-learn-exact drop-ins: from fastcm import strict as metrics
-from .confusion import confusion_matrix
+from .calibration import CalibrationError, calibration_error
 from .compare import Comparison, PairedComparison, compare
+from .confusion import confusion_matrix
 from .curves import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from .diagnose import diagnose
 from .evaluate import evaluate
 from .gates import check
 from .exceptions import UndefinedMetricWarning
 from .multilabel import multilabel_confusion_matrix
+from .operating_points import OperatingPoint, threshold_for
 from .sklearn_metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -42,16 +44,22 @@ from .thresholds import binary_confusion_matrix, threshold_confusion_matrices
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationError",
+    "Comparison",
     "ConfusionMatrix",
+    "OperatingPoint",
+    "PairedComparison",
     "ThresholdConfusionMatrix",
     "UndefinedMetricWarning",
     "accuracy_score",
     "average_precision_score",
     "balanced_accuracy_score",
     "binary_confusion_matrix",
+    "calibration_error",
     "check",
     "classification_report",
     "cohen_kappa_score",
+    "compare",
     "confusion_matrix",
     "diagnose",
     "evaluate",
@@ -67,7 +75,9 @@ __all__ = [
     "recall_score",
     "roc_auc_score",
     "roc_curve",
+    "strict",
     "threshold_confusion_matrices",
+    "threshold_for",
     "top_k_accuracy_score",
     "__version__",
 ]
@@ -83,8 +93,3 @@ def __getattr__(name):
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-from .calibration import CalibrationError, calibration_error  # noqa: E402
-from .operating_points import OperatingPoint, threshold_for  # noqa: E402
-
-__all__ += ["CalibrationError", "calibration_error", "OperatingPoint", "threshold_for"]
