@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ._jit import helper
+from .argmax import argmax_4_rows, argmax_row
 
 #: up to this many classes four rows are scanned side by side
 FOUR_ROWS_MAX_C = 32
@@ -34,72 +35,6 @@ def _bin(c, edges, n):
     while b > 0 and c < edges[b]:
         b -= 1
     return b
-
-
-@helper
-def _top_row(s, i, C, r, arg, top, nan):
-    best = s[i, 0]
-    isnan = best != best
-    a = np.uint64(0)
-    for c in range(np.uint64(1), np.uint64(C)):
-        v = s[i, c]
-        gt = v > best  # selects, not branches: random scores would mispredict every row
-        a = c if gt else a
-        best = v if gt else best
-        isnan |= v != v
-    arg[r] = a
-    top[r] = best
-    nan[r] = isnan
-
-
-@helper
-def _top_4_rows(s, i, C, arg, top, nan):
-    """Argmax and maximum of rows i..i+3 side by side: four independent select chains."""
-    b0 = s[i, 0]
-    b1 = s[i + 1, 0]
-    b2 = s[i + 2, 0]
-    b3 = s[i + 3, 0]
-    a0 = np.uint64(0)
-    a1 = np.uint64(0)
-    a2 = np.uint64(0)
-    a3 = np.uint64(0)
-    n0 = b0 != b0
-    n1 = b1 != b1
-    n2 = b2 != b2
-    n3 = b3 != b3
-    for c in range(np.uint64(1), np.uint64(C)):
-        v0 = s[i, c]
-        v1 = s[i + 1, c]
-        v2 = s[i + 2, c]
-        v3 = s[i + 3, c]
-        g0 = v0 > b0
-        g1 = v1 > b1
-        g2 = v2 > b2
-        g3 = v3 > b3
-        a0 = c if g0 else a0
-        a1 = c if g1 else a1
-        a2 = c if g2 else a2
-        a3 = c if g3 else a3
-        b0 = v0 if g0 else b0
-        b1 = v1 if g1 else b1
-        b2 = v2 if g2 else b2
-        b3 = v3 if g3 else b3
-        n0 |= v0 != v0
-        n1 |= v1 != v1
-        n2 |= v2 != v2
-        n3 |= v3 != v3
-    arg[0] = a0
-    arg[1] = a1
-    arg[2] = a2
-    arg[3] = a3
-    top[0] = b0
-    top[1] = b1
-    top[2] = b2
-    top[3] = b3
-    nan[0] = n0
-    nan[1] = n1
-    nan[2] = n2
-    nan[3] = n3
 
 
 def calibration_rows(t, s, edges, C, logits, per_class, iout, fout, start, stop):
@@ -126,10 +61,10 @@ def calibration_rows(t, s, edges, C, logits, per_class, iout, fout, start, stop)
     while i < stop:
         k = min(4, stop - i)
         if k == 4 and C <= FOUR_ROWS_MAX_C:
-            _top_4_rows(s, i, C, arg, top, nan)
+            argmax_4_rows(s, i, C, arg, top, nan)
         else:
             for r in range(k):
-                _top_row(s, i + r, C, r, arg, top, nan)
+                argmax_row(s, i + r, C, r, arg, top, nan)
         for r in range(k):
             row = i + r
             y = np.uint64(np.int64(t[row]))

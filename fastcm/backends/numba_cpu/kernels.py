@@ -10,6 +10,7 @@ import numpy as np
 
 from ._jit import helper
 from ._prefetch import prefetch
+from .argmax import argmax_4_rows, argmax_row
 
 # Loops index with unsigned integers on purpose: numba then drops its negative-index
 # wraparound checks, which doubles the throughput of these memory-bound loops. A negative
@@ -768,69 +769,6 @@ def count_scores(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     return n_bad, first_bad
 
 
-@helper
-def _argmax_row(s, i, C, arg, nan, r):
-    best = s[i, 0]
-    isnan = best != best
-    top = np.uint64(0)
-    for c in range(np.uint64(1), np.uint64(C)):
-        # selects, not branches: random scores would mispredict a branch on every row
-        v = s[i, c]
-        gt = v > best
-        top = c if gt else top
-        best = v if gt else best
-        isnan |= v != v
-    arg[r] = top
-    nan[r] = isnan
-
-
-@helper
-def _argmax_4_rows(s, i, C, arg, nan):
-    """Argmax of rows i..i+3 side by side: four independent compare-select chains keep the
-    core busy where one row's chain would wait on its own previous select."""
-    b0 = s[i, 0]
-    b1 = s[i + 1, 0]
-    b2 = s[i + 2, 0]
-    b3 = s[i + 3, 0]
-    a0 = np.uint64(0)
-    a1 = np.uint64(0)
-    a2 = np.uint64(0)
-    a3 = np.uint64(0)
-    n0 = b0 != b0
-    n1 = b1 != b1
-    n2 = b2 != b2
-    n3 = b3 != b3
-    for c in range(np.uint64(1), np.uint64(C)):
-        v0 = s[i, c]
-        v1 = s[i + 1, c]
-        v2 = s[i + 2, c]
-        v3 = s[i + 3, c]
-        g0 = v0 > b0
-        g1 = v1 > b1
-        g2 = v2 > b2
-        g3 = v3 > b3
-        a0 = c if g0 else a0
-        a1 = c if g1 else a1
-        a2 = c if g2 else a2
-        a3 = c if g3 else a3
-        b0 = v0 if g0 else b0
-        b1 = v1 if g1 else b1
-        b2 = v2 if g2 else b2
-        b3 = v3 if g3 else b3
-        n0 |= v0 != v0
-        n1 |= v1 != v1
-        n2 |= v2 != v2
-        n3 |= v3 != v3
-    arg[0] = a0
-    arg[1] = a1
-    arg[2] = a2
-    arg[3] = a3
-    nan[0] = n0
-    nan[1] = n1
-    nan[2] = n2
-    nan[3] = n3
-
-
 def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     """Fused argmax for the (N, C) layout: rows [start, stop) of ``s``; t is (N, 1)."""
     n_bad = 0
@@ -840,15 +778,16 @@ def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
     size = np.uint64(lut.size)
     uC = np.uint64(C)
     arg = np.empty(4, dtype=np.uint64)
+    top = np.empty(4, dtype=np.float64)  # the maxima, unused here
     nan = np.empty(4, dtype=np.bool_)
     i = start
     while i < stop:
         k = min(4, stop - i)
         if k == 4 and C <= FOUR_ROWS_MAX_C:
-            _argmax_4_rows(s, i, C, arg, nan)
+            argmax_4_rows(s, i, C, arg, top, nan)
         else:
             for r in range(k):
-                _argmax_row(s, i + r, C, arg, nan, r)
+                argmax_row(s, i + r, C, r, arg, top, nan)
         for r in range(k):
             row = i + r
             a = np.int64(t[row, 0])
