@@ -74,6 +74,24 @@ def _check_labels_1d(y_true, y_pred, sample_weight=None):
     return t, p, w
 
 
+def _all_in(labels, t, counts) -> bool:
+    """Whether every one of ``labels`` (int64, from counting) occurs in ``y_true`` ``t``.
+
+    A non-zero row of the counts shows its label is there; only the labels of zero rows
+    (no sample, or samples that weigh zero in all) are looked up in ``t`` itself.
+    """
+    missing = _host(counts).sum(axis=1) == 0
+    t = _host(t)
+    for label in labels[missing].tolist():
+        # a label the float dtype cannot hold exactly is in no float y_true (numpy would
+        # round it to that dtype before comparing)
+        if t.dtype.kind == "f" and float(t.dtype.type(label)) != label:
+            return False
+        if not (t == label).any():
+            return False
+    return True
+
+
 class _Targets:
     """What scikit-learn's ``_check_targets`` learns, plus the one counting pass.
 
@@ -111,8 +129,8 @@ class _Targets:
             # counting turned bool and whole-number float labels into int64; scikit-learn
             # names them True/1.0 (reports, dict keys): its label set takes y_true's values
             # first, so y_true's dtype names them unless y_pred brings labels of its own
-            in_truth = _host(self.counts).sum(axis=1) != 0
-            self.labels = self.labels.astype(t.dtype if in_truth.all() else np.result_type(t.dtype, p.dtype))
+            dtype = t.dtype if _all_in(self.labels, t, self.counts) else np.result_type(t.dtype, p.dtype)
+            self.labels = self.labels.astype(dtype)
         self.kind = "binary" if self.labels.size <= 2 else "multiclass"
         self.t, self.p = t, p
 

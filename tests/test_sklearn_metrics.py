@@ -352,3 +352,23 @@ def test_roc_auc_one_class_with_two_score_columns_is_nan_as_sklearn():
     for fn in (fastcm.roc_auc_score, skm.roc_auc_score):
         with pytest.warns(UserWarning, match="Only one class is present"):
             assert np.isnan(fn(t, s))
+
+
+# -- issue 36: labels present only with zero weight, all-zero weights, empty input, messages --
+
+
+@pytest.mark.parametrize("module", ["fastcm", "strict"])
+@pytest.mark.parametrize("output_dict", [True, False])
+@pytest.mark.parametrize(
+    "t, p, w",
+    [
+        ([False, True], [0, 1], [0.0, 1.0]),  # False is in y_true, with zero weight: rows 'False', 'True'
+        ([1, 2, 2], [1.0, 2.0, 2.0], [0, 1, 1]),  # 1 is in y_true, with zero weight: rows '1', '2'
+        (np.array([False, True, True]), np.array([1, 1, 0]), np.array([1.0, -1.0, 0.0])),  # True's weights sum to 0
+        ([1, 2, 2], [1.0, 2.0, 3.0], [1, 1, 0]),  # 3.0 only in y_pred, with zero weight: rows '1.0' .. '3.0'
+    ],
+)
+def test_report_names_labels_from_the_labels_not_their_weights(module, output_dict, t, p, w):
+    report = (fastcm.strict if module == "strict" else fastcm).classification_report
+    kw = dict(sample_weight=w, output_dict=output_dict, zero_division=0)
+    assert report(t, p, **kw) == skm.classification_report(t, p, **kw)
