@@ -31,12 +31,14 @@ from .persist import (
     scalar_int,
     write_npz_atomic,
 )
-from .thresholds import check_thresholds, count_thresholds, matrices_from_hist, prepare
+from .scores import AS_GIVEN, check_scores, contradiction, outside_unit
+from .thresholds import check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare, score_reading
 
 __all__ = ["ThresholdConfusionMatrix"]
 
 _FORMAT = "fastcm.ThresholdConfusionMatrix"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: the scores' reading ("scores", "scores_read_as")
+_READINGS = ("", "probabilities", "logits", AS_GIVEN)  # "": undecided
 
 
 def _check_n_samples(total: int) -> int:
@@ -56,10 +58,20 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     num_classes : int, optional
         Score columns: (N, C) scores with class indices or (N, C) indicators give
         (C, T, 2, 2). None: 1-D binary scores.
+    scores : {"auto", "probabilities", "logits"}, default="auto"
+        How scores are read (:mod:`fastcm.scores`): logits go through a sigmoid, or a softmax
+        over the classes for (N, C) scores with class indices. Under "auto" the first
+        non-empty batch decides (any value outside [0, 1]: logits), :attr:`scores_read_as`
+        says what was decided, and a later batch of logits after probabilities is refused
+        with a ValueError naming it (a batch inside [0, 1] after logits is read as logits).
+        The thresholds stay probabilities.
     backend : {"auto", "numba", "numpy", "cupy"}
 
     Notes
     -----
+    The curves and areas are those of the binned matrices (``T`` thresholds), within about
+    ``1 / T`` of the exact values :func:`fastcm.roc_auc_score` computes from scores in memory.
+
     One accumulator may be shared by many threads: :meth:`update`, :meth:`merge`,
     :meth:`reset`, :meth:`compute` and :meth:`save` are safe to call at once. A batch is
     counted outside the accumulator's lock; only adding it into the state holds it.
@@ -69,15 +81,24 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     >>> m = ThresholdConfusionMatrix(thresholds=[0.5])
     >>> m.update([0, 1], [0.2, 0.7]).update([1], [0.4]).compute().tolist()
     [[[1, 0], [1, 1]]]
+    >>> m = ThresholdConfusionMatrix(thresholds=[0.5]).update([0, 1], [-1.2, 0.4])  # logits
+    >>> m.scores_read_as, m.compute().tolist()
+    ('logits', [[[1, 0], [0, 1]]])
     """
 
     #: whether sample weights may have been counted (True when unknown: pickles of an
     #: older fastcm); without them a saved file's counts must be what counting gives
     _weighted = True
 
-    def __init__(self, thresholds=101, *, num_classes=None, backend="auto"):
+    #: how the scores were read: None until an "auto" accumulator saw a non-empty batch
+    _reading = None
+    #: batches counted (updates and merged ones), for naming a refused batch
+    n_batches = 0
+
+    def __init__(self, thresholds=101, *, num_classes=None, scores="auto", backend="auto"):
         self.thresholds = check_thresholds(thresholds)
         self.num_classes = check_num_classes(num_classes)
+        self.scores = check_scores(scores)
         if backend != "auto" and backend not in backends.NAMES:
             backends.get(backend)  # the ValueError listing the valid names now, not at the first update
         self.backend = backend
@@ -89,8 +110,33 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         with self._lock:
             self._hist = np.zeros((self.num_classes or 1, self.thresholds.size + 1, 2), dtype=np.int64)
             self.n_samples = 0
+            self.n_batches = 0
             self._weighted = False  # whether a batch with sample weights was counted
+            self._reading = self._fixed_reading()
         return self
+
+    def _fixed_reading(self):
+        """The reading known before any batch: the explicit one, or "as given" for thresholds
+        outside [0, 1] under "auto"; None when the first batch decides."""
+        if self.scores != "auto":
+            return self.scores
+        return None if in_unit_interval(self.thresholds) else AS_GIVEN
+
+    @property
+    def scores_read_as(self):
+        """"probabilities", "logits", "as given" (thresholds outside [0, 1]), or None before
+        an "auto" accumulator has seen a score."""
+        return self._reading
+
+    def _batch_reading(self, s, decided, batch):
+        """The reading of one batch given the accumulator's decision so far (may raise)."""
+        if decided is None:
+            return score_reading(self.scores, s, self.thresholds) if s.size else None
+        if decided == "probabilities" and self.scores == "auto" and outside_unit(s):
+            raise contradiction(batch, decided)
+        if decided == "probabilities" and self.scores == "probabilities":
+            score_reading("probabilities", s, self.thresholds)  # the ValueError naming the position
+        return decided
 
     def update(self, y_true, y_score, sample_weight=None) -> "ThresholdConfusionMatrix":
         """Count one batch; returns self. A batch that fails validation leaves the state as it was.
@@ -99,13 +145,21 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         OverflowError naming the cell, never a wrapped count.
         """
         t, s, w = prepare(y_true, y_score, sample_weight, num_classes=self.num_classes or 1)
-        hist = _host(count_thresholds(t, s, w, self.thresholds, self.backend))
-        with self._lock:  # counted outside the lock; only the read-modify-write holds it
-            n_seen = _check_n_samples(self.n_samples + int(t.shape[0]))
-            self._hist = add_counts(self._hist, hist, "histogram count")  # raises before the commit
-            self.n_samples = n_seen
-            self._weighted = self._weighted or w is not None
-        return self
+        while True:
+            with self._lock:
+                decided, batch = self._reading, self.n_batches + 1
+            reading = self._batch_reading(s, decided, batch)
+            hist = _host(count_scores(t, s, w, self.thresholds, reading or "probabilities", self.backend))
+            with self._lock:  # counted outside the lock; only the read-modify-write holds it
+                if self._reading != decided:  # another thread's first batch decided meanwhile
+                    continue
+                n_seen = _check_n_samples(self.n_samples + int(t.shape[0]))
+                self._hist = add_counts(self._hist, hist, "histogram count")  # raises before the commit
+                self.n_samples = n_seen
+                self.n_batches += 1
+                self._weighted = self._weighted or w is not None
+                self._reading = reading or decided
+            return self
 
     def compute(self):
         """(T, 2, 2) matrices ``[[tn, fp], [fn, tp]]`` (or (C, T, 2, 2) with ``num_classes``)."""
@@ -125,11 +179,20 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             raise ValueError("Cannot merge accumulators with different thresholds or num_classes")
         with other._lock:  # never both locks at once: a.merge(b) with b.merge(a) cannot deadlock
             o_hist, o_seen, o_weighted = other._hist, other.n_samples, other._weighted
+            o_reading, o_batches = other._reading, other.n_batches
         with self._lock:
+            reading = self._reading if o_reading is None or not o_seen else o_reading
+            if self._reading is not None and self.n_samples and reading != self._reading:
+                raise ValueError(
+                    f"Cannot merge an accumulator whose scores were read as {o_reading} into one that read "
+                    f"them as {self._reading}: pass the same scores= to both"
+                )
             n_seen = _check_n_samples(self.n_samples + o_seen)
             self._hist = add_counts(self._hist, o_hist, "histogram count")
             self.n_samples = n_seen
+            self.n_batches += o_batches
             self._weighted = self._weighted or o_weighted
+            self._reading = reading
         return self
 
     def __add__(self, other):
@@ -141,7 +204,8 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         return _copy.deepcopy(self)
 
     def __repr__(self) -> str:
-        return f"ThresholdConfusionMatrix(T={self.thresholds.size}, num_classes={self.num_classes}, n_samples={self.n_samples})"
+        return (f"ThresholdConfusionMatrix(T={self.thresholds.size}, num_classes={self.num_classes}, "
+                f"scores_read_as={self._reading!r}, n_samples={self.n_samples})")
 
     # -- curves on the binned matrices -------------------------------------------------
     def _rates(self):
@@ -269,6 +333,9 @@ class ThresholdConfusionMatrix(ThreadSafeState):
                 "num_classes": np.array(self.num_classes or 0),
                 "n_samples": np.array(min(self.n_samples, INT64_MAX), dtype=np.int64),
                 "weighted": np.array(bool(self._weighted)),
+                "scores": np.array(self.scores),
+                "scores_read_as": np.array(self._reading or ""),
+                "n_batches": np.array(self.n_batches, dtype=np.int64),
             }
             n_samples = self.n_samples
         check_finite_counts(fields["hist"], "histogram counts")
@@ -317,7 +384,28 @@ class ThresholdConfusionMatrix(ThreadSafeState):
                 check_unweighted_counts(hist, n_samples, axes=(1, 2))  # each sample once per class
             except ValueError as exc:
                 raise ValueError(f"{path!r} is a damaged fastcm file: bad field 'hist' ({exc})") from None
-        m = cls(thresholds, num_classes=k or None, backend=backend)
+        scores, reading, n_batches = "auto", None, 0  # files before version 2 record no reading
+        if "scores" in data:
+            scores = field(data, "scores", path, _scores_field)
+            reading = field(data, "scores_read_as", path, _reading_field) or None
+            n_batches = field(data, "n_batches", path, scalar_int)
+        m = cls(thresholds, num_classes=k or None, scores=scores, backend=backend)
+        if scores != "auto" and reading != scores:
+            raise ValueError(f"{path!r} is a damaged fastcm file: scores {scores!r} read as {reading!r}")
         m._hist, m.n_samples = hist, n_samples
         m._weighted = weighted is not False
+        m._reading = reading if reading is not None else m._fixed_reading()
+        m.n_batches = n_batches
         return m
+
+
+def _scores_field(a):
+    v = str(a[()]) if a.ndim == 0 and a.dtype.kind == "U" else None
+    return check_scores(v)
+
+
+def _reading_field(a):
+    v = str(a[()]) if a.ndim == 0 and a.dtype.kind == "U" else None
+    if v not in _READINGS:
+        raise ValueError(f"expected one of {_READINGS}, got {v!r}")
+    return v

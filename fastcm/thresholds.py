@@ -16,6 +16,7 @@ import numpy as np
 from . import backends
 from .confusion import _host
 from .inputs import array_module, as_array, check_weights, to_integer_labels
+from .scores import AS_GIVEN, check_scores, logit_thresholds, read_scores, softmax_blocks, softmax_rows
 
 __all__ = ["binary_confusion_matrix", "threshold_confusion_matrices", "check_thresholds", "matrices_from_hist"]
 
@@ -218,7 +219,45 @@ def count_thresholds(t, s, weights, thr, backend):
     return hist
 
 
-def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, backend="auto"):
+def in_unit_interval(thr) -> bool:
+    """Whether every threshold is a probability (lies in [0, 1])."""
+    return bool(np.all((thr >= 0.0) & (thr <= 1.0)))
+
+
+def score_reading(scores, s, thr, *, flag="scores='logits'") -> str:
+    """How the scores ``s`` are compared with ``thr`` (see :mod:`fastcm.scores`): "probabilities",
+    "logits", or, under "auto" with thresholds outside [0, 1], :data:`~fastcm.scores.AS_GIVEN`."""
+    if check_scores(scores) == "auto" and not in_unit_interval(thr):
+        return AS_GIVEN
+    return read_scores(scores, s, flag=flag)
+
+
+def count_scores(t, s, weights, thr, reading, backend):
+    """The (K, T + 1, 2) histogram of scores read as ``reading`` against probability thresholds.
+
+    Logits of binary or multilabel scores are compared with the thresholds mapped to logit
+    space (exact: the sigmoid is monotone); (N, C) logits with class indices are softmaxed
+    in bounded blocks of rows, each counted by the same kernel and added.
+    """
+    if reading != "logits":
+        return count_thresholds(t, s, weights, thr, backend)
+    if not (s.ndim == 2 and t.ndim == 1):
+        return count_thresholds(t, s, weights, logit_thresholds(thr), backend)
+    N, K = int(s.shape[0]), int(s.shape[1])
+    be = backends.get(backends.select(backend, t, s))
+    xp_thr = array_module(s).asarray(thr) if backends.is_device_backend(be.NAME) else thr
+    hist = None
+    for a, b in softmax_blocks(N, K):
+        p = softmax_rows(s[a:b])
+        h, invalid = be.threshold_counts(t[a:b], p, xp_thr, weights=None if weights is None else weights[a:b])
+        n_bad, pos = (int(v) for v in _host(invalid))  # synchronize!
+        if n_bad:
+            report_invalid(np.array([n_bad, pos + a * K]), t, s, weights)
+        hist = h if hist is None else hist + h
+    return hist
+
+
+def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, scores="auto", backend="auto"):
     """One binary confusion matrix per threshold, all counted in one pass over the scores.
 
     Parameters
@@ -227,10 +266,17 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
         (N,) 0/1 truth for (N,) scores; (N,) class indices for (N, C) scores (each column
         one-vs-rest); or an (N, L) 0/1 indicator matrix for (N, L) scores (multilabel).
     y_score : array-like, (N,) or (N, C)
-        Scores, probabilities or logits; NaN and infinities are rejected.
+        Probabilities or logits (see ``scores``); NaN and infinities are rejected.
     thresholds : int or array-like, default=101
         ``T`` evenly spaced thresholds in [0, 1] (``np.linspace(0, 1, T)``) or any sorted array.
+        Thresholds are probabilities; a set reaching outside [0, 1] is in the scores' own
+        units, and under ``scores="auto"`` the scores are then compared as given.
     sample_weight : array-like of shape (N,), optional
+    scores : {"auto", "probabilities", "logits"}, default="auto"
+        How the scores are read (:mod:`fastcm.scores`): logits go through a sigmoid (binary,
+        multilabel) or a softmax over the classes ((N, C) scores with class indices), fused
+        into the pass; "probabilities" refuses a value outside [0, 1]; "auto" reads any value
+        outside [0, 1] as the sign of logits.
     backend : {"auto", "numba", "numpy", "cupy"}
 
     Returns
@@ -243,10 +289,14 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
     --------
     >>> threshold_confusion_matrices([0, 1, 1], [0.2, 0.6, 0.9], thresholds=[0.5, 0.7]).tolist()
     [[[1, 0], [0, 2]], [[1, 0], [1, 1]]]
+    >>> threshold_confusion_matrices([0, 1, 1], [-1.4, 0.4, 2.2], thresholds=[0.5, 0.7]).tolist()  # logits
+    [[[1, 0], [0, 2]], [[1, 0], [1, 1]]]
     """
     thr = check_thresholds(thresholds)
+    check_scores(scores)
     t, s, weights = prepare(y_true, y_score, sample_weight)
-    out = matrices_from_hist(count_thresholds(t, s, weights, thr, backend))
+    reading = score_reading(scores, s, thr)
+    out = matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))
     return out[0] if s.ndim == 1 else out
 
 
@@ -268,28 +318,41 @@ def check_binary_threshold(threshold, logits=False) -> float:
     return threshold
 
 
-def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, logits=False, backend="auto"):
+def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, scores="auto", logits=False,
+                            backend="auto"):
     """The (2, 2) matrix ``[[tn, fp], [fn, tp]]`` predicting positive iff ``score >= threshold``.
 
     Parameters
     ----------
     y_true : array-like of shape (N,), 0/1
     y_score : array-like of shape (N,)
-        Probabilities or scores; with ``logits=True``, logits compared with ``logit(threshold)``
+        Probabilities or logits (see ``scores``). Logits are compared with ``logit(threshold)``
         (the same as applying a sigmoid first, without computing it per element).
     threshold : float, default=0.5
-        With ``logits=True`` it must lie in [0, 1].
+        A probability; a threshold outside [0, 1] is in the scores' own units (compared as
+        given under ``scores="auto"``, refused with ``scores="logits"``).
     sample_weight : array-like of shape (N,), optional
+    scores : {"auto", "probabilities", "logits"}, default="auto"
+        As in :func:`threshold_confusion_matrices`: "auto" reads any score outside [0, 1] as
+        the sign of logits.
     logits : bool, default=False
+        The same as ``scores="logits"`` (kept from earlier releases).
     backend : {"auto", "numba", "numpy", "cupy"}
 
     Examples
     --------
     >>> binary_confusion_matrix([0, 1, 1, 0], [0.1, 0.8, 0.4, 0.5]).tolist()
     [[1, 1], [1, 1]]
-    >>> binary_confusion_matrix([0, 1], [-2.0, 0.3], logits=True).tolist()
+    >>> binary_confusion_matrix([0, 1], [-2.0, 0.3]).tolist()  # -2.0 is a logit: 0.3 is one too
     [[1, 0], [0, 1]]
     """
-    threshold = check_binary_threshold(threshold, logits)
+    scores = check_scores(scores)
+    if logits:
+        if scores not in ("auto", "logits"):
+            raise ValueError(f"Expected `scores` to be 'logits' with logits=True, but got {scores!r}")
+        scores = "logits"
+    check_binary_threshold(threshold, scores == "logits")  # a threshold outside [0, 1] with logits is refused
+    thr = np.array([check_binary_threshold(threshold)])
     t, s, weights = prepare(y_true, y_score, sample_weight, num_classes=1)
-    return matrices_from_hist(count_thresholds(t, s, weights, np.array([threshold]), backend))[0, 0]
+    reading = score_reading(scores, s, thr)
+    return matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))[0, 0]

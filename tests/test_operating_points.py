@@ -111,6 +111,7 @@ def test_per_class_matches_each_curve_and_accumulator():
     y = rng.integers(0, C, n)
     s = rng.dirichlet(np.ones(C), n)
     s[np.arange(n), y] += 0.3 * rng.random(n)
+    s /= 1.3  # probabilities: beyond [0, 1] they would be read as logits
     acc = fastcm.ThresholdConfusionMatrix(thresholds=101, num_classes=C).update(y, s)
     m = acc.compute()
     p = threshold_for(m, acc.thresholds, recall=0.9)

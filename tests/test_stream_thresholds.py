@@ -77,6 +77,7 @@ def test_threshold_for_reaches_the_asked_recall_per_class():
     y = rng.integers(0, 3, 2000)
     scores = rng.random((2000, 3))
     scores[np.arange(2000), y] += 0.3
+    scores /= 1.3  # probabilities: beyond [0, 1] they would be read as logits
     tcm = ThresholdConfusionMatrix(thresholds=201, num_classes=3).update(y, scores)
     point = tcm.threshold_for(recall=0.9)
     for k in range(3):
