@@ -17,7 +17,9 @@ confidences ``conf_b``::
     RMSCE = sqrt(sum_b w_b (acc_b - conf_b)**2)
 
 ``scores="logits"`` applies a softmax inside the kernel (max-subtracted, in float64);
-``scores="probabilities"`` refuses confidences outside [0, 1] instead of guessing.
+``scores="probabilities"`` refuses confidences outside [0, 1] instead of guessing;
+``scores="auto"`` (the default) follows :mod:`fastcm.scores`: any value outside [0, 1]
+means logits, decided on an accumulator's first batch.
 
 Examples
 --------
@@ -42,12 +44,13 @@ import numpy as np
 from . import backends
 from .inputs import array_module, as_array, check_num_classes, to_integer_labels
 from .persist import field, read_npz, scalar_int, write_npz_atomic
+from .scores import check_scores, contradiction, outside_unit, read_scores
 
 __all__ = ["CalibrationError", "CalibrationResult", "calibration_error", "bin_edges"]
 
 _FORMAT = "fastcm.CalibrationError"
-_FORMAT_VERSION = 1
-SCORE_KINDS = ("probabilities", "logits")
+_FORMAT_VERSION = 2  # 2: scores="auto" and the reading it decided ("scores_read_as")
+SCORE_KINDS = ("auto", "probabilities", "logits")
 NORMS = ("l1", "max", "l2")
 
 
@@ -62,9 +65,7 @@ def check_n_bins(n_bins) -> int:
 
 
 def _check_scores_kind(scores) -> str:
-    if scores not in SCORE_KINDS:
-        raise ValueError(f"Expected `scores` to be one of {SCORE_KINDS}, but got {scores!r}")
-    return scores
+    return check_scores(scores)  # the one rule for scores: fastcm.scores
 
 
 def bin_edges(n_bins=15, dtype=np.float32) -> np.ndarray:
@@ -149,7 +150,7 @@ def _prepare(y_true, y_score, num_classes, scores):
     s = as_array(y_score, "y_score")
     t = as_array(y_true, "y_true")
     if s.dtype.kind != "f":
-        raise TypeError(f"Expected floating-point {scores} in `y_score`, but got dtype {s.dtype}")
+        raise TypeError(f"Expected floating-point {'scores' if scores == 'auto' else scores} in `y_score`, but got dtype {s.dtype}")
     if s.ndim != 2:
         raise ValueError(
             f"Expected `y_score` of shape (N, C), one column per class, but got {tuple(s.shape)}"
@@ -227,9 +228,11 @@ class CalibrationError:
     ----------
     n_bins : int, default=15
         Equal-width confidence bins (torchmetrics' binning, see the module docstring).
-    scores : {"probabilities", "logits"}
+    scores : {"auto", "probabilities", "logits"}, default="auto"
         Probabilities are used as given (a confidence outside [0, 1] is a ValueError);
-        logits go through a numerically stable softmax inside the kernel.
+        logits go through a numerically stable softmax inside the kernel. "auto"
+        (:mod:`fastcm.scores`): the first non-empty batch decides (any value outside [0, 1]
+        means logits); a later batch of logits after probabilities is a ValueError naming it.
     num_classes : int, optional
         Score columns; None takes the width of the first batch.
     per_class : bool, default=False
@@ -246,7 +249,12 @@ class CalibrationError:
     (3, [[1, 0], [1, 1]], 0.337)
     """
 
-    def __init__(self, n_bins=15, *, scores="probabilities", num_classes=None, per_class=False, backend="auto"):
+    #: "probabilities" or "logits"; None until an "auto" accumulator saw a score
+    _reading = None
+    #: batches counted (updates and merged ones), for naming a refused batch
+    n_batches = 0
+
+    def __init__(self, n_bins=15, *, scores="auto", num_classes=None, per_class=False, backend="auto"):
         self.n_bins = check_n_bins(n_bins)
         self.scores = _check_scores_kind(scores)
         self.declared_classes = check_num_classes(num_classes)
@@ -258,7 +266,14 @@ class CalibrationError:
 
     def reset(self) -> "CalibrationError":
         self._set_classes(self.declared_classes)
+        self._reading = None if self.scores == "auto" else self.scores
+        self.n_batches = 0
         return self
+
+    @property
+    def scores_read_as(self):
+        """"probabilities" or "logits"; None before an "auto" accumulator has seen a score."""
+        return self._reading
 
     def _set_classes(self, C):
         self.num_classes = C
@@ -276,10 +291,17 @@ class CalibrationError:
     def update(self, y_true, y_score) -> "CalibrationError":
         """Count one batch; returns self. A batch that fails validation changes nothing."""
         t, s = _prepare(y_true, y_score, self.num_classes, self.scores)
-        got = _count(t, s, self.n_bins, s.shape[1], self.scores == "logits", self.per_class, self.backend)
+        reading = self._reading
+        if reading is None:
+            reading = read_scores("auto", s) if s.size else None
+        elif reading == "probabilities" and self.scores == "auto" and outside_unit(s):
+            raise contradiction(self.n_batches + 1, reading)
+        got = _count(t, s, self.n_bins, s.shape[1], reading == "logits", self.per_class, self.backend)
         if self.num_classes is None:
             self._set_classes(int(s.shape[1]))
         self._add(got, int(t.shape[0]))
+        self._reading = reading
+        self.n_batches += 1
         return self
 
     def _add(self, got, n):
@@ -322,6 +344,11 @@ class CalibrationError:
                 f"Cannot merge accumulators with different n_bins or per_class: "
                 f"({self.n_bins}, {self.per_class}) and ({other.n_bins}, {other.per_class})"
             )
+        if self._reading is not None and other._reading is not None and self._reading != other._reading:
+            raise ValueError(
+                f"Cannot merge an accumulator whose scores were read as {other._reading} into one that read "
+                f"them as {self._reading}: pass the same scores= to both"
+            )
         if other.num_classes is None:
             return self
         if self.num_classes is None:
@@ -330,6 +357,8 @@ class CalibrationError:
             raise ValueError(f"Cannot merge accumulators of {self.num_classes} and {other.num_classes} classes")
         self._add((other._matrix, other._counts, other._conf, other._correct, other._ccounts, other._cconf, other._chits),
                   other.n_samples)
+        self._reading = self._reading or other._reading
+        self.n_batches += other.n_batches
         return self
 
     def __add__(self, other):
@@ -358,6 +387,7 @@ class CalibrationError:
             "format_version": np.array(_FORMAT_VERSION),
             "n_bins": np.array(self.n_bins, dtype=np.int64),
             "scores": np.array(self.scores),
+            "scores_read_as": np.array(self._reading or ""),
             "num_classes": np.array(self.num_classes or 0, dtype=np.int64),
             "per_class": np.array(int(self.per_class), dtype=np.int64),
             "n_samples": np.array(self.n_samples, dtype=np.int64),
@@ -398,6 +428,11 @@ class CalibrationError:
         m._cconf = arr("class_bin_confidence_sum", (c, K), "f")
         m._chits = arr("class_bin_correct", (c, K), "iu")
         m.n_samples = field(data, "n_samples", path, scalar_int)
+        if "scores_read_as" in data:  # older files: the reading is the (explicit) scores
+            reading = field(data, "scores_read_as", path, lambda a: str(a[()]))
+            if reading not in ("", "probabilities", "logits") or (m.scores != "auto" and reading != m.scores):
+                raise ValueError(f"{path!r} is a damaged fastcm file: scores {m.scores!r} read as {reading!r}")
+            m._reading = reading or None
         consistent = (
             int(m._counts.sum()) == m.n_samples == int(m._matrix.sum())
             and np.all(m._correct <= m._counts) and np.all(m._conf <= m._counts * (1 + 1e-9))
@@ -409,7 +444,7 @@ class CalibrationError:
         return m
 
 
-def calibration_error(y_true, y_score, n_bins=15, norm="l1", *, scores="probabilities", num_classes=None, backend="auto"):
+def calibration_error(y_true, y_score, n_bins=15, norm="l1", *, scores="auto", num_classes=None, backend="auto"):
     """Top-label calibration error of one set of (N, C) probabilities or logits.
 
     Parameters
@@ -420,7 +455,8 @@ def calibration_error(y_true, y_score, n_bins=15, norm="l1", *, scores="probabil
     n_bins : int, default=15
     norm : {"l1", "max", "l2"}
         "l1": expected calibration error (ECE); "max": maximum (MCE); "l2": root mean square.
-    scores : {"probabilities", "logits"}
+    scores : {"auto", "probabilities", "logits"}, default="auto"
+        See :class:`CalibrationError` and :mod:`fastcm.scores`.
     num_classes : int, optional
     backend : {"auto", "numba", "numpy", "cupy"}
 

@@ -51,7 +51,7 @@ def check_scores(scores) -> str:
     'logits'
     """
     if not isinstance(scores, str) or scores not in SCORE_KINDS:
-        raise ValueError(f"Expected `scores` to be 'auto', 'probabilities' or 'logits', but got {scores!r}")
+        raise ValueError(f"Expected `scores` to be one of {SCORE_KINDS}, but got {scores!r}")
     return scores
 
 

@@ -223,10 +223,13 @@ def test_invalid_inputs(backend):
         acc.update([0, 5], [[0.7, 0.3], [0.4, 0.6]])
     with pytest.raises(ValueError, match=r"but got -1 at position 0"):
         acc.update([-1, 0], [[0.7, 0.3], [0.4, 0.6]])
-    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*got 2.5 at index \(1, 0\).*scores='logits'"):
+    with pytest.raises(ValueError, match=r"batch 2.*scores='logits'"):  # "auto" read batch 1 as probabilities
         acc.update([0, 1], [[0.7, 0.3], [2.5, 0.6]])
+    explicit = CalibrationError(10, scores="probabilities", backend=backend)
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*got 2.5 at index \(1, 0\).*scores='logits'"):
+        explicit.update([0, 1], [[0.7, 0.3], [2.5, 0.6]])
     with pytest.raises(ValueError, match=r"got -0.5 at index \(0, 1\)"):  # per-class bins check every column
-        CalibrationError(10, per_class=True, backend=backend).update([0], [[0.7, -0.5]])
+        CalibrationError(10, scores="probabilities", per_class=True, backend=backend).update([0], [[0.7, -0.5]])
     with pytest.raises(ValueError, match=r"finite logits.*inf at index \(0, 1\)"):
         CalibrationError(10, scores="logits", backend=backend).update([0], [[1.0, np.inf]])
     assert CalibrationError(10, scores="logits", backend=backend).update([0], [[0.0, -np.inf]]).compute().ece == 0.0
