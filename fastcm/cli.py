@@ -76,6 +76,7 @@ class Evaluation:
     ci: float = None  # --ci: the level of the report's confidence intervals
     operating_points: list = None  # --operating-point rows
     calibration: object = None  # --calibration: a CalibrationResult
+    scores: object = None  # --scores-are: a ScoreReading (how the scores were read)
 
     def counts(self):
         """(full counts, rows to report, their labels): see :func:`_select_labels`."""
@@ -127,14 +128,56 @@ def _progress(total, quiet):
     return progress_bar(total, enabled=not quiet and sys.stderr.isatty(), unit="row", desc="counting")
 
 
+class ScoreReading:
+    """How ``--scores`` are read (``--scores-are``, the rule of :mod:`fastcm.scores`).
+
+    Under "auto" the first chunk with scores decides (any value outside [0, 1]: logits); a
+    later chunk of logits after probabilities is refused, so curves never mix the two.
+    """
+
+    FLAG = "--scores-are logits"
+
+    def __init__(self, rule="auto"):
+        from .scores import check_scores
+
+        self.rule = check_scores(rule)
+        self.read_as = None if rule == "auto" else rule
+
+    def chunk(self, s, index, offset):
+        """The reading of one chunk's scores ("probabilities" or "logits"); InputError when refused."""
+        from .scores import contradiction, outside_unit, read_scores
+
+        where = f" (in the chunk starting at row {offset})" if index else ""
+        try:
+            if self.read_as is None:
+                self.read_as = read_scores(self.rule, s, flag=self.FLAG) if s.size else None
+            elif self.read_as == "probabilities" and self.rule == "auto" and outside_unit(s):
+                raise contradiction(index + 1, "probabilities", flag=self.FLAG)
+            elif self.rule == "probabilities":
+                read_scores("probabilities", s, flag=self.FLAG)
+        except ValueError as exc:
+            raise InputError(f"--scores: {exc}{where}") from None
+        return self.read_as or "probabilities"
+
+    def describe(self) -> str:
+        if self.rule != "auto":
+            return f"{self.read_as or self.rule} (--scores-are {self.rule})"
+        why = "values outside [0, 1]" if self.read_as == "logits" else "all values in [0, 1]"
+        return f"{self.read_as} (--scores-are auto: {why})"
+
+
 def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_index=None, quiet=False,
-                 with_curves=False, thresholds=None, backend="auto", calibration=None):
+                 with_curves=False, thresholds=None, backend="auto", calibration=None, scores=None):
     """Count ``(y_true, y_pred_or_None, scores_or_None)`` chunks; returns (cm, curves, n, wall, count_s).
 
-    Errors in the data (values out of range, mismatched shapes, mixed label kinds) come out
-    as :class:`~fastcm.io.InputError`.
+    ``scores``: a :class:`ScoreReading` (default: "auto"), which holds the reading decided.
+    One score column gives predictions at probability 0.5, i.e. logit 0 for logits. Errors
+    in the data (values out of range, mismatched shapes, mixed label kinds) come out as
+    :class:`~fastcm.io.InputError`.
     """
     from .stream import ConfusionMatrix
+
+    scores = ScoreReading() if scores is None else scores
 
     thresholds = CURVE_THRESHOLDS if thresholds is None else thresholds
     try:
@@ -149,9 +192,10 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
         for i, (t, p, s) in enumerate(chunks):
             if s is not None and s.ndim == 2 and s.shape[1] == 1:
                 s = s[:, 0]  # one score column: the positive class of a binary problem
+            reading = None if s is None else scores.chunk(s, i, n)
             pred = p
-            if pred is None:
-                pred = (s >= 0.5).astype(np.int8) if s.ndim == 1 else s
+            if pred is None:  # probability 0.5 is logit 0; argmax is the same for logits and probabilities
+                pred = (s >= (0.0 if reading == "logits" else 0.5)).astype(np.int8) if s.ndim == 1 else s
             t, pred = _uniform(t, pred)
             if i == 0:
                 load_s = _warm_up(cm, t, pred)
@@ -163,7 +207,7 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
                 raise InputError(f"{exc} (in the chunk starting at row {i * chunk_rows}; positions count from there)" if i else str(exc)) from None
             count_s += time.perf_counter() - t0
             if with_curves and s is not None and t.ndim == 1:
-                curves = _update_curves(curves, t, s, ignore_index, thresholds, n)
+                curves = _update_curves(curves, t, s, ignore_index, thresholds, n, reading)
             if calibration is not None and s is not None and s.ndim == 2:
                 try:
                     calibration.update(t, s)
@@ -216,9 +260,10 @@ def _warm_up(cm, t, pred):
     return time.perf_counter() - t0
 
 
-def _update_curves(curves, t, s, ignore_index, thresholds, offset):
+def _update_curves(curves, t, s, ignore_index, thresholds, offset, reading="auto"):
     """Add one chunk's one-vs-rest threshold matrices: (C, T, 2, 2), or (T, 2, 2) for one
-    score column (the positive class 1). A fixed threshold set makes chunks add exactly."""
+    score column (the positive class 1). A fixed threshold set makes chunks add exactly;
+    ``reading`` is the one decided for every chunk ("probabilities" or "logits")."""
     from .thresholds import threshold_confusion_matrices
 
     t = np.asarray(t)
@@ -230,7 +275,7 @@ def _update_curves(curves, t, s, ignore_index, thresholds, offset):
         return None  # string labels cannot index score columns
     truth = (t == 1).astype(np.int8) if s.ndim == 1 else t
     try:
-        m = threshold_confusion_matrices(truth, s, thresholds=thresholds)
+        m = threshold_confusion_matrices(truth, s, thresholds=thresholds, scores=reading)
     except (ValueError, TypeError) as exc:
         raise InputError(f"scores: {exc} (in the chunk starting at row {offset})") from None
     return m if curves is None else curves + m
@@ -319,11 +364,15 @@ def _summary(ev: Evaluation, normalize):
         "labels": [_plain(v) for v in labels],
         "target_names": list(ev.names),
         "inputs": ev.sources,
+        "scores_are": None if ev.scores is None else ev.scores.read_as,
+        "scores_rule": None if ev.scores is None else ev.scores.rule,
         "report": report,
         "confusion_matrix": shown.tolist(),
         "normalize": normalize,
         "diagnostics": [{"kind": f.kind, "message": f.message, "numbers": {k: _plain(v) for k, v in f.numbers.items()}} for f in findings],
         "curves": _curve_rows(ev.curves, ev.names) or None,
+        "curves_binned": None if ev.curves is None else CURVE_THRESHOLDS,
+        "scores_describe": None if ev.scores is None or ev.scores.read_as is None else ev.scores.describe(),
         "ci": ev.ci,
         "operating_points": ev.operating_points,
         "calibration": None if ev.calibration is None else {
@@ -401,6 +450,8 @@ def render_text(s) -> str:
     out = [f"{s['n_predictions']:,} predictions, {s['n_classes']} classes"]
     for role, src in s["inputs"].items():
         out.append(f"  {role}: {_printable(src)}")
+    if s.get("scores_describe"):
+        out.append(f"  scores read as: {s['scores_describe']}")
     out += ["", "Classification report", "", table.rstrip("\n"), ""]
     normalized = s["normalize"] is not None
     how = f", normalized over {s['normalize']}" if normalized else ""
@@ -419,7 +470,8 @@ def render_text(s) -> str:
         out.append("- No findings: no accuracy paradox, no strong imbalance, every class predicted.")
     out.append("")
     if s["curves"]:
-        out += [f"Curves from the scores (one-vs-rest, {CURVE_THRESHOLDS} thresholds in [0, 1])", ""]
+        out += [f"Curves from the scores ({'' if len(s['curves']) == 1 else 'one-vs-rest, '}binned at {CURVE_THRESHOLDS} "
+                "thresholds in [0, 1]: streamed, not the exact curves of scores held in memory)", ""]
         classes = [_printable(r["class"]) for r in s["curves"]]
         w = max(len("class"), *(len(c) for c in classes))
         out.append(f"{'class':>{w}}    AUROC  avg precision")
@@ -723,7 +775,8 @@ def _cmd_report(args) -> int:
             raise InputError(f"--calibration needs a positive number of bins, but got {args.calibration}")
         from .calibration import CalibrationError
 
-        calibration = CalibrationError(args.calibration)
+        calibration = CalibrationError(args.calibration, scores=args.scores_are)
+    reading = ScoreReading(args.scores_are)
 
     thresholded = []  # set when one score column gives the predictions (score >= 0.5)
 
@@ -738,7 +791,7 @@ def _cmd_report(args) -> int:
     # every class is counted, --labels picked afterwards: see _select_labels
     cm, curves, n, wall, count_s = count_chunks(
         chunks(), total=total, num_classes=num_classes, ignore_index=args.ignore_index,
-        quiet=args.quiet, with_curves=args.scores is not None, calibration=calibration,
+        quiet=args.quiet, with_curves=args.scores is not None, calibration=calibration, scores=reading,
     )
     if n == 0:
         raise InputError("the inputs hold no rows")
@@ -754,6 +807,7 @@ def _cmd_report(args) -> int:
     if one_vs_rest and ev.curves.shape[0] != len(ev.names):
         raise InputError(f"--scores has {ev.curves.shape[0]} columns, but the data has {len(ev.names)} classes")
     ev.ci = args.ci
+    ev.scores = reading if args.scores is not None else None
     if args.operating_point:
         if ev.curves is None:
             raise InputError("--operating-point needs scores of 1-D truth (no curves were counted)")
@@ -950,8 +1004,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "cannot pass by luck")
     rep.add_argument("--operating-point", action="append", default=[], metavar="METRIC=VALUE",
                      help="with --scores: the threshold reaching recall=R, precision=P or fpr=F, per class (repeatable)")
+    rep.add_argument("--scores-are", choices=("auto", "probabilities", "logits"), default="auto",
+                     help="how --scores are read: logits go through a sigmoid (one column, multilabel) or a "
+                          "softmax over the classes; auto (default): any value outside [0, 1] means logits, "
+                          "decided on the first chunk; probabilities refuses values outside [0, 1]")
     rep.add_argument("--calibration", type=int, metavar="BINS",
-                     help="with --scores (probabilities): expected and maximum calibration error over BINS "
+                     help="with --scores (probabilities or logits, see --scores-are): expected and maximum calibration error over BINS "
                      "equal-width bins of the top-class confidence")
     _output_options(rep)
     rep.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="ROWS",
