@@ -61,12 +61,15 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default=None, help="results folder name (default: the mode)")
     parser.add_argument("--out", default=str(RESULTS), help="where result folders go")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
+    parser.add_argument("--cold", action="store_true", help="only the cold start: every first call with an empty numba cache")
     args = parser.parse_args(argv)
     mode_name = args.mode or "quick"
     repeat = args.repeat or {"tiny": 1, "readme": 3, "quick": 3}.get(mode_name, 5)
     min_time = {"tiny": 0.0, "quick": 0.3}.get(mode_name, 0.5)  # seconds of calls per method
 
     selected = [c for c in cases_mod.suite(mode_name) if args.select is None or re.search(args.select, c.name)]
+    if args.cold:
+        mode_name, selected = "cold", []
     info = machine()
     print(f"fastcm benchmarks ({mode_name}) on {info['cpu']}, {info['cores']} cores, numba threads {info['numba_threads']}")
     started = time.perf_counter()
@@ -74,8 +77,12 @@ def main(argv=None) -> int:
     for case in selected:
         print(f"  {case.name}")
         results.append(run_case(case, repeat, min_time=min_time))
-    quick = mode_name == "quick"
-    cold = None if args.no_cold_start or mode_name == "tiny" else cold_start(best_of=1 if quick else 3, compile=not quick)
+    if args.no_cold_start or mode_name == "tiny":
+        cold = None
+    elif mode_name == "quick":  # one case and the demo, under a minute
+        cold = cold_start(best_of=1, select=lambda name: name.startswith("confusion_matrix int32"))
+    else:
+        cold = cold_start(best_of=3)
     doc = {
         "mode": mode_name,
         "machine": info,

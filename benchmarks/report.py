@@ -82,12 +82,11 @@ def markdown(doc: dict) -> str:
             lines.append("")
     cold = doc.get("cold_start")
     if cold:
-        lines.append("### cold start (fresh process)")
+        from .coldstart import table
+
+        lines.append("### cold start (fresh processes; wall / CPU seconds of the import and the first call)")
         lines.append("")
-        lines.append("| step | seconds |")
-        lines.append("| --- | --- |")
-        for k, v in cold.items():
-            lines.append(f"| {k} | {v:.3f} |")
+        lines.extend(table(cold))
         lines.append("")
     return "\n".join(lines)
 

@@ -40,6 +40,7 @@ from .sklearn_metrics import (
 from .stream import ConfusionMatrix
 from .stream_thresholds import ThresholdConfusionMatrix
 from .thresholds import binary_confusion_matrix, threshold_confusion_matrices
+from .warmup import warm_up
 
 __version__ = "0.1.0"
 
@@ -79,6 +80,7 @@ __all__ = [
     "threshold_confusion_matrices",
     "threshold_for",
     "top_k_accuracy_score",
+    "warm_up",
     "__version__",
 ]
 

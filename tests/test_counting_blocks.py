@@ -12,6 +12,14 @@ pytest.importorskip("numba")
 numba_be = backends.get("numba")
 numpy_be = backends.get("numpy")
 
+
+@pytest.fixture(autouse=True, scope="module")
+def tuned_kernels():
+    """The tuned strategies, compiled before the call (not the plain tier that serves while
+    they compile in the background), at the canonical dtypes the others are staged to."""
+    with numba_be.compile_synchronously():
+        yield
+
 DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 
 

@@ -1,7 +1,12 @@
-"""Compile machinery for the numba backend: one place for options, caching and threads.
+"""Compile machinery for the numba backend: one place for options, caching, tiers and threads.
 
 Kernels are compiled lazily, once per input dtype, with the GIL released and the result
-cached on disk (``FASTCM_DISABLE_CACHE=1`` turns the cache off). Work is spread over a
+cached on disk (``FASTCM_DISABLE_CACHE=1`` turns the cache off). Arrays reach a kernel in
+one numba type per dtype (:func:`kernel_arg`): a read-only array does not compile a
+second copy of the kernel. A tuned kernel that takes seconds to compile is compiled on a
+background thread while a plain loop serves (:func:`tuned`); ``FASTCM_COMPILE=sync`` (or
+:func:`compile_synchronously`) compiles it at once instead, as the tests of the tuned
+kernels do. Work is spread over a
 private thread pool instead of numba's ``parallel=True``: each thread fills a private
 histogram with a serial ``nogil`` kernel, so several Python threads may call fastcm at
 once under any numba threading layer (the default ``workqueue`` layer aborts the process
@@ -11,6 +16,9 @@ on concurrent parallel launches). The thread count follows ``numba.set_num_threa
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import contextvars
 import importlib.machinery
 import importlib.util
 import os
@@ -19,6 +27,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
+from numba.core import event
 
 
 def _scipy_blas_on_disk() -> bool:
@@ -67,9 +77,187 @@ def cache_enabled() -> bool:
     return os.environ.get("FASTCM_DISABLE_CACHE", "").strip().lower() not in ("1", "true", "yes")
 
 
+class _Alias:
+    """Holds the array interface of a read-only array, writeable, and the array itself."""
+
+    __slots__ = ("__array_interface__", "base")
+
+
+def kernel_arg(a):
+    """``a`` as the kernels take it: one numba type per dtype and number of dimensions.
+
+    numba types a read-only array apart from a writeable one, and compiles a kernel once
+    for each; kernels never write their inputs, so a read-only array is passed as a
+    writeable alias of the same memory (no copy). A read-only array that is also strided
+    or unaligned is copied. Anything else is returned as it is.
+
+    Examples
+    --------
+    >>> a = np.arange(3)
+    >>> a.flags.writeable = False
+    >>> b = kernel_arg(a)
+    >>> bool(b.flags.writeable), bool(np.shares_memory(a, b))
+    (True, True)
+    """
+    if type(a) is not np.ndarray or a.flags.writeable:
+        return a
+    if not (a.flags.c_contiguous and a.flags.aligned):
+        return np.ascontiguousarray(a)
+    alias = _Alias()
+    interface = dict(a.__array_interface__)
+    interface["data"] = (interface["data"][0], False)
+    alias.__array_interface__ = interface
+    alias.base = a  # keeps the memory alive as long as the alias
+    return np.asarray(alias)
+
+
+class Kernel:
+    """A compiled plain-loop kernel: called like the function, arguments through :func:`kernel_arg`."""
+
+    #: every kernel made, for the tests that count what compiled
+    made: list = []
+
+    def __init__(self, fn):
+        self.dispatcher = numba.njit(nogil=True, cache=cache_enabled(), error_model="numpy")(fn)
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+        Kernel.made.append(self)
+
+    def __call__(self, *args):
+        return self.dispatcher(*[kernel_arg(a) for a in args])
+
+    def __repr__(self):
+        return f"<fastcm kernel {self.__name__}>"
+
+
 def jit(fn):
     """Compile a plain-loop kernel: nogil, disk-cached, specialised lazily per dtype."""
-    return numba.njit(nogil=True, cache=cache_enabled(), error_model="numpy")(fn)
+    return Kernel(fn)
+
+
+#: compile tuned kernels at once instead of on a background thread (tests, warm-up)
+_sync = contextvars.ContextVar("fastcm_compile_sync", default=os.environ.get("FASTCM_COMPILE", "").strip().lower() == "sync")
+#: keys of tuned kernels compiled (or loaded) in this process, and of those being compiled
+_ready: set = set()
+_compiling: dict = {}
+_tier_lock = threading.Lock()
+
+
+def synchronous() -> bool:
+    """Whether tuned kernels compile at once here (see :func:`compile_synchronously`)."""
+    return _sync.get()
+
+
+@contextlib.contextmanager
+def compile_synchronously(enabled: bool = True):
+    """Within the block, a call that needs a tuned kernel compiles it first (no plain tier).
+
+    Examples
+    --------
+    >>> with compile_synchronously():
+    ...     pass
+    """
+    token = _sync.set(enabled)
+    try:
+        yield
+    finally:
+        _sync.reset(token)
+
+
+def _compile(kernel, args, key, before=()) -> None:
+    try:
+        for plain, plain_args in before:  # the plain tier first: it waits on no tuned compile
+            plain(*plain_args)
+        kernel(*args)
+        _ready.add(key)
+    finally:
+        with _tier_lock:
+            _compiling.pop(key, None)
+
+
+def tuned(kernel, args, key, *, before=()):
+    """``kernel`` when it is compiled for ``key`` (a hashable naming its signature), else None.
+
+    The first time a key is asked for, ``kernel(*args)`` (a call on empty ranges, which
+    compiles or loads it from the disk cache) starts on a background thread, after the
+    plain kernels in ``before`` (pairs of kernel and arguments): numba compiles one function
+    at a time, so those compile first and calls that need them wait the least. Until it is
+    ready the caller runs its plain tier. Under :func:`compile_synchronously` it compiles
+    here and is returned.
+    """
+    if key in _ready:
+        return kernel
+    if _sync.get():
+        _compile(kernel, args, key)
+        return kernel
+    with _tier_lock:
+        if key in _ready:
+            return kernel
+        if key not in _compiling:
+            thread = threading.Thread(target=_compile, args=(kernel, args, key, before), name="fastcm-compile", daemon=True)
+            _compiling[key] = thread
+            thread.start()
+    return None
+
+
+def wait_for_compiles() -> None:
+    """Block until the tuned kernels compiling in the background are ready.
+
+    Run before a fork (a child would inherit numba's compiler lock held by a thread it does
+    not have) and at exit (the compile is finished and cached for the next process, rather
+    than stopped half-way).
+
+    Examples
+    --------
+    >>> wait_for_compiles()  # returns at once when nothing compiles
+    """
+    while True:
+        with _tier_lock:
+            threads = [t for t in _compiling.values() if t is not threading.current_thread()]
+        if not threads:
+            return
+        for thread in threads:
+            thread.join()
+
+
+atexit.register(wait_for_compiles)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=wait_for_compiles)
+
+_announced = False
+
+
+def _announce_compiles() -> None:
+    """Say once on a terminal's stderr that a first use compiles (what a user waits for)."""
+
+    class Listener(event.Listener):
+        def on_start(self, event):
+            global _announced
+            if _announced:
+                return
+            fn = getattr((event.data or {}).get("dispatcher"), "py_func", None)
+            if not getattr(fn, "__module__", "").startswith("fastcm."):
+                return
+            _announced = True
+            try:
+                sys.stderr.write(
+                    "fastcm: compiling kernels for this input type (first use only; `fastcm warm-up` compiles them ahead)\n"
+                )
+            except (OSError, ValueError):
+                pass
+
+        def on_end(self, event):
+            pass
+
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            event.register("numba:compile", Listener())
+    except (AttributeError, OSError, ValueError):  # stderr closed or replaced
+        pass
+
+
+_announce_compiles()
 
 
 def helper(fn):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
+from . import kernels, strategy
+from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split, synchronous, tuned
 
 _value_range = jit(kernels.value_range)
 _label_presence = jit(kernels.label_presence)
-_count_pairs = jit(kernels.count_pairs)
+_count_plain = jit(kernels.count_plain)
+#: the tuned strategies (see ``strategy.choose``), each its own compiled entry
+_TUNED = {name: jit(getattr(kernels, "count_" + name)) for name in ("paired", "four32", "four64", "binned")}
 _count_pairs_weighted = jit(kernels.count_pairs_weighted)
 _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
@@ -20,27 +22,39 @@ _NO_LUT = np.empty(0, dtype=np.int64)
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 #: the private-copy budget: past it, large-C matrices are split into row bands instead
 _PRIVATE_BYTES = 64 << 20
+#: pairs a process counts on the plain tier before the tuned strategies start compiling:
+#: below it the plain loop costs milliseconds, less than any compile
+TUNE_AFTER = 1 << 22
+_plain_pairs = 0
 
 
 def _accumulator_dtype(weights):
     return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
 
 
+def _weights_dtype(weights):
+    """Weights reach kernels as int64 or float64 (uint64 beyond int64 as it is): exact widenings."""
+    if weights.dtype.kind == "f":
+        return np.dtype(np.float64)
+    return weights.dtype if weights.dtype == np.uint64 else np.dtype(np.int64)
+
+
 def _ignore(ignore_index):
     return (ignore_index is not None), np.int64(0 if ignore_index is None else ignore_index)
 
 
-def _ignore_as(dtype, ignore_index):
-    """(has_ignore, the index as a value of ``dtype``): comparisons then stay in the input's
-    width. No value of ``dtype`` equals an index it cannot represent, so that is no ignore."""
+def _ignore_as(dtype, kernel_dtype, ignore_index):
+    """(has_ignore, the index as a value of ``dtype`` with ``kernel_dtype``'s bits): comparisons
+    then stay in the input's width. No value of ``dtype`` equals an index it cannot
+    represent, so that is no ignore."""
     if ignore_index is not None:
         try:
             value = np.array(ignore_index).astype(dtype, casting="unsafe")[()]
         except (OverflowError, ValueError):
             value = None
         if value is not None and int(value) == int(ignore_index):
-            return True, value
-    return False, np.zeros((), dtype=dtype)[()]
+            return True, strategy.value_of(value, kernel_dtype)
+    return False, np.zeros((), dtype=kernel_dtype)[()]
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:
@@ -51,80 +65,109 @@ def _chunks(n: int) -> list[tuple[int, int]]:
 
 
 def _combine(results):
-    if len(results) == 1:
-        return np.array(results[0], dtype=np.int64)
     n_bad = sum(int(r[0]) for r in results)
     firsts = [int(r[1]) for r in results if r[1] >= 0]
     return np.array([n_bad, min(firsts) if firsts else -1], dtype=np.int64)
 
 
-def _private_sum(kernel, args, n, shape, dtype):
-    """Each chunk counts into its own zeroed histogram; the histograms are summed after."""
+def _serial(task, ranges):
+    return [task(a, b) for a, b in ranges]
+
+
+def _private_sum(call, arrays, dtypes, n, size, acc_dtype):
+    """Each range counts into its own zeroed histogram; the histograms are summed after.
+
+    ``call(out, arrays, start, stop)`` runs a kernel on arrays of the kernel dtypes
+    ``dtypes`` (see ``strategy.stage``).
+    """
     ranges = _chunks(n)
-    outs = [np.zeros(shape, dtype=dtype) for _ in ranges]
-    index = {r: k for k, r in enumerate(ranges)}
-    results = run_parallel(lambda a, b: kernel(*args, outs[index[(a, b)]], a, b), ranges)
-    total = outs[0]
-    for o in outs[1:]:
-        total += o
+    outs = {r: np.zeros(size, dtype=acc_dtype) for r in ranges}
+    results = run_parallel(  # each range stages its own blocks
+        lambda a, b: strategy.stage(lambda arrs, s, e: call(outs[(a, b)], arrs, s, e), arrays, dtypes, [(a, b)], _serial)[0],
+        ranges,
+    )
+    total = outs[ranges[0]]
+    for r in ranges[1:]:
+        total += outs[r]
     return total, _combine(results)
 
 
 def warm_up(dtypes=()) -> None:
-    """Start numba and load the label kernels for these input dtypes (from the disk cache).
+    """Load (or compile) the label kernels for these input dtypes (int64 when none is given).
+
+    The plain tier of each dtype's kernels, and the tuned strategies under
+    ``_jit.compile_synchronously()`` (``fastcm.warm_up`` asks for both).
 
     Examples
     --------
     >>> import numpy as np
     >>> warm_up([np.dtype(np.int32)])
     """
-    kinds = dict.fromkeys(np.dtype(d) for d in dtypes if np.dtype(d).kind in "iu")  # each once
+    kinds = dict.fromkeys(strategy.label_dtype(d) for d in dtypes if np.dtype(d).kind in "biu")
     for dtype in kinds or [np.dtype(np.int64)]:
         z = np.zeros(2, dtype=dtype)
         count_pairs(z, z, 2)
 
 
+def _tuned_kernel(name, dtype, C, lo, has_ignore, ignore, n):
+    """The tuned kernel of ``name`` when it is ready; else None (the plain tier runs)."""
+    global _plain_pairs
+    if name == "plain":
+        return None
+    if _plain_pairs < TUNE_AFTER:
+        _plain_pairs += n
+        if _plain_pairs < TUNE_AFTER and not synchronous():
+            return None
+    kernel = _TUNED[name]
+    z = np.zeros(0, dtype=dtype)
+    out = np.zeros(1, dtype=np.int64)
+    args = (z, z, C, lo, has_ignore, ignore, out, 0, 0)
+    before = [(_count_plain, (np.zeros(0, d), np.zeros(0, d), C, lo, False, np.zeros((), d)[()], out, 0, 0)) for d in strategy.LABEL_DTYPES]
+    return tuned(kernel, args, (name, dtype.str, has_ignore), before=before)
+
+
 def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     C = int(num_classes)
     n = t.shape[0]
-    has_ignore, ignore = _ignore(ignore_index)
-    if weights is not None and weights.dtype == np.float16:
-        weights = weights.astype(np.float32)  # numba has no half type; widening is exact
+    dtype = strategy.label_dtype(t.dtype, p.dtype)
     if lut is not None or weights is not None:
-        w = _NO_WEIGHTS if weights is None else weights
-        lut_ = _NO_LUT if lut is None else lut
+        has_ignore, ignore = _ignore(ignore_index)
+        arrays, dtypes = [t, p], [dtype, dtype]
+        if weights is not None:
+            arrays.append(weights)
+            dtypes.append(_weights_dtype(weights))
+        lo = np.int64(lut_offset)
         if lut is None:
-            counts, invalid = _private_sum(
-                _count_pairs_weighted, (t, p, w, C, np.int64(lut_offset), has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
-            )
+            call = lambda out, a, s, e: _count_pairs_weighted(a[0], a[1], a[2], C, lo, has_ignore, ignore, out, s, e)  # noqa: E731
         else:
-            counts, invalid = _private_sum(
-                _count_lut, (t, p, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
+            call = lambda out, a, s, e: _count_lut(  # noqa: E731
+                a[0], a[1], a[2] if len(a) > 2 else _NO_WEIGHTS, lut, lo, C, has_ignore, ignore, out, s, e
             )
+        counts, invalid = _private_sum(call, arrays, dtypes, n, C * C, _accumulator_dtype(weights))
         return counts.reshape(C, C), invalid
-    lo = int(lut_offset)  # without a table: value v is class v - lut_offset
+    lo = np.int64(lut_offset)  # without a table: value v is class v - lut_offset
     threads = len(_chunks(n))
     # row bands when private copies would not fit, or bins would not fit the kernels' uint32
     if (threads > 1 and threads * C * C * 8 > _PRIVATE_BYTES) or C * C >= 2**32 - 1:
+        has_ignore, ignore = _ignore(ignore_index)
         out = np.zeros(C * C, dtype=np.int64)
-        bands = split(C, threads)
-        results = run_parallel(lambda a, b: _count_pairs_rows(t, p, C, np.int64(lo), has_ignore, ignore, out, a, b), bands)
-        return out.reshape(C, C), _combine(results)
-    has_ignore, ignore = _ignore_as(t.dtype, ignore_index)
-    args = (t, p, C, np.int64(lo), has_ignore, ignore, _narrow(t.dtype, p.dtype, lo, C))
-    counts, invalid = _private_sum(_count_pairs, args, n, C * C, np.int64)
+
+        def band(r0, r1):
+            def call(arrs, s, e):
+                bad, first = _count_pairs_rows(arrs[0][s:e], arrs[1][s:e], C, lo, has_ignore, ignore, out, r0, r1)
+                return bad, (first + s if first >= 0 else -1)
+
+            return strategy.stage(call, [t, p], [dtype, dtype], [(0, n)], _serial)[0]
+
+        return out.reshape(C, C), _combine(run_parallel(band, split(C, threads)))
+    if dtype.itemsize == 4 and not strategy.narrow(dtype, int(lo), C):
+        dtype = np.dtype(np.int64)  # 32-bit arithmetic would alias values: count in 64 bits
+    has_ignore, ignore = _ignore_as(t.dtype, dtype, ignore_index)
+    name = strategy.choose(n // threads, C, strategy.narrow(dtype, int(lo), C))
+    kernel = _tuned_kernel(name, dtype, C, lo, has_ignore, ignore, n) or _count_plain
+    call = lambda out, a, s, e: kernel(a[0], a[1], C, lo, has_ignore, ignore, out, s, e)  # noqa: E731
+    counts, invalid = _private_sum(call, [t, p], [dtype, dtype], n, C * C, np.int64)
     return counts.reshape(C, C), invalid
-
-
-def _narrow(a, b, lo, C) -> bool:
-    """Whether 32-bit arithmetic keeps every value apart: ``v - lo`` modulo 2**32 then lands
-    in 0..C-1 only for valid values (negative ones wrap far above C)."""
-    if a.itemsize > 4 or b.itemsize > 4:
-        return False
-    if lo == 0:
-        return True
-    small = abs(lo) < 2**30 and C < 2**30
-    return small and ((a.itemsize <= 2 and b.itemsize <= 2) or (a.kind in "ib" and b.kind in "ib"))
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
@@ -136,15 +179,30 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     has_ignore, ignore = _ignore(ignore_index)
     w = _NO_WEIGHTS if weights is None else weights
     lut_ = _NO_LUT if lut is None else lut
+    lo = np.int64(lut_offset)
     n = t.shape[0] * t.shape[1]
+    t = _labels_as(t, strategy.label_dtype(t.dtype))
     if t.shape[1] == 1:  # (N, C): one row per prediction, no pixel tiles
         kernel, s = _count_score_rows, s.reshape(s.shape[0], s.shape[1])
     else:
         kernel = _count_scores
-    counts, invalid = _private_sum(
-        kernel, (t, s, w, lut_, np.int64(lut_offset), C, has_ignore, ignore), n, C * C, _accumulator_dtype(weights)
-    )
-    return counts.reshape(C, C), invalid
+    ranges = _chunks(n)
+    outs = {r: np.zeros(C * C, dtype=_accumulator_dtype(weights)) for r in ranges}
+    results = run_parallel(lambda a, b: kernel(t, s, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
+    total = outs[ranges[0]]
+    for r in ranges[1:]:
+        total += outs[r]
+    return total.reshape(C, C), _combine(results)
+
+
+def _labels_as(t, dtype):
+    """Labels of the scores' kernels in ``dtype``: a view when the bits are the same, else
+    a copy (the labels are 1/C of the scores read in the same pass)."""
+    if t.dtype == dtype:
+        return t
+    if t.dtype.itemsize == dtype.itemsize and (t.dtype.kind == "b" or t.dtype.kind == "u"):
+        return t.view(dtype)
+    return t.astype(dtype)
 
 
 def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):
@@ -165,6 +223,11 @@ def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):
     return total, np.array([n_bad, first], dtype=np.int64)
 
 
+def _range_dtype(dtype):
+    """Values are compared in their own order: uint64 stays unsigned, the rest as the pairs."""
+    return dtype if dtype == np.uint64 else strategy.label_dtype(dtype)
+
+
 def value_range(t, p):
     if t.size == 0 and p.size == 0:
         return 0, -1
@@ -172,12 +235,28 @@ def value_range(t, p):
     for a in (t, p):
         if a.size:
             a = a.reshape(-1)
-            ranges += run_parallel(lambda s, e, a=a: _value_range(a, s, e), _chunks(a.size))
+            dtype = _range_dtype(a.dtype)
+
+            def task(s, e, a=a, dtype=dtype):
+                view = strategy.kernel_view(a, dtype)
+                if view is not None:
+                    return [_value_range(view, s, e)]
+                return [_value_range(a[b : min(e, b + strategy.STAGE)].astype(dtype), 0, min(e, b + strategy.STAGE) - b)
+                        for b in range(s, e, strategy.STAGE)]
+
+            for found in run_parallel(task, _chunks(a.size)):
+                ranges += found
     return min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
 
 
 def label_presence(t, p, lo, size, ignore_index=None):
     has_ignore, ignore = _ignore(ignore_index)
     present = np.zeros(size, dtype=np.bool_)
-    _label_presence(t, p, np.int64(lo), present, has_ignore, ignore)
+    dtype = strategy.label_dtype(t.dtype, p.dtype)
+
+    def call(arrs, s, e):
+        _label_presence(arrs[0][s:e], arrs[1][s:e], np.int64(lo), present, has_ignore, ignore)
+        return 0, -1
+
+    strategy.stage(call, [t, p], [dtype, dtype], [(0, t.shape[0])], _serial)
     return present

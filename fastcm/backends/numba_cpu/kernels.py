@@ -381,10 +381,8 @@ def _flush_pairs(g, K, CC, out):
     g[:] = 0
 
 
-@helper
-def _count_paired(t, p, C, lo, has_ignore, ignore, out, start, stop):
-    """The paired path for inputs of at most 32 bits, in ``PAIRED_BLOCK``-pair blocks:
-    (n_invalid, first)."""
+def count_paired(t, p, C, lo, has_ignore, ignore, out, start, stop):
+    """The paired path for inputs of at most 32 bits, in ``PAIRED_BLOCK``-pair blocks."""
     n_bad = 0
     first_bad = np.int64(-1)
     CC = C * C
@@ -519,55 +517,93 @@ def _flush_wide(wide, CC, out):
         wide[k] = 0
 
 
-def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
-    """out: (C*C,) int64, C*C < 2**32 - 1; value v is class v - lo. Returns (n_invalid, first_invalid).
+def count_plain(t, p, C, lo, has_ignore, ignore, out, start, stop):
+    """One pair at a time, straight into ``out`` (C*C,) int64: (n_invalid, first_invalid).
 
-    ``ignore`` is a value of ``t``'s dtype (a caller passes ``has_ignore=False`` when the
-    ignore index cannot occur in that dtype); ``narrow``: both inputs of at most 32 bits.
-
-    Two loops per block instead of one: a vectorised pass turns pairs into bin indices, and
-    a scatter adds them up from L1 while prefetching a later block. Fused in one loop, the
-    scatter's dependent read-modify-writes throttle the streaming loads to half the memory
-    bandwidth. The scatter then depends on the number of bins K (bin C*C collects ignored
-    and invalid pairs), each strategy only where the range is long enough to repay its
-    tables:
-    - narrow inputs and K*K at most ``PAIRED_BINS``: two pairs per increment, in tables of
-      bin pairs (``_count_paired``; measured at C = 10, N = 10^8, 2 threads, in the
-      benchmark: int32 3.8 G/s, 85-94% of the memory floor, against 67-77% on the
-      four-histogram path; uint8 4.7 against 3.0-3.3 G/s);
-    - K at most ``SPLIT_BINS``: rotating over four histograms, so a run of pairs in one bin
-      (the diagonal, a segmentation background) does not wait on its own previous store,
-      indexed by pairs packed as ``t << shift | p`` (C << shift slots, a few unused), so
-      nothing is unpacked;
-    - more: one histogram of 32-bit counters (half the cache footprint);
-    - short ranges (small batches): straight into ``out``.
-    32-bit and 16-bit counters are flushed into ``out`` before any could overflow.
+    Value v is class v - lo; ``ignore`` is a value of ``t``'s dtype (``has_ignore=False``
+    when it cannot occur there). The first tier: it compiles in a fraction of a second and
+    serves small ranges, and large ones until a tuned strategy below is compiled.
     """
-    CC = C * C
-    K = CC + 1
-    n = stop - start
-    if narrow and K * K <= PAIRED_BINS and n >= 8 * K * K:
-        return _count_paired(t, p, C, lo, has_ignore, ignore, out, start, stop)
     n_bad = 0
     first_bad = np.int64(-1)
-    four = K <= SPLIT_BINS and n >= 16 * K
-    direct = not four and n < 4 * K
-    shift = 1  # bits for a class index (at least 1, so 0 can mean "not packed")
+    uC = np.uint64(C)
+    ulo = np.uint64(lo)
+    for i in range(np.uint64(start), np.uint64(stop)):
+        if has_ignore and t[i] == ignore:
+            continue
+        a = np.uint64(np.int64(t[i])) - ulo
+        b = np.uint64(np.int64(p[i])) - ulo
+        if (a >= uC) | (b >= uC):
+            if first_bad < 0:
+                first_bad = np.int64(i)
+            n_bad += 1
+        else:
+            out[a * uC + b] += 1
+    return n_bad, first_bad
+
+
+# The tuned strategies below run two loops per block instead of one: a vectorised pass
+# turns pairs into bin indices, and a scatter adds them up from L1 while prefetching a
+# later block. Fused in one loop, the scatter's dependent read-modify-writes throttle the
+# streaming loads to half the memory bandwidth. Which strategy pays depends on the number
+# of bins K = C*C + 1 (bin C*C collects ignored and invalid pairs), the inputs' width and
+# the range's length; ``strategy.choose`` decides, in Python, so each compiles alone:
+# - ``count_paired``, inputs of at most 32 bits and K*K at most ``PAIRED_BINS``: two pairs
+#   per increment, in tables of bin pairs (measured at C = 10, N = 10^8, 2 threads: int32
+#   3.8 G/s, 85-94% of the memory floor, against 67-77% on the four-histogram path;
+#   uint8 4.7 against 3.0-3.3 G/s);
+# - ``count_four32`` / ``count_four64``, K at most ``SPLIT_BINS``: rotating over four
+#   histograms, so a run of pairs in one bin (the diagonal, a segmentation background) does
+#   not wait on its own previous store, indexed by pairs packed as ``t << shift | p``
+#   (C << shift slots, a few unused), so nothing is unpacked;
+# - ``count_binned``, more bins: one histogram of 32-bit counters (half the cache
+#   footprint), flushed into ``out`` before any counter could overflow.
+# Every one takes ``(t, p, C, lo, has_ignore, ignore, out, start, stop)`` as
+# ``count_plain`` does and returns the same (n_invalid, first_invalid).
+
+
+@helper
+def _shift_for(C):
+    """Bits for a class index (at least 1, so 0 can mean "not packed")."""
+    shift = 1
     while (1 << shift) < C:
         shift += 1
-    # four: histograms indexed by the packed pairs
-    n4 = (C << shift) + 1 if four else 1
+    return shift
+
+
+@helper
+def _fold_four(h0, h1, h2, h3, C, shift, out):
+    for a in range(C):
+        for b in range(C):
+            k = (a << shift) | b
+            out[a * C + b] += h0[k] + h1[k] + h2[k] + h3[k]
+
+
+def count_four64(t, p, C, lo, has_ignore, ignore, out, start, stop):
+    """The four-histogram path for 64-bit inputs, in ``WIDE_BLOCK``-pair blocks."""
+    shift = _shift_for(C)
+    n4 = (C << shift) + 1
     h0 = np.zeros(n4, dtype=np.int64)
     h1 = np.zeros(n4, dtype=np.int64)
     h2 = np.zeros(n4, dtype=np.int64)
     h3 = np.zeros(n4, dtype=np.int64)
-    wide = np.zeros(1 if four or direct else K, dtype=np.uint32)
-    since_flush = 0
-    # 64-bit inputs on the four-histogram path: a loop of their own (see ``WIDE_BLOCK``)
-    if four and not narrow:
-        n_bad, first_bad = _count_four_wide(t, p, C, lo, has_ignore, ignore, shift, h0, h1, h2, h3, start, stop)
-        start = stop
-    mid = four and max(t.itemsize, p.itemsize) == 4
+    n_bad, first_bad = _count_four_wide(t, p, C, lo, has_ignore, ignore, shift, h0, h1, h2, h3, start, stop)
+    _fold_four(h0, h1, h2, h3, C, shift, out)
+    return n_bad, first_bad
+
+
+def count_four32(t, p, C, lo, has_ignore, ignore, out, start, stop):
+    """The four-histogram path for inputs of at most 32 bits (32-bit arithmetic keeps every
+    value apart: see ``strategy.narrow``), in ``MID_BLOCK``- or ``BLOCK``-pair blocks."""
+    n_bad = 0
+    first_bad = np.int64(-1)
+    shift = _shift_for(C)
+    n4 = (C << shift) + 1
+    h0 = np.zeros(n4, dtype=np.int64)
+    h1 = np.zeros(n4, dtype=np.int64)
+    h2 = np.zeros(n4, dtype=np.int64)
+    h3 = np.zeros(n4, dtype=np.int64)
+    mid = max(t.itemsize, p.itemsize) == 4
     step = MID_BLOCK if mid else BLOCK
     lead = MID_AHEAD if mid else PREFETCH_AHEAD * BLOCK
     idx = np.empty(step, dtype=np.uint32)  # sized to the block: measured +3% at int32
@@ -575,42 +611,49 @@ def count_pairs(t, p, C, lo, has_ignore, ignore, narrow, out, start, stop):
         m = min(step, stop - b0)
         ts = t[b0 : b0 + m]
         ps = p[b0 : b0 + m]
-        if four and has_ignore:  # narrow here: 64-bit packed inputs took the loop above
+        if has_ignore:
             flag = _pack32_ignore(ts, ps, C, lo, shift, ignore, idx)
-        elif four:
-            flag = _pack32(ts, ps, C, lo, shift, idx)
-        elif has_ignore:
-            flag = _bins32_ignore(ts, ps, C, lo, ignore, idx) if narrow else _bins64_ignore(ts, ps, C, lo, ignore, idx)
         else:
-            flag = _bins32(ts, ps, C, lo, idx) if narrow else _bins64(ts, ps, C, lo, idx)
+            flag = _pack32(ts, ps, C, lo, shift, idx)
         if flag:
-            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, shift if four else 0, idx)
+            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, shift, idx)
             if first_bad < 0 and first >= 0:
                 first_bad = np.int64(b0 + first)
             n_bad += bad
-        if four:
-            # the pairs ``lead`` on, or at the end of the range the last block
-            _scatter_four(idx, m, h0, h1, h2, h3, t, p, min(b0 + lead, stop - m))
-        elif direct:
-            for j in range(m):
-                k = idx[j]
-                if k < CC:
-                    out[k] += 1
+        # the pairs ``lead`` on, or at the end of the range the last block
+        _scatter_four(idx, m, h0, h1, h2, h3, t, p, min(b0 + lead, stop - m))
+    _fold_four(h0, h1, h2, h3, C, shift, out)
+    return n_bad, first_bad
+
+
+def count_binned(t, p, C, lo, has_ignore, ignore, out, start, stop):
+    """Many bins: one histogram of 32-bit counters, compared in 64-bit arithmetic (any width)."""
+    n_bad = 0
+    first_bad = np.int64(-1)
+    CC = C * C
+    wide = np.zeros(CC + 1, dtype=np.uint32)
+    since_flush = 0
+    idx = np.empty(BLOCK, dtype=np.uint32)
+    for b0 in range(start, stop, BLOCK):
+        m = min(BLOCK, stop - b0)
+        ts = t[b0 : b0 + m]
+        ps = p[b0 : b0 + m]
+        if has_ignore:
+            flag = _bins64_ignore(ts, ps, C, lo, ignore, idx)
         else:
-            for j in range(m):
-                wide[idx[j]] += np.uint32(1)
+            flag = _bins64(ts, ps, C, lo, idx)
+        if flag:
+            bad, first = _recheck_block(ts, ps, C, lo, has_ignore, ignore, 0, idx)
+            if first_bad < 0 and first >= 0:
+                first_bad = np.int64(b0 + first)
+            n_bad += bad
+        for j in range(m):
+            wide[idx[j]] += np.uint32(1)
         since_flush += m
         if since_flush > 2**32 - 1 - BLOCK:
-            if not (four or direct):
-                _flush_wide(wide, CC, out)
+            _flush_wide(wide, CC, out)
             since_flush = 0
-    if four:
-        for a in range(C):
-            for b in range(C):
-                k = (a << shift) | b
-                out[a * C + b] += h0[k] + h1[k] + h2[k] + h3[k]
-    elif not direct:
-        _flush_wide(wide, CC, out)
+    _flush_wide(wide, CC, out)
     return n_bad, first_bad
 
 

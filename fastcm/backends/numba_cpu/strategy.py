@@ -1,0 +1,112 @@
+"""The one place that decides what the label kernels see and which of them runs.
+
+Kernels are compiled for a handful of label dtypes (:data:`LABEL_DTYPES`); any other input
+reaches them through :func:`stage`, converted a bounded block at a time, so a new dtype,
+byte order or layout never compiles a kernel of its own. :func:`choose` picks the counting
+strategy of ``kernels.py`` for a range, in Python, so each strategy compiles alone and
+only when it is used.
+
+Examples
+--------
+>>> import numpy as np
+>>> label_dtype(np.dtype(np.int16), np.dtype(np.uint8))
+dtype('int32')
+>>> choose(10**7, 10, narrow=True)
+'paired'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+#: the label dtypes kernels are compiled for: 8-bit masks, 32-bit and 64-bit labels
+LABEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.int32), np.dtype(np.int64))
+#: elements converted at a time for an input of another dtype or layout (512 KiB at int64)
+STAGE = 1 << 16
+
+_RANK = {d: k for k, d in enumerate(LABEL_DTYPES)}
+
+
+def _compiled_for(dtype: np.dtype) -> np.dtype:
+    if dtype.kind == "b" or dtype == np.uint8:
+        return LABEL_DTYPES[0]
+    if dtype.itemsize <= 2 or dtype == np.int32:
+        return LABEL_DTYPES[1]
+    return LABEL_DTYPES[2]  # uint32, and the 64-bit ones (uint64 read as int64's bits)
+
+
+def label_dtype(*dtypes) -> np.dtype:
+    """The compiled dtype that holds the values of every integer ``dtypes``.
+
+    uint64 maps to int64: kernels compare labels as the uint64 of their bits after taking
+    the offset away, so a uint64 and its int64 view count alike.
+    """
+    return max((_compiled_for(np.dtype(d)) for d in dtypes), key=_RANK.__getitem__)
+
+
+def kernel_view(a, dtype):
+    """``a`` as a ``dtype`` array without a copy, or None when it must be staged."""
+    if a.dtype != dtype:
+        same_bits = a.dtype.itemsize == dtype.itemsize and (a.dtype.kind == "b" or (a.dtype.kind == "u" and dtype.kind == "i"))
+        if not same_bits or not a.dtype.isnative:
+            return None
+        a = a.view(dtype)
+    if a.ndim != 1 or not (a.flags.c_contiguous and a.flags.aligned and a.dtype.isnative):
+        return None
+    return a
+
+
+def value_of(value, dtype):
+    """``value`` (a scalar of an input's dtype) with the bits of ``dtype`` (see :func:`label_dtype`)."""
+    return np.asarray(value).astype(dtype, casting="unsafe")[()]
+
+
+def stage(kernel_call, arrays, dtypes, ranges, run_parallel):
+    """Run ``kernel_call(arrays, start, stop) -> (n_invalid, first)`` over ``ranges``.
+
+    Arrays already of their kernel dtype and layout go as they are; the others are
+    converted :data:`STAGE` elements at a time on the thread counting them (positions
+    then shifted back), so no N-sized copy is made. Returns the results per range.
+    """
+    views = [kernel_view(a, d) for a, d in zip(arrays, dtypes)]
+    if all(v is not None for v in views):
+        return run_parallel(lambda a, b: kernel_call(views, a, b), ranges)
+
+    def task(a, b):
+        n_bad, first = 0, -1
+        for s in range(a, b, STAGE):
+            e = min(b, s + STAGE)
+            block = [v[s:e] if v is not None else x[s:e].astype(d) for v, x, d in zip(views, arrays, dtypes)]
+            bad, f = kernel_call(block, 0, e - s)
+            if first < 0 and f >= 0:
+                first = int(f) + s
+            n_bad += int(bad)
+        return n_bad, first
+
+    return run_parallel(task, ranges)
+
+
+def narrow(dtype: np.dtype, lo: int, C: int) -> bool:
+    """Whether 32-bit arithmetic keeps every value apart: ``v - lo`` modulo 2**32 then lands
+    in 0..C-1 only for valid values (negative ones wrap far above C)."""
+    if dtype.itemsize > 4:
+        return False
+    return lo == 0 or (abs(lo) < 2**30 and C < 2**30)
+
+
+def choose(n: int, C: int, narrow: bool) -> str:
+    """The counting strategy of ``kernels.py`` for ranges of ``n`` pairs and ``C`` classes.
+
+    Each strategy only where the range is long enough to repay its tables (see the notes
+    above ``kernels.count_plain``).
+    """
+    K = C * C + 1
+    if narrow and K * K <= kernels.PAIRED_BINS and n >= 8 * K * K:
+        return "paired"
+    if K <= kernels.SPLIT_BINS and n >= 16 * K:
+        return "four32" if narrow else "four64"
+    if n < 4 * K:
+        return "plain"
+    return "binned"
