@@ -11,8 +11,11 @@ which is what ``fastcm report --plot`` saves.
   view of :func:`top_confusions` (the most confused pairs as bars);
 * :func:`per_class_bars`: precision, recall and F1 per class (the worst classes by F1 when
   there are many);
-* :func:`roc_curve`, :func:`pr_curve`: from :class:`fastcm.ThresholdConfusionMatrix`
-  accumulators (one, or one per class) or from curve arrays.
+* :func:`roc_curve`, :func:`pr_curve`: from ``(y_true, y_score)`` predictions (exact curves,
+  scores read by the rule of :mod:`fastcm.scores`), from :class:`fastcm.ThresholdConfusionMatrix`
+  accumulators or threshold matrices (binned, labelled so, with the end points, so the
+  legend's area is the accumulator's ``auroc()`` / ``average_precision()``), or from curve
+  arrays that are rates in [0, 1] along a monotone curve; anything else is refused.
 
 Examples
 --------
@@ -289,9 +292,67 @@ def _step_area(recall, precision) -> float:
     return float(np.sum(np.diff(r, prepend=0.0) * p))
 
 
+def _is_accumulator(x) -> bool:
+    return hasattr(x, "compute") and hasattr(x, "thresholds") and hasattr(x, "roc_curve")
+
+
+def _is_predictions(pair) -> bool:
+    """Whether a 2-tuple is ``(y_true, y_score)`` rather than curve arrays: integer or bool
+    truth, scores with a class axis, or float 0/1 truth that is no monotone curve."""
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        return False
+    a, b = np.asarray(pair[0]), np.asarray(pair[1])
+    if a.ndim != 1 or b.ndim not in (1, 2) or a.shape[0] != b.shape[0]:
+        return False
+    if a.dtype.kind in "biu" or b.ndim == 2:
+        return True
+    return a.dtype.kind == "f" and bool(np.all((a == 0) | (a == 1))) and not _monotone(a)
+
+
+def _monotone(x) -> bool:
+    d = np.diff(x)
+    return bool(np.all(d >= 0) or np.all(d <= 0))
+
+
+def _prediction_curves(pair, names):
+    """[(name, exact curve source)] from ``(y_true, y_score)``, one per class for (N, C) scores."""
+    from .scores import read_scores, to_probabilities
+
+    y_true, y_score = np.asarray(pair[0]), np.asarray(pair[1])
+    if y_score.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `y_score` to hold numbers, but got dtype {y_score.dtype}")
+    if y_score.ndim == 1:  # the exact curves rank the scores: the same for logits and their sigmoid
+        return [(names[0] if names else None, _Exact(y_true, y_score))]
+    probs = to_probabilities(y_score, read_scores("auto", y_score), multiclass=True)
+    C = y_score.shape[1]
+    names = names if names and len(names) == C else [str(k) for k in range(C)]
+    return [(names[k], _Exact((y_true == k).astype(np.int8), probs[:, k])) for k in range(C)]
+
+
+class _Exact:
+    """Exact ROC and PR points of ``(y_true, y_score)`` (:mod:`fastcm.curves`)."""
+
+    def __init__(self, y_true, y_score):
+        self.y_true, self.y_score = y_true, y_score
+
+    def points(self, kind):
+        from . import curves
+
+        if kind == "roc":
+            fpr, tpr, _ = curves.roc_curve(self.y_true, self.y_score)
+            return _host(fpr), _host(tpr)
+        precision, recall, _ = curves.precision_recall_curve(self.y_true, self.y_score)
+        return _host(precision), _host(recall)
+
+
 def _as_curve_list(curves, labels):
     """[(name, curve source)] from threshold matrices ((T, 2, 2) or (C, T, 2, 2)), one or
-    several accumulators, a dict, or curve arrays."""
+    several accumulators, a dict, ``(y_true, y_score)`` predictions, or curve arrays."""
+    if _is_accumulator(curves):
+        curves = _host(curves.compute())
+    if _is_predictions(curves):
+        names = None if labels is None else ([labels] if isinstance(labels, str) else [str(n) for n in labels])
+        return _prediction_curves(curves, names)
     if _is_threshold_counts(curves):
         if curves.ndim == 3:
             return [(None if labels is None else str(labels[0] if not isinstance(labels, str) else labels), curves)]
@@ -310,15 +371,48 @@ def _as_curve_list(curves, labels):
 
 
 def _curve_arrays(obj, kind):
+    """(x, y, how) of one curve: ``how`` is "exact", "binned, T thresholds" or "" (given arrays)."""
+    if isinstance(obj, _Exact):
+        a, b = obj.points(kind)
+        return a, b, "exact"
+    if _is_accumulator(obj):
+        obj = _host(obj.compute())
+        if obj.ndim != 3:
+            raise ValueError(f"Expected one curve per accumulator here, but got {obj.shape[0]} classes; pass it alone")
     if _is_threshold_counts(obj):
-        return roc_points(obj) if kind == "roc" else pr_points(obj)
+        a, b = roc_points(obj) if kind == "roc" else pr_points(obj)
+        return a, b, f"binned, {obj.shape[-3]} thresholds"
     if isinstance(obj, tuple) and len(obj) >= 2:
-        return np.asarray(obj[0], dtype=np.float64), np.asarray(obj[1], dtype=np.float64)
-    method = getattr(obj, "roc_curve" if kind == "roc" else "precision_recall_curve", None)
-    if method is None:
-        raise TypeError(f"Expected a ThresholdConfusionMatrix or curve arrays, but got {type(obj).__name__}")
-    a, b, *_ = method()
-    return _host(a), _host(b)
+        a, b = _checked_rates(obj[0], obj[1], kind)
+        return a, b, ""
+    raise TypeError(
+        f"Expected a ThresholdConfusionMatrix, threshold matrices, (y_true, y_score) predictions or curve arrays, "
+        f"but got {type(obj).__name__}"
+    )
+
+
+def _checked_rates(a, b, kind):
+    """Curve arrays, refused unless they are what the axes mean: rates in [0, 1] along a monotone curve."""
+    names = ("fpr", "tpr") if kind == "roc" else ("precision", "recall")
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        raise TypeError(f"Expected ({names[0]}, {names[1]}) arrays of numbers, but got dtypes {a.dtype} and {b.dtype}")
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"Expected ({names[0]}, {names[1]}) as two 1-D arrays of one length, but got shapes {a.shape} and {b.shape}")
+    for name, v in zip(names, (a, b)):
+        if not np.all((v >= 0) & (v <= 1)):
+            raise ValueError(f"Expected `{name}` to hold rates in [0, 1], but got {float(v[~((v >= 0) & (v <= 1))][0])!r}; "
+                             "pass (y_true, y_score) predictions for a curve from scores")
+    if kind == "roc":
+        d_a, d_b = np.diff(a), np.diff(b)
+        if not ((np.all(d_a >= 0) and np.all(d_b >= 0)) or (np.all(d_a <= 0) and np.all(d_b <= 0))):
+            raise ValueError("Expected (fpr, tpr) along a ROC curve, both monotone in the same direction, but they "
+                             "are not; pass (y_true, y_score) predictions for a curve from scores")
+    elif not _monotone(b):
+        raise ValueError("Expected (precision, recall) with recall monotone along the curve, but it is not; pass "
+                         "(y_true, y_score) predictions for a curve from scores")
+    return a, b
 
 
 def _host(a):
@@ -337,9 +431,14 @@ def roc_curve(curves, labels=None, *, ax=None, max_curves=12, title=None):
 
     Parameters
     ----------
-    curves : threshold matrices, ThresholdConfusionMatrix, list/dict of them, or (fpr, tpr) arrays
-        Threshold matrices are the (T, 2, 2) or one-vs-rest (C, T, 2, 2) counts of
-        :func:`fastcm.thresholds.threshold_confusion_matrices`.
+    curves : (y_true, y_score), ThresholdConfusionMatrix, threshold matrices, list/dict of them, or (fpr, tpr)
+        ``(y_true, y_score)`` predictions (integer or 0/1 truth; (N,) scores, or (N, C)
+        scores one-vs-rest per class, logits softmaxed as :mod:`fastcm.scores` says) give
+        the exact curve. An accumulator or the (T, 2, 2) / one-vs-rest (C, T, 2, 2) counts of
+        :func:`fastcm.thresholds.threshold_confusion_matrices` give the binned curve through
+        (0, 0) and (1, 1), whose area is ``ThresholdConfusionMatrix.auroc()``; the legend says
+        "binned". ``(fpr, tpr)`` arrays must be rates in [0, 1], both monotone; anything
+        else is a ValueError or TypeError.
     labels : sequence of str, optional
         A name per curve.
     max_curves : int
@@ -351,13 +450,15 @@ def roc_curve(curves, labels=None, *, ax=None, max_curves=12, title=None):
     >>> ax = roc_curve((np.array([0.0, 0.2, 1.0]), np.array([0.0, 0.8, 1.0])), ["model"])
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('False positive rate', 'True positive rate')
+    >>> roc_curve((np.array([0, 1, 1, 0]), np.array([-1.5, 2.0, 0.3, 0.9]))).get_legend().get_texts()[0].get_text()
+    '(AUROC 0.750, exact)'
     """
     items = _as_curve_list(curves, labels)
     ax = _new_axes(ax, (5, 5))
     for name, obj in items[:max_curves]:
-        fpr, tpr = _curve_arrays(obj, "roc")
+        fpr, tpr, how = _curve_arrays(obj, "roc")
         auc = _area(fpr, tpr)
-        ax.plot(fpr, tpr, lw=1.5, label=f"{name + ' ' if name else ''}(AUROC {auc:.3f})")
+        ax.plot(fpr, tpr, lw=1.5, label=f"{name + ' ' if name else ''}(AUROC {auc:.3f}{', ' + how if how else ''})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
@@ -373,7 +474,9 @@ def pr_curve(curves, labels=None, *, ax=None, max_curves=12, title=None):
 
     Parameters
     ----------
-    curves : threshold matrices, ThresholdConfusionMatrix, list/dict of them, or (precision, recall) arrays
+    curves : (y_true, y_score), ThresholdConfusionMatrix, threshold matrices, list/dict of them, or (precision, recall)
+        As in :func:`roc_curve`; ``(precision, recall)`` arrays must be rates in [0, 1] with
+        recall monotone.
     labels : sequence of str, optional
     max_curves : int
 
@@ -387,10 +490,11 @@ def pr_curve(curves, labels=None, *, ax=None, max_curves=12, title=None):
     items = _as_curve_list(curves, labels)
     ax = _new_axes(ax, (5, 5))
     for name, obj in items[:max_curves]:
-        precision, recall = _curve_arrays(obj, "pr")
+        precision, recall, how = _curve_arrays(obj, "pr")
         ap = _step_area(recall, precision)
         order = np.lexsort((-precision, recall))
-        ax.step(recall[order], precision[order], where="post", lw=1.5, label=f"{name + ' ' if name else ''}(AP {ap:.3f})")
+        ax.step(recall[order], precision[order], where="post", lw=1.5,
+                label=f"{name + ' ' if name else ''}(AP {ap:.3f}{', ' + how if how else ''})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("Recall")
