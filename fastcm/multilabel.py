@@ -12,6 +12,9 @@ from .inputs import as_array, check_weights, to_integer_labels
 
 __all__ = ["multilabel_confusion_matrix", "is_indicator", "at_or_above"]
 
+#: what every drop-in raises for weights that are all zero (scikit-learn's words)
+ALL_ZERO_WEIGHTS = "Sample weights must contain at least one non-zero number."
+
 
 def is_indicator(a) -> bool:
     """True for a 2-D array holding only 0 and 1 (a multilabel indicator matrix)."""
@@ -37,6 +40,9 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     ``score >= threshold`` (a number or one per label). Indicator inputs are counted by a
     kernel in one pass.
 
+    Empty input and weights that are all zero are refused with scikit-learn's ValueErrors,
+    as by every drop-in score (see :mod:`fastcm.sklearn_metrics`).
+
     Examples
     --------
     >>> multilabel_confusion_matrix([[1, 0], [0, 1]], [[1, 1], [0, 0]]).tolist()
@@ -55,6 +61,8 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
             "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
         )
     weights = check_weights(sample_weight, t.shape[0], t)
+    if weights is not None and not weights.any():
+        raise ValueError(ALL_ZERO_WEIGHTS)  # as every drop-in, and scikit-learn
     _check_all_weights_finite(weights)  # the indicator kernel does not check weights
     if t.ndim == 1 and p.ndim == 1:
         return _multiclass(t, p, weights, labels, samplewise, backend)

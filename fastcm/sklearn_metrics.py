@@ -4,6 +4,14 @@ Same signatures, defaults, warnings and results as scikit-learn; each builds one
 confusion matrix in one pass (:func:`fastcm.confusion.count`) and derives the score from
 it with :mod:`fastcm.metrics`. Multilabel indicator inputs go through
 :func:`fastcm.multilabel_confusion_matrix`.
+
+One rule for every drop-in here, ``multilabel_confusion_matrix`` and
+``top_k_accuracy_score`` included: empty input raises scikit-learn's ValueError ("Found
+empty input array ... a minimum of 1 sample is required."), and so do weights that are all
+zero ("Sample weights must contain at least one non-zero number."). The counting entry
+points built for streaming, :func:`fastcm.confusion_matrix` and the accumulators, count
+both instead (an empty or all-zero matrix). :mod:`fastcm.strict` raises exactly what
+scikit-learn raises, whose ``top_k_accuracy_score`` divides by the zero weights.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import numpy as np
 from . import metrics as M
 from .confusion import _host, confusion_matrix, count, warn_if_single_label
 from .inputs import InvalidInputError, as_array, common_integer_labels
-from .multilabel import at_or_above, is_indicator, multilabel_confusion_matrix
+from .multilabel import ALL_ZERO_WEIGHTS, at_or_above, is_indicator, multilabel_confusion_matrix
 from .report import format_report
 
 __all__ = [
@@ -60,7 +68,7 @@ def _check_inputs(y_true, y_pred, sample_weight=None):
     t = t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t
     p = p.reshape(-1) if p.ndim == 2 and p.shape[1] == 1 else p
     if w is not None and not w.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+        raise ValueError(ALL_ZERO_WEIGHTS)
     return t, p, w
 
 
@@ -519,7 +527,8 @@ def top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=
     """Fraction of samples whose true class is among the ``k`` highest scores.
 
     Counted by a kernel in one pass without sorting: the true class is a hit when fewer
-    than ``k`` classes outrank it (ties ranked as scikit-learn's stable sort does).
+    than ``k`` classes outrank it (ties ranked as scikit-learn's stable sort does). Empty
+    input and weights that are all zero raise a ValueError, as for every drop-in.
 
     >>> top_k_accuracy_score([0, 1, 2, 2], [[0.5, 0.2, 0.2], [0.3, 0.4, 0.2], [0.2, 0.4, 0.3], [0.7, 0.2, 0.1]], k=2)
     0.75

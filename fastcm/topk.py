@@ -8,6 +8,7 @@ from . import backends
 from .confusion import _host
 from .exceptions import warn_undefined
 from .inputs import as_array, check_weights
+from .multilabel import ALL_ZERO_WEIGHTS
 
 __all__ = ["top_k_hits"]
 
@@ -56,8 +57,13 @@ def _kernel_hits(be, encoded, s, k, w):
     return hits, [n_bad, first]
 
 
-def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
-    """scikit-learn's ``top_k_accuracy_score`` (see :func:`fastcm.top_k_accuracy_score`)."""
+def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None, zero_weights="raise"):
+    """scikit-learn's ``top_k_accuracy_score`` (see :func:`fastcm.top_k_accuracy_score`).
+
+    Empty input is refused as by every drop-in. Weights that are all zero are too with
+    ``zero_weights="raise"``; ``"sklearn"`` (for :mod:`fastcm.strict`) keeps scikit-learn's
+    outcome instead: ``ZeroDivisionError`` when normalizing, ``0.0`` otherwise.
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"Expected `k` to be a positive int, but got {k!r}")
     t = as_array(y_true, "y_true", allow_device=False)
@@ -65,6 +71,10 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     s = as_array(y_score, "y_score", allow_device=False)
     if t.ndim != 1:
         raise ValueError(f"Expected 1-D `y_true`, but got shape {t.shape}")
+    if t.shape[0] == 0:  # no sample gives no score (np.average would divide by zero)
+        raise ValueError(
+            "Found empty input array (e.g., `y_true` or `y_score`) while a minimum of 1 sample is required."
+        )
     if t.dtype.kind == "f" and (not np.isfinite(t).all() or (t != np.floor(t)).any()):
         raise ValueError("y type must be 'binary' or 'multiclass', got 'continuous' instead.")
     if s.dtype.kind not in "biuf":
@@ -88,6 +98,8 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
     if s.shape[0] != t.shape[0]:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: {[t.shape[0], s.shape[0]]}")
     weights = check_weights(sample_weight, t.shape[0], t)
+    if zero_weights == "raise" and weights is not None and not weights.any():
+        raise ValueError(ALL_ZERO_WEIGHTS)
     _check_finite_weights(weights)
     n_score_classes = s.shape[1] if s.ndim == 2 else 2
     if labels is None:
@@ -134,6 +146,6 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
         return float(hits)
     total = t.shape[0] if w is None else float(w.sum())
     if not total:
-        # scikit-learn's np.average raises this (no sample, or weights summing to zero)
+        # scikit-learn's np.average raises this (weights summing to zero); fastcm.strict keeps it
         raise ZeroDivisionError("Weights sum to zero, can't be normalized")
     return float(hits / total)

@@ -288,7 +288,7 @@ def test_balanced_accuracy_warns_for_a_class_whose_samples_weigh_zero():
 
 def test_top_k_invalid_inputs_like_sklearn():
     t3, s3 = [0, 1, 2], np.eye(3)
-    for fn in (fastcm.top_k_accuracy_score, skm.top_k_accuracy_score):
+    for fn in (fastcm.strict.top_k_accuracy_score, skm.top_k_accuracy_score):  # the top level: see below
         with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
             fn(t3, s3, sample_weight=[0, 0, 0])
         assert fn(t3, s3, sample_weight=[0, 0, 0], normalize=False) == 0.0
@@ -372,3 +372,52 @@ def test_report_names_labels_from_the_labels_not_their_weights(module, output_di
     report = (fastcm.strict if module == "strict" else fastcm).classification_report
     kw = dict(sample_weight=w, output_dict=output_dict, zero_division=0)
     assert report(t, p, **kw) == skm.classification_report(t, p, **kw)
+
+
+@pytest.mark.parametrize("module", ["fastcm", "strict"])
+@pytest.mark.parametrize(
+    "t, p, kw",
+    [
+        ([0, 1], [0, 1], {}),
+        ([[0, 1], [1, 0]], [[0, 1], [1, 1]], {}),
+        ([[0, 1], [1, 0]], [[0, 1], [1, 1]], {"samplewise": True}),
+        ([[0, 1], [1, 0]], [[0.7, 0.1], [0.2, 0.9]], {"threshold": 0.5}),
+    ],
+)
+def test_multilabel_confusion_matrix_refuses_all_zero_weights(module, t, p, kw):
+    if module == "strict" and "threshold" in kw:
+        pytest.skip("threshold is fastcm's extension")
+    fn = (fastcm.strict if module == "strict" else fastcm).multilabel_confusion_matrix
+    for w in ([0, 0], [0.0, -0.0]):
+        with pytest.raises(ValueError, match="^Sample weights must contain at least one non-zero number.$"):
+            fn(t, p, sample_weight=w, **kw)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_top_k_refuses_all_zero_weights_as_the_other_drop_ins(normalize):
+    t3, s3 = [0, 1, 2], np.eye(3)
+    with pytest.raises(ValueError, match="^Sample weights must contain at least one non-zero number.$"):
+        fastcm.top_k_accuracy_score(t3, s3, sample_weight=[0, 0, 0], normalize=normalize)
+    with pytest.raises(ValueError, match="^Sample weights must contain at least one non-zero number.$"):
+        fastcm.accuracy_score(t3, [0, 1, 2], sample_weight=[0, 0, 0], normalize=normalize)
+    # fastcm.strict keeps scikit-learn's own outcome
+    for fn in (fastcm.strict.top_k_accuracy_score, skm.top_k_accuracy_score):
+        if normalize:
+            with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+                fn(t3, s3, sample_weight=[0, 0, 0])
+        else:
+            assert fn(t3, s3, sample_weight=[0, 0, 0], normalize=False) == 0.0
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"labels": [0, 1, 2]}, {"labels": [0, 1, 2], "normalize": False}, {"sample_weight": []}, {"k": 1}]
+)
+@pytest.mark.parametrize("shape", [(0, 3), (0,)])
+def test_top_k_on_empty_input_is_the_value_error_of_the_other_drop_ins(kw, shape):
+    with pytest.raises(ValueError) as other:
+        fastcm.accuracy_score(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    with pytest.raises(ValueError) as exc:
+        fastcm.top_k_accuracy_score(np.zeros(0, np.int64), np.zeros(shape), **kw)
+    assert str(exc.value) == str(other.value).replace("y_pred", "y_score")
+    with pytest.raises(ValueError, match="0 sample"):  # scikit-learn's check_array
+        fastcm.strict.top_k_accuracy_score(np.zeros(0, np.int64), np.zeros(shape), **kw)
