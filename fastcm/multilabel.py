@@ -201,7 +201,10 @@ def _column_indices(labels) -> np.ndarray:
 
 def _multiclass(t, p, weights, labels, samplewise, backend="auto"):
     if samplewise:
-        raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+        raise ValueError(
+            "Samplewise metrics are not available outside of multilabel classification. "
+            f"Got samplewise=True with 1-D labels of shape {tuple(t.shape)}."
+        )
     res = count(t, p, sample_weight=weights, backend=backend)
     cm = _host(res.counts)
     if not np.trace(cm) or weights is not None:

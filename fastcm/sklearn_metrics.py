@@ -17,6 +17,7 @@ scikit-learn raises, whose ``top_k_accuracy_score`` divides by the zero weights.
 from __future__ import annotations
 
 import numbers
+import reprlib
 import warnings
 
 import numpy as np
@@ -72,13 +73,25 @@ def _check_inputs(y_true, y_pred, sample_weight=None):
     return t, p, w
 
 
+def _shown(values) -> str:
+    """``values`` for a message: a list, its first few items when long."""
+    return reprlib.repr(np.asarray(values).tolist())
+
+
+def _mix_message(t, p):
+    return (
+        "Classification metrics can't handle a mix of multilabel and other targets: expected 1-D labels or (N, L) "
+        f"0/1 indicators on both sides, but got y_true of shape {tuple(t.shape)} and y_pred of shape {tuple(p.shape)}"
+    )
+
+
 def _check_labels_1d(y_true, y_pred, sample_weight=None):
     """``_check_inputs`` for the scores of one multiclass matrix: 2-D targets are refused."""
     t, p, w = _check_inputs(y_true, y_pred, sample_weight)
     if t.ndim == 2 and p.ndim == 2 and is_indicator(t) and is_indicator(p):
-        raise ValueError("multilabel-indicator is not supported")
+        raise ValueError(f"multilabel-indicator is not supported, but got (N, L) indicators of shape {tuple(t.shape)}")
     if t.ndim != 1 or p.ndim != 1:
-        raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
+        raise ValueError(_mix_message(t, p))
     return t, p, w
 
 
@@ -122,7 +135,7 @@ class _Targets:
                 raise TypeError(f"Expected numeric scores in `y_pred`, but got dtype {p.dtype}")
         if t.ndim == 2 or p.ndim == 2:
             if not (t.ndim == 2 and p.ndim == 2 and is_indicator(t) and (threshold is not None or is_indicator(p))):
-                raise ValueError("Classification metrics can't handle a mix of multilabel and other targets")
+                raise ValueError(_mix_message(t, p))
             if t.shape != p.shape:
                 raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
             self.kind = "multilabel-indicator"
@@ -201,7 +214,10 @@ class _Targets:
             tp = mcm[:, 1, 1]
             return tp, tp + mcm[:, 0, 1], tp + mcm[:, 1, 0]
         if samplewise:
-            raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+            raise ValueError(
+                "Samplewise metrics are not available outside of multilabel classification. "
+                f"Got average='samples' with {self.kind} targets."
+            )
         cm = _host(self.counts)
         if not np.trace(cm) or self.sample_weight is not None:
             # scikit-learn builds float sums when weighted (integer weights too) or when no sample
@@ -224,7 +240,7 @@ class _Targets:
 
 def _set_wise_labels(targets, average, labels, pos_label):
     if average not in _AVERAGE_OPTIONS and average != "binary":
-        raise ValueError("average has to be one of " + str(_AVERAGE_OPTIONS))
+        raise ValueError(f"average has to be one of {_AVERAGE_OPTIONS + ('binary',)}, but got {average!r}")
     if average == "binary":
         if targets.kind == "binary":
             present = targets.labels
@@ -428,7 +444,7 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
         if "At least one label specified must be in y_true" in str(exc):
             raise ValueError(
                 "At least one label in `labels` must be present in `y1` (even though `cohen_kappa_score` is "
-                "otherwise agnostic to the order of `y1` and `y2`)."
+                f"otherwise agnostic to the order of `y1` and `y2`). Got labels={_shown(labels)}."
             ) from exc
         raise
     return M.cohen_kappa(cm, weights=weights, replace_undefined_by=replace_undefined_by)

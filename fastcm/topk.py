@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
 from . import backends
@@ -11,6 +13,11 @@ from .inputs import as_array, check_weights
 from .multilabel import ALL_ZERO_WEIGHTS
 
 __all__ = ["top_k_hits"]
+
+
+def _shown(values) -> str:
+    """``values`` for a message: a list, its first few items when long."""
+    return reprlib.repr(np.asarray(values).tolist())
 
 
 def _check_finite(s) -> None:
@@ -76,7 +83,12 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
             "Found empty input array (e.g., `y_true` or `y_score`) while a minimum of 1 sample is required."
         )
     if t.dtype.kind == "f" and (not np.isfinite(t).all() or (t != np.floor(t)).any()):
-        raise ValueError("y type must be 'binary' or 'multiclass', got 'continuous' instead.")
+        bad = ~np.isfinite(t) | (t != np.floor(t))
+        pos = int(np.argmax(bad))
+        raise ValueError(
+            "y type must be 'binary' or 'multiclass', got 'continuous' instead: "
+            f"y_true holds {float(t[pos])!r} at position {pos}."
+        )
     if s.dtype.kind not in "biuf":
         raise ValueError(f"Expected numeric scores in `y_score`, but got dtype {s.dtype}")
     present = np.unique(t)
@@ -113,15 +125,18 @@ def top_k_hits(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labe
         lab = np.asarray(labels).reshape(-1)
         classes = np.unique(lab)
         if classes.size != lab.size:
-            raise ValueError("Parameter 'labels' must be unique.")
+            raise ValueError(f"Parameter 'labels' must be unique. Got labels={_shown(lab)}.")
         if not np.array_equal(classes, lab):
-            raise ValueError("Parameter 'labels' must be ordered.")
+            raise ValueError(f"Parameter 'labels' must be ordered. Got labels={_shown(lab)}.")
         if classes.size != n_score_classes:
             raise ValueError(
                 f"Number of given labels ({classes.size}) not equal to the number of classes in 'y_score' ({n_score_classes})."
             )
-        if np.setdiff1d(t, classes).size:
-            raise ValueError("'y_true' contains labels not in parameter 'labels'.")
+        missing = np.setdiff1d(t, classes)
+        if missing.size:
+            raise ValueError(
+                f"'y_true' contains labels not in parameter 'labels'. Got {_shown(missing)} not in labels={_shown(lab)}."
+            )
     if k >= classes.size:
         warn_undefined(
             f"'k' ({k}) greater than or equal to 'n_classes' ({classes.size}) will result in a perfect score and is "

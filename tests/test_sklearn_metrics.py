@@ -8,6 +8,7 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils._param_validation import InvalidParameterError
 
 import fastcm
 
@@ -421,3 +422,42 @@ def test_top_k_on_empty_input_is_the_value_error_of_the_other_drop_ins(kw, shape
     assert str(exc.value) == str(other.value).replace("y_pred", "y_score")
     with pytest.raises(ValueError, match="0 sample"):  # scikit-learn's check_array
         fastcm.strict.top_k_accuracy_score(np.zeros(0, np.int64), np.zeros(shape), **kw)
+
+
+@pytest.mark.parametrize(
+    "call, named",
+    [
+        (lambda m: m.precision_score([0, 1], [0, 1], average="mean"), "'mean'"),
+        (lambda m: m.jaccard_score([0, 1], [0, 1], average="all"), "'all'"),
+        (lambda m: m.precision_recall_fscore_support([0, 1], [0, 1], average="Macro"), "'Macro'"),
+        (lambda m: m.jaccard_score([0, 1, 2], [0, 1, 1], average="samples"), "multiclass"),
+        (lambda m: m.f1_score([0, 1, 2], [0, 1, 1], average="samples"), "multiclass"),
+        (lambda m: m.multilabel_confusion_matrix([0, 1, 2], [0, 1, 1], samplewise=True), "samplewise=True"),
+        (lambda m: m.f1_score([[0, 1], [1, 1]], [0, 1], average="macro"), "(2, 2)"),
+        (lambda m: m.balanced_accuracy_score([[0, 1], [1, 1]], [0, 1]), "(2, 2)"),
+        (lambda m: m.top_k_accuracy_score([0, 0.5, 2], np.eye(3)), "0.5"),
+        (lambda m: m.top_k_accuracy_score(["c", "c", "a"], np.eye(3), labels=["a", "c", "c"]), "['a', 'c', 'c']"),
+        (lambda m: m.top_k_accuracy_score(["c", "c", "a"], np.eye(3), labels=["a", "c", "b"]), "['a', 'c', 'b']"),
+        (lambda m: m.top_k_accuracy_score([0, 0, 5], np.eye(3), labels=[0, 1, 3]), "5"),
+        (lambda m: m.cohen_kappa_score([0, 1], [0, 1], labels=[7, 8]), "[7, 8]"),
+    ],
+)
+@pytest.mark.parametrize("module", ["fastcm", "strict"])
+def test_invalid_argument_messages_name_what_was_given(call, named, module):
+    mod = fastcm.strict if module == "strict" else fastcm
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError) as exc:
+            call(mod)
+        with pytest.raises(ValueError) as theirs:
+            call(skm)
+    if module == "strict" and str(exc.value) == str(theirs.value):
+        return  # refused by scikit-learn's own checks first, in its own words
+    assert named in str(exc.value), str(exc.value)
+    if isinstance(theirs.value, InvalidParameterError):
+        return  # scikit-learn's parameter validation: fastcm.strict runs it; the top level has its own words
+    # scikit-learn's words stay, so code matching on them keeps working
+    words = str(theirs.value).split(". Got")[0].split(", got")[0].rstrip(".")
+    if "mix of" in words or "average has to be one of" in words:
+        words = words.split(" of ")[0]
+    assert words in str(exc.value), (str(exc.value), str(theirs.value))
