@@ -978,7 +978,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"fastcm {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{report,demo,bench}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{report,demo,bench,warm-up}", parser_class=_Parser)
 
     rep = sub.add_parser("report", help="report on prediction files", description=(
         "Stream prediction files into a confusion matrix and print the classification report, the matrix, "
@@ -1026,7 +1026,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="run the benchmark suite (from a source checkout); options as python -m benchmarks",
                    add_help=False)
+
+    warm = sub.add_parser("warm-up", help="compile the CPU kernels ahead of first use (images, CI, workers)", description=(
+        "Compile (or load from numba's disk cache) every CPU kernel of fastcm, tuned strategies included, so that "
+        "later processes on this machine start counting at once."))
+    warm.set_defaults(func=_cmd_warm_up)
     return parser
+
+
+def _cmd_warm_up(args) -> int:
+    from .warmup import warm_up
+
+    stats = warm_up()
+    print(f"{PROG} warm-up: kernels ready in {stats['seconds']:.1f} s ({stats['cpu_seconds']:.1f} s CPU)")
+    return 0
 
 
 def _output_options(p):

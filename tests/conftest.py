@@ -1,10 +1,17 @@
 """Shared fixtures: every kernel test runs on every available backend and integer dtype."""
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+import os
 
-from fastcm import backends
+# The plain tier serves every call: tests assert values, which both tiers give alike, and
+# compiling the tuned kernels in the background would only slow the suite down. The tuned
+# kernels are tested where they are forced (test_counting_blocks, test_compile_cost).
+os.environ.setdefault("FASTCM_COMPILE", "never")
+
+import numpy as np  # noqa: E402
+import pytest
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from fastcm import backends  # noqa: E402
 
 settings.register_profile(
     "fastcm", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]

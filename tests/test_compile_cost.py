@@ -1,5 +1,6 @@
 """What a first call compiles: a handful of kernels, whatever the dtype, byte order or layout."""
 
+import os
 import subprocess
 import sys
 
@@ -44,3 +45,65 @@ def test_every_dtype_byte_order_and_layout_compiles_a_handful_of_kernels():
     assert out.returncode == 0, out.stderr
     total = int(out.stdout.split()[0])
     assert total <= 8, out.stdout
+
+
+_TIERS = r"""
+import time, numpy as np, fastcm
+from fastcm.backends.numba_cpu import _jit
+t = (np.arange(5 * 10**6) % 10).astype(np.int32)
+p = (np.arange(5 * 10**6) * 7 % 10).astype(np.int32)
+expected = np.bincount(t.astype(np.int64) * 10 + p, minlength=100).reshape(10, 10)
+assert (fastcm.confusion_matrix(t, p, num_classes=10) == expected).all()  # the plain tier
+assert not _jit._ready, "the tuned kernel cannot be ready at once: it compiles in another process"
+start = time.perf_counter()
+while not _jit._ready and time.perf_counter() - start < 300:
+    assert (fastcm.confusion_matrix(t, p, num_classes=10) == expected).all()
+    time.sleep(0.1)
+assert _jit._ready == {("paired", "<i4")}, _jit._ready
+assert (fastcm.confusion_matrix(t, p, num_classes=10) == expected).all()  # the tuned one
+print("ok")
+"""
+
+
+def test_plain_tier_serves_while_the_tuned_kernel_compiles_in_another_process(tmp_path):
+    """A large first call counts at once on the plain loop; a separate process compiles the
+    tuned strategy into the disk cache, this one loads it when that process is done, and
+    both give the same counts."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), FASTCM_COMPILE="background")
+    env.pop("FASTCM_DISABLE_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", _TIERS], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_warm_up_command_leaves_nothing_to_compile(tmp_path, monkeypatch, capsys):
+    """``fastcm warm-up`` compiles ahead: a later process's first calls compile nothing."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env.pop("FASTCM_DISABLE_CACHE", None)
+    warm = "import fastcm; fastcm.warm_up(label_dtypes=('int32',), score_dtypes=())"
+    assert subprocess.run([sys.executable, "-c", warm], env=env, timeout=600).returncode == 0
+    probe = (
+        "import numpy as np, fastcm\n"
+        "from numba.core import event\n"
+        "seen = []\n"
+        "class L(event.Listener):\n"
+        "    def on_start(self, e): seen.append(str(e.data.get('dispatcher')))\n"
+        "    def on_end(self, e): pass\n"
+        "event.register('numba:compile', L())\n"
+        "t = (np.arange(10**6) % 10).astype(np.int32)\n"
+        "fastcm.confusion_matrix(t, t[::-1].copy(), num_classes=10)\n"
+        "with fastcm.backends.get('numba').compile_synchronously():\n"
+        "    fastcm.confusion_matrix(t, t[::-1].copy(), num_classes=10)\n"
+        "print(len(seen))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0", out.stdout
+
+    import fastcm.warmup
+    from fastcm import cli
+
+    real = fastcm.warmup.warm_up
+    monkeypatch.setattr(fastcm.warmup, "warm_up", lambda: real(label_dtypes=("int64",), score_dtypes=()))
+    assert cli.main(["warm-up"]) == 0
+    assert "kernels ready in" in capsys.readouterr().out

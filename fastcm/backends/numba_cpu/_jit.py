@@ -22,6 +22,7 @@ import contextvars
 import importlib.machinery
 import importlib.util
 import os
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -136,9 +137,15 @@ def jit(fn):
     return Kernel(fn)
 
 
-#: compile tuned kernels at once instead of on a background thread (tests, warm-up)
-_sync = contextvars.ContextVar("fastcm_compile_sync", default=os.environ.get("FASTCM_COMPILE", "").strip().lower() == "sync")
-#: keys of tuned kernels compiled (or loaded) in this process, and of those being compiled
+def _compile_mode() -> str:
+    mode = os.environ.get("FASTCM_COMPILE", "").strip().lower()
+    return mode if mode in ("sync", "never") else "background"
+
+
+#: compile tuned kernels at once instead of in the background (tests, warm-up)
+_sync = contextvars.ContextVar("fastcm_compile_sync", default=_compile_mode() == "sync")
+#: keys of tuned kernels compiled (or loaded) in this process, and what brings the others:
+#: a compiling process, then a thread loading its result from the disk cache
 _ready: set = set()
 _compiling: dict = {}
 _tier_lock = threading.Lock()
@@ -147,6 +154,12 @@ _tier_lock = threading.Lock()
 def synchronous() -> bool:
     """Whether tuned kernels compile at once here (see :func:`compile_synchronously`)."""
     return _sync.get()
+
+
+def tiers_enabled() -> bool:
+    """False under ``FASTCM_COMPILE=never``: the plain tier serves every call (a test suite
+    that does not measure speed need not compile the tuned kernels)."""
+    return _compile_mode() != "never" or _sync.get()
 
 
 @contextlib.contextmanager
@@ -165,10 +178,9 @@ def compile_synchronously(enabled: bool = True):
         _sync.reset(token)
 
 
-def _compile(kernel, args, key, before=()) -> None:
+def _load(kernel, args, key) -> None:
+    """Compile ``kernel`` here, or load it from the disk cache that a compiling process filled."""
     try:
-        for plain, plain_args in before:  # the plain tier first: it waits on no tuned compile
-            plain(*plain_args)
         kernel(*args)
         _ready.add(key)
     finally:
@@ -176,37 +188,60 @@ def _compile(kernel, args, key, before=()) -> None:
             _compiling.pop(key, None)
 
 
-def tuned(kernel, args, key, *, before=()):
-    """``kernel`` when it is compiled for ``key`` (a hashable naming its signature), else None.
+def _start_loading(kernel, args, key) -> None:
+    thread = threading.Thread(target=_load, args=(kernel, args, key), name="fastcm-load-kernel", daemon=True)
+    _compiling[key] = thread
+    thread.start()
 
-    The first time a key is asked for, ``kernel(*args)`` (a call on empty ranges, which
-    compiles or loads it from the disk cache) starts on a background thread, after the
-    plain kernels in ``before`` (pairs of kernel and arguments): numba compiles one function
-    at a time, so those compile first and calls that need them wait the least. Until it is
-    ready the caller runs its plain tier. Under :func:`compile_synchronously` it compiles
-    here and is returned.
+
+_COMPILER = "import importlib, sys; m, f, *a = sys.argv[1:]; getattr(importlib.import_module(m), f)(*a)"
+
+
+def tuned(kernel, args, key, *, compiler):
+    """``kernel`` when it is ready for ``key`` (a hashable naming its signature), else None.
+
+    Until it is ready the caller runs its plain tier. The first time a key is asked for,
+    with the disk cache on, a separate Python process runs ``compiler`` (a module, a
+    function and its string arguments, which compile the same signature and cache it): it
+    compiles on another core, holds neither this process's GIL nor numba's compiler lock,
+    and if this process ends first it still finishes for the next one. When it has exited,
+    a thread loads the kernel from the cache (``kernel(*args)``, a call on empty ranges)
+    and later calls get it. Without the disk cache that thread compiles it instead. Under
+    :func:`compile_synchronously` it compiles here and is returned.
     """
     if key in _ready:
         return kernel
     if _sync.get():
-        _compile(kernel, args, key)
+        _load(kernel, args, key)
         return kernel
+    if not tiers_enabled():
+        return None
     with _tier_lock:
         if key in _ready:
             return kernel
-        if key not in _compiling:
-            thread = threading.Thread(target=_compile, args=(kernel, args, key, before), name="fastcm-compile", daemon=True)
-            _compiling[key] = thread
-            thread.start()
+        pending = _compiling.get(key)
+        if pending is None:
+            if cache_enabled():
+                try:
+                    _compiling[key] = subprocess.Popen(
+                        [sys.executable, "-c", _COMPILER, *compiler], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL, start_new_session=True, env=dict(os.environ, FASTCM_COMPILE="sync"),
+                    )
+                    return None
+                except OSError:  # no process to spare: compile on a thread here
+                    pass
+            _start_loading(kernel, args, key)
+        elif isinstance(pending, subprocess.Popen) and pending.poll() is not None:
+            _start_loading(kernel, args, key)
     return None
 
 
 def wait_for_compiles() -> None:
-    """Block until the tuned kernels compiling in the background are ready.
+    """Block until no thread of this process compiles or loads a tuned kernel.
 
     Run before a fork (a child would inherit numba's compiler lock held by a thread it does
-    not have) and at exit (the compile is finished and cached for the next process, rather
-    than stopped half-way).
+    not have) and at exit (a compile on a thread of this process is finished rather than
+    stopped half-way; compiling processes are not waited for).
 
     Examples
     --------
@@ -214,7 +249,7 @@ def wait_for_compiles() -> None:
     """
     while True:
         with _tier_lock:
-            threads = [t for t in _compiling.values() if t is not threading.current_thread()]
+            threads = [t for t in _compiling.values() if isinstance(t, threading.Thread) and t is not threading.current_thread()]
         if not threads:
             return
         for thread in threads:

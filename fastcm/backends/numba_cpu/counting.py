@@ -109,21 +109,29 @@ def warm_up(dtypes=()) -> None:
         count_pairs(z, z, 2)
 
 
-def _tuned_kernel(name, dtype, C, lo, has_ignore, ignore, n):
+def _tuned_args(name, dtype, has_ignore=False):
+    """Arguments of the tuned kernel ``name`` for ``dtype`` labels, on empty ranges (their
+    numba types are those of every real call)."""
+    z = np.zeros(0, dtype=dtype)
+    return (z, z, 2, np.int64(0), bool(has_ignore), np.zeros((), dtype=dtype)[()], np.zeros(4, dtype=np.int64), 0, 0)
+
+
+def compile_tuned(name, dtype) -> None:
+    """Compile (and cache) the tuned kernel ``name`` for ``dtype`` labels: the work of the
+    compiling process that ``_jit.tuned`` starts."""
+    _TUNED[name](*_tuned_args(name, np.dtype(dtype)))
+
+
+def _tuned_kernel(name, dtype, n):
     """The tuned kernel of ``name`` when it is ready; else None (the plain tier runs)."""
     global _plain_pairs
     if name == "plain":
         return None
-    if _plain_pairs < TUNE_AFTER:
+    if _plain_pairs < TUNE_AFTER and not synchronous():
         _plain_pairs += n
-        if _plain_pairs < TUNE_AFTER and not synchronous():
+        if _plain_pairs < TUNE_AFTER:
             return None
-    kernel = _TUNED[name]
-    z = np.zeros(0, dtype=dtype)
-    out = np.zeros(1, dtype=np.int64)
-    args = (z, z, C, lo, has_ignore, ignore, out, 0, 0)
-    before = [(_count_plain, (np.zeros(0, d), np.zeros(0, d), C, lo, False, np.zeros((), d)[()], out, 0, 0)) for d in strategy.LABEL_DTYPES]
-    return tuned(kernel, args, (name, dtype.str, has_ignore), before=before)
+    return tuned(_TUNED[name], _tuned_args(name, dtype), (name, dtype.str), compiler=(__name__, "compile_tuned", name, dtype.str))
 
 
 def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
@@ -164,7 +172,7 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
         dtype = np.dtype(np.int64)  # 32-bit arithmetic would alias values: count in 64 bits
     has_ignore, ignore = _ignore_as(t.dtype, dtype, ignore_index)
     name = strategy.choose(n // threads, C, strategy.narrow(dtype, int(lo), C))
-    kernel = _tuned_kernel(name, dtype, C, lo, has_ignore, ignore, n) or _count_plain
+    kernel = _tuned_kernel(name, dtype, n) or _count_plain
     call = lambda out, a, s, e: kernel(a[0], a[1], C, lo, has_ignore, ignore, out, s, e)  # noqa: E731
     counts, invalid = _private_sum(call, [t, p], [dtype, dtype], n, C * C, np.int64)
     return counts.reshape(C, C), invalid
