@@ -57,7 +57,9 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         ``T`` evenly spaced thresholds in [0, 1], or any sorted set.
     num_classes : int, optional
         Score columns: (N, C) scores with class indices or (N, C) indicators give
-        (C, T, 2, 2). None: 1-D binary scores.
+        (C, T, 2, 2). None: 1-D binary scores. 1: (N,) or (N, 1) binary scores with 0/1
+        truth, as for None but giving (1, T, 2, 2); not one-vs-rest of class 0 (a class
+        index 2 in ``y_true`` is refused; logits go through a sigmoid).
     scores : {"auto", "probabilities", "logits"}, default="auto"
         How scores are read (:mod:`fastcm.scores`): logits go through a sigmoid, or a softmax
         over the classes for (N, C) scores with class indices. Under "auto" the first

@@ -266,7 +266,9 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
         (N,) 0/1 truth for (N,) scores; (N,) class indices for (N, C) scores (each column
         one-vs-rest); or an (N, L) 0/1 indicator matrix for (N, L) scores (multilabel).
     y_score : array-like, (N,) or (N, C)
-        Probabilities or logits (see ``scores``); NaN and infinities are rejected.
+        Probabilities or logits (see ``scores``); NaN and infinities are rejected. (N, 1)
+        scores are (N,) binary ones: ``y_true`` is then 0/1 truth, not class indices (C = 1
+        is not one-vs-rest of class 0), and logits go through a sigmoid.
     thresholds : int or array-like, default=101
         ``T`` evenly spaced thresholds in [0, 1] (``np.linspace(0, 1, T)``) or any sorted array.
         Thresholds are probabilities; a set reaching outside [0, 1] is in the scores' own
