@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastcm
+from fastcm.scores import logit_thresholds
 from _fuzz_strategies import (
     FLOAT_DTYPES,
     I64_MAX,
@@ -516,9 +517,41 @@ def test_confusion_matrix_accumulator_batches_merge_and_failed_updates(data):
 # -- thresholds ------------------------------------------------------------------------------
 
 
-def ref_thresholds(t, s, thresholds, weights=None):
-    """``(T, 2, 2)`` (1-D scores) or ``(K, T, 2, 2)`` matrices, positive iff ``score >= thr``;
-    an error names the first invalid row (any of its problems: the kernels scan by row)."""
+def ref_reading(s, thresholds, scores="auto"):
+    """How the scores are compared with the thresholds, restated from :mod:`fastcm.scores`:
+    ``"as given"`` (``"auto"`` with a threshold outside [0, 1]), ``"logits"`` (asked for, or
+    ``"auto"`` with some score outside [0, 1]; NaN is neither in nor out), ``"probabilities"``,
+    or the error of ``"probabilities"`` naming the first score outside [0, 1] (C order)."""
+    if scores == "auto" and not all(0.0 <= v <= 1.0 for v in thresholds):
+        return "as given"
+    if scores == "logits":
+        return "logits"
+    flat = s.reshape(-1).tolist()
+    outside = [k for k, v in enumerate(flat) if v < 0 or v > 1]
+    if not outside:
+        return "probabilities"
+    if scores == "auto":
+        return "logits"
+    k = outside[0]
+    where = f"position {k}" if s.ndim == 1 else f"index {tuple(int(v) for v in np.unravel_index(k, s.shape))}"
+    return ("error_any", [(repr(float(flat[k])), where, "scores='logits'")])
+
+
+def ref_softmax(s):
+    """Float64 softmax over the classes of (N, C) logits, row by row (max-subtracted)."""
+    out = []
+    for row in np.asarray(s, dtype=np.float64):
+        e = np.exp(row - row.max())
+        out.append((e / e.sum()).tolist())
+    return out
+
+
+def ref_thresholds(t, s, thresholds, weights=None, reading="probabilities"):
+    """``(T, 2, 2)`` (1-D scores) or ``(K, T, 2, 2)`` matrices, positive iff ``score >= thr``
+    for scores read as ``reading`` (see :func:`ref_reading`): logits of binary and multilabel
+    scores against the thresholds in logit space (a sigmoid, never computed), one-vs-rest
+    logits softmaxed over the classes first. An error names the first invalid row (any of its
+    problems: the kernels scan by row)."""
     N = s.shape[0]
     K = 1 if s.ndim == 1 else s.shape[1]
     sv = s.reshape(N, K).tolist()
@@ -542,6 +575,12 @@ def ref_thresholds(t, s, thresholds, weights=None):
                     problems.append((repr(v), f"position {i}" if s.ndim == 1 else f"index ({i}, {k})"))
         if problems:
             return ("error_any", problems)
+    thresholds = list(thresholds)
+    if reading == "logits":
+        if s.ndim == 2 and t.ndim == 1:
+            sv = ref_softmax(s) if N else sv
+        else:  # sigmoid(x) >= t iff x >= logit(t)
+            thresholds = logit_thresholds(np.array(thresholds, dtype=np.float64)).tolist()
     out = []
     for k in range(K):
         if s.ndim == 1:
@@ -564,10 +603,19 @@ def expect_any(want, got, *, exact=True, scale=0.0, n=0):
     assert any(all(str(tok) in str(value) for tok in toks) for toks in want[1]), (str(value), want[1])
 
 
-def draw_scores(data, dtype, shape, non_finite=(np.nan, np.inf, -np.inf)):
+def unit_values(dtype):
+    """Scores (or thresholds) that are probabilities: in [0, 1]."""
+    if dtype.kind in "iub":
+        return st.integers(0, 1)
+    return st.sampled_from([0.0, -0.0, 0.5, 1.0]) | st.floats(0, 1, width=dtype.itemsize * 8)
+
+
+def draw_scores(data, dtype, shape, non_finite=(np.nan, np.inf, -np.inf), unit=False):
+    """Scores of ``dtype`` at its extremes, or probabilities only (``unit``); non-finite
+    values injected at a random position (a NaN is neither a probability nor a logit)."""
     size = int(np.prod(shape))
-    s = np.array(data.draw(st.lists(score_values(dtype).filter(lambda v: not isinstance(v, float) or math.isfinite(v)),
-                                    min_size=size, max_size=size)), dtype=dtype).reshape(shape)
+    values = unit_values(dtype) if unit else score_values(dtype).filter(lambda v: not isinstance(v, float) or math.isfinite(v))
+    s = np.array(data.draw(st.lists(values, min_size=size, max_size=size)), dtype=dtype).reshape(shape)
     if non_finite and dtype.kind == "f" and size and data.draw(st.integers(0, 3)) == 0:
         s.reshape(-1)[data.draw(st.integers(0, size - 1))] = data.draw(st.sampled_from(list(non_finite)))
     return s
@@ -591,7 +639,8 @@ def test_threshold_confusion_matrices(data):
     N = data.draw(st.integers(0, 8))
     layout_kind = data.draw(st.sampled_from(["binary", "one_vs_rest", "multilabel"]))
     K = 1 if layout_kind == "binary" else data.draw(st.integers(2, 3))
-    s = draw_scores(data, sdtype, (N,) if K == 1 else (N, K))
+    s = draw_scores(data, sdtype, (N,) if K == 1 else (N, K), unit=data.draw(st.booleans()))
+    scores = data.draw(st.sampled_from(["auto", "auto", "probabilities", "logits"]))
     tdtype = data.draw(st.sampled_from([np.dtype(np.int64), np.dtype(np.bool_), np.dtype(np.uint8), np.dtype(np.float64)]))
     hi = K - 1 if layout_kind == "one_vs_rest" else 1
     tshape = (N, K) if layout_kind == "multilabel" else (N,)
@@ -599,7 +648,9 @@ def test_threshold_confusion_matrices(data):
     t = t.reshape(tshape).astype(tdtype)
     if t.size and tdtype != np.bool_ and data.draw(st.integers(0, 4)) == 0:
         t.reshape(-1)[data.draw(st.integers(0, t.size - 1))] = data.draw(st.sampled_from([2, K, 255]))
-    thr = sorted(data.draw(st.lists(threshold_values(sdtype), min_size=1, max_size=4)))
+    unit_thr = data.draw(st.booleans())  # probability thresholds: the scores' reading decides
+    thr = sorted(data.draw(st.lists(unit_values(np.dtype(np.float64)) if unit_thr else threshold_values(sdtype),
+                                    min_size=1, max_size=4)))
     w = None
     if data.draw(st.booleans()):
         w = data.draw(st.sampled_from([np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)]))
@@ -608,16 +659,20 @@ def test_threshold_confusion_matrices(data):
             w[data.draw(st.integers(0, N - 1))] = np.nan
     lay = data.draw(st.sampled_from(["contiguous", "bigendian"] + (["fortran", "strided", "readonly"] if sdtype == np.float64 else [])))
     wv = None if w is None else py(w)
-    want = ref_thresholds(t, s, thr, wv)
-    got = on_backends(fastcm.threshold_confusion_matrices, y_true=t, y_score=layout(s, lay), thresholds=np.array(thr), sample_weight=w)
+    reading = ref_reading(s, thr, scores)
+    want = reading if isinstance(reading, tuple) else ref_thresholds(t, s, thr, wv, reading)
+    kw = {} if scores == "auto" else {"scores": scores}  # the default is "auto"
+    got = on_backends(fastcm.threshold_confusion_matrices, y_true=t, y_score=layout(s, lay), thresholds=np.array(thr),
+                      sample_weight=w, **kw)
     floating = w is not None and w.dtype.kind == "f"
     same_on_backends(got, exact=not floating)
     scale = 0.0 if w is None else math.fsum(abs(v) for v in wv if is_finite(v))
     for g in got:
         expect_any(want, g, exact=not floating, scale=scale, n=N)
-    if K == 1 and len(thr) == 1 and want[0] == "ok":  # the one-threshold entry point agrees
+    # the one-threshold entry point agrees (it refuses a threshold outside [0, 1] for logits)
+    if K == 1 and len(thr) == 1 and want[0] == "ok" and (scores != "logits" or 0.0 <= thr[0] <= 1.0):
         for b in BACKENDS:
-            got1 = outcome(lambda: fastcm.binary_confusion_matrix(t, s, threshold=thr[0], sample_weight=w, backend=b))
+            got1 = outcome(lambda: fastcm.binary_confusion_matrix(t, s, threshold=thr[0], sample_weight=w, backend=b, **kw))
             expect_any(("ok", want[1][0]), got1, exact=not floating, scale=scale, n=N)
 
 
@@ -625,29 +680,43 @@ def test_threshold_confusion_matrices(data):
 @given(st.data())
 def test_threshold_accumulator_batches_and_failed_updates(data):
     K = data.draw(st.sampled_from([None, 2]))
-    thr = sorted(data.draw(st.lists(st.floats(-2, 2), min_size=1, max_size=3)))
+    unit_thr = data.draw(st.integers(0, 3)) > 0  # mostly probabilities: the first batch decides
+    thr = sorted(data.draw(st.lists(st.floats(0, 1) if unit_thr else st.floats(-2, 2), min_size=1, max_size=3)))
+    scores = data.draw(st.sampled_from(["auto", "auto", "auto", "probabilities", "logits"]))
     backend = data.draw(st.sampled_from(BACKENDS))
-    acc = fastcm.ThresholdConfusionMatrix(thresholds=thr, num_classes=K, backend=backend)
-    seen_t, seen_s = [], []
+    acc = fastcm.ThresholdConfusionMatrix(thresholds=thr, num_classes=K, scores=scores, backend=backend)
+    # the rule, restated: "auto" with probability thresholds decides on the first non-empty
+    # batch counted, and refuses a later batch outside [0, 1] after probabilities
+    decided = scores if scores != "auto" else ("as given" if ref_reading(np.zeros(0), thr) == "as given" else None)
+    seen_t, seen_s, batches = [], [], 0
     for _ in range(data.draw(st.integers(1, 4))):
         n = data.draw(st.integers(0, 5))
-        s = draw_scores(data, np.dtype(np.float64), (n,) if K is None else (n, K))
+        s = draw_scores(data, np.dtype(np.float64), (n,) if K is None else (n, K), unit=data.draw(st.booleans()))
         t = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), np.int64)
         if n and data.draw(st.integers(0, 3)) == 0:
             t[data.draw(st.integers(0, n - 1))] = 7
+        if decided is None:
+            reading = ref_reading(s, thr) if s.size else None
+        elif decided == "probabilities" and scores == "auto" and ref_reading(s, thr) == "logits":
+            reading = ("error_any", [(f"Scores of batch {batches + 1} ", "probabilities", "scores='logits'")])
+        else:
+            reading = ref_reading(s, thr, scores) if decided == "probabilities" else decided
+        want = reading if isinstance(reading, tuple) else ref_thresholds(t, s, thr, None, reading or "probabilities")
         before = (acc.compute().copy(), acc.n_samples)
-        kind, value = outcome(lambda: acc.update(t, s))
-        if kind == "error":
-            check_error(value)
-            assert ref_thresholds(t, s, thr)[0] == "error_any", value
+        got = outcome(lambda: acc.update(t, s).compute() - before[0])  # this batch's counts
+        expect_any(want, got)
+        if got[0] == "error":
             after = acc.compute()
             assert np.array_equal(after, before[0]) and after.dtype == before[0].dtype and acc.n_samples == before[1]
             continue
+        decided = decided or reading
+        batches += 1
+        assert acc.scores_read_as == decided
         seen_t.append(t)
         seen_s.append(s)
     t_all = np.concatenate(seen_t) if seen_t else np.zeros(0, np.int64)
     s_all = np.concatenate(seen_s) if seen_s else np.zeros((0,) if K is None else (0, K))
-    assert acc.compute().tolist() == ref_thresholds(t_all, s_all, thr)[1]
+    assert acc.compute().tolist() == ref_thresholds(t_all, s_all, thr, None, decided or "probabilities")[1]
     assert acc.n_samples == t_all.shape[0]
 
 
