@@ -19,14 +19,17 @@ if not (Path(sklearn.__file__).parent / "metrics" / "tests" / "test_common.py").
 RUNNER = Path(__file__).parent / "sklearn_suite" / "run.py"
 
 
-def test_sklearn_metric_suite_passes_with_strict(tmp_path):
+@pytest.mark.parametrize("test_file", ["test_classification.py", "test_ranking.py", "test_common.py"])
+def test_sklearn_metric_suite_passes_with_strict(tmp_path, test_file):
+    """One file of scikit-learn's metric tests a test, each in one pytest process; the
+    scikit-learn outcomes come from baseline.json when it records the installed version."""
     summary = tmp_path / "summary.json"
     proc = subprocess.run(
-        [sys.executable, str(RUNNER), "--json", str(summary)], capture_output=True, text=True, timeout=900
+        [sys.executable, str(RUNNER), "--files", test_file, "--json", str(summary)], capture_output=True, text=True, timeout=900
     )
     assert summary.exists(), proc.stdout + proc.stderr
     result = json.loads(summary.read_text())
-    assert result["sklearn_passed"] > 1000, result  # the suite was found and ran
+    assert result["sklearn_passed"] > 100, result  # the suite was found and ran
     assert not result["unexpected"], proc.stdout
     assert not result["stale_deviations"], proc.stdout
     assert result["fastcm_passed"] >= 0.99 * result["sklearn_passed"], proc.stdout
