@@ -44,7 +44,8 @@ import numpy as np
 from . import backends
 from .confusion import _as_labels, _check_label_kinds, _host, _infer_labels, count, normalize_counts, warn_if_single_label
 from .inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
-from .thresholds import check_binary_threshold, check_thresholds, count_thresholds, matrices_from_hist, prepare
+from .scores import AS_GIVEN, check_scores, read_scores
+from .thresholds import binary_threshold, check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare
 
 __all__ = [
     "binary_confusion_matrix",
@@ -555,7 +556,7 @@ def _series_confusion_matrix(y_true, y_pred, *, sample_weight, **kwargs):
 
 
 # -- scores ----------------------------------------------------------------------------------
-def _hist_block(t, s, *w, thr, out_ndim, expand_truth, backend, block_info=None):
+def _hist_block(t, s, *w, thr, reading, refuse_outside, out_ndim, expand_truth, backend, block_info=None):
     """One chunk's (K, T + 1, 2) threshold histogram, shaped (1, ..., 1, K, T + 1, 2)."""
     if expand_truth:
         t = t.reshape(t.shape[:1])
@@ -566,15 +567,37 @@ def _hist_block(t, s, *w, thr, out_ndim, expand_truth, backend, block_info=None)
         return array_module(s).zeros((1,) * out_ndim + (K, thr.size + 1, 2), dtype=dtype)
     tt, ss, ww = prepare(t, s, weights, num_classes=K)
     try:
+        if refuse_outside:  # scores="probabilities": checked chunk by chunk, no extra pass
+            read_scores("probabilities", ss)
         with _kernel_threads():
-            hist = count_thresholds(tt, ss, ww, thr, backend)
+            hist = count_scores(tt, ss, ww, thr, reading, backend)
     except ValueError as exc:
         start = block_info[1]["array-location"][0][0] if block_info and 1 in block_info else "?"
         raise ValueError(f"{exc} (a position within the chunk that starts at row {start})") from None
     return hist.reshape((1,) * out_ndim + hist.shape)
 
 
-def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, backend="auto", split_every=None):
+def _score_reading(scores, s, thr):
+    """How the dask scores ``s`` are compared with ``thr`` (:mod:`fastcm.scores`).
+
+    Explicit ``scores`` and "auto" with thresholds outside [0, 1] decide without reading
+    anything. Otherwise "auto" needs to know whether *any* score lies outside [0, 1]: one
+    extra pass over the scores, a global reduction computed before the counting graph is
+    built (``# synchronize!``: one boolean reaches the client).
+    """
+    scores = check_scores(scores)
+    if scores == "auto" and not in_unit_interval(thr):
+        return AS_GIVEN
+    if scores != "auto":
+        return scores
+    if s.dtype.kind == "b":
+        return "probabilities"
+    outside = ((s < 0) | (s > 1)).any()  # NaN compares False both ways, as in fastcm.scores
+    return "logits" if bool(outside.compute()) else "probabilities"  # synchronize!
+
+
+def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, scores="auto", backend="auto",
+                                 split_every=None):
     """Lazy :func:`fastcm.threshold_confusion_matrices` of dask arrays: per-chunk histograms, summed.
 
     Each chunk is binned into the (K, T + 1, 2) histogram of its scores between the sorted
@@ -588,6 +611,15 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
         indicators with (N, L) scores. Score columns are rechunked to one chunk.
     thresholds, sample_weight, backend
         As in :func:`fastcm.threshold_confusion_matrices`.
+    scores : {"auto", "probabilities", "logits"}, default="auto"
+        How the scores are read, as in :func:`fastcm.threshold_confusion_matrices`: logits
+        through a sigmoid (thresholds mapped to logit space) or, for (N, C) scores with class
+        indices, a softmax over the classes in each chunk. "auto" with thresholds in [0, 1]
+        decides over *all* the scores, so it costs **one extra pass** over them: a global
+        reduction (any score outside [0, 1]?) computed when this function is called, before
+        the lazy counting graph is built. Pass ``scores="probabilities"`` or ``"logits"``
+        (or ``persist()`` the scores) to skip it; "probabilities" is then checked chunk by
+        chunk as the chunks are counted.
     split_every : int, optional
         Histograms summed per task of the reduction tree.
 
@@ -604,12 +636,17 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
     >>> with dask.config.set(scheduler="sync"):
     ...     threshold_confusion_matrices(t, s, thresholds=[0.5, 0.7]).compute().tolist()
     [[[1, 0], [0, 2]], [[1, 0], [1, 1]]]
+    >>> logits = da.from_array(np.array([-1.4, 0.4, 2.2]), chunks=2)
+    >>> with dask.config.set(scheduler="sync"):
+    ...     threshold_confusion_matrices(t, logits, thresholds=[0.5, 0.7], scores="logits").compute().tolist()
+    [[[1, 0], [0, 2]], [[1, 0], [1, 1]]]
     """
     thr = check_thresholds(thresholds)
-    return _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_every)
+    check_scores(scores)
+    return _threshold_matrices(y_true, y_score, thr, sample_weight, scores, backend, split_every)
 
 
-def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_every):
+def _threshold_matrices(y_true, y_score, thr, sample_weight, scores, backend, split_every):
     da = _da()
     t = _as_dask(y_true, "y_true")
     s = _as_dask(y_score, "y_score")
@@ -637,6 +674,7 @@ def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_ever
     else:
         t = t.rechunk(s.chunks)
         w = None if w is None else w.rechunk(s.chunks)
+    reading = _score_reading(scores, s, thr)  # the extra pass, under "auto" only
     dtype = _count_dtype(None if w is None else w.dtype)
     ndim = s.ndim
     arrays = (t, s) if w is None else (t, s, w)
@@ -648,6 +686,8 @@ def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_ever
         meta=_meta(s, ndim + 3, dtype),
         token="fastcm-thresholds",
         thr=thr,
+        reading=reading,
+        refuse_outside=scores == "probabilities",
         out_ndim=ndim,
         expand_truth=expand_truth,
         backend=backend,
@@ -659,8 +699,13 @@ def _threshold_matrices(y_true, y_score, thr, sample_weight, backend, split_ever
     return out[0] if s.ndim == 1 else out
 
 
-def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, logits=False, backend="auto", split_every=None):
+def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, scores="auto", logits=False,
+                            backend="auto", split_every=None):
     """Lazy :func:`fastcm.binary_confusion_matrix` of dask arrays: (2, 2) ``[[tn, fp], [fn, tp]]``.
+
+    ``scores`` (and ``logits=True``, the same as ``scores="logits"``) as in
+    :func:`threshold_confusion_matrices`: "auto" with a threshold in [0, 1] costs one extra
+    pass over the scores when called, which an explicit ``scores`` skips.
 
     Examples
     --------
@@ -671,8 +716,8 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     ...     binary_confusion_matrix(t, s).compute().tolist()
     [[1, 1], [1, 1]]
     """
-    threshold = check_binary_threshold(threshold, logits)
+    scores, thr = binary_threshold(threshold, scores, logits)
     s = _as_dask(y_score, "y_score")
     if not (s.ndim == 1 or (s.ndim == 2 and s.shape[1] == 1)):
         raise ValueError(f"Expected 1-D scores in `y_score`, but got shape {s.shape}")
-    return _threshold_matrices(y_true, s, np.array([threshold]), sample_weight, backend, split_every)[0]
+    return _threshold_matrices(y_true, s, thr, sample_weight, scores, backend, split_every)[0]

@@ -320,6 +320,18 @@ def check_binary_threshold(threshold, logits=False) -> float:
     return threshold
 
 
+def binary_threshold(threshold, scores, logits):
+    """``(scores, thresholds)`` of a one-threshold entry point: ``logits=True`` is
+    ``scores="logits"``, whose threshold must be a probability; the threshold as a (1,) array."""
+    scores = check_scores(scores)
+    if logits:
+        if scores not in ("auto", "logits"):
+            raise ValueError(f"Expected `scores` to be 'logits' with logits=True, but got {scores!r}")
+        scores = "logits"
+    check_binary_threshold(threshold, scores == "logits")  # a threshold outside [0, 1] with logits is refused
+    return scores, np.array([check_binary_threshold(threshold)])
+
+
 def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, scores="auto", logits=False,
                             backend="auto"):
     """The (2, 2) matrix ``[[tn, fp], [fn, tp]]`` predicting positive iff ``score >= threshold``.
@@ -348,13 +360,7 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     >>> binary_confusion_matrix([0, 1], [-2.0, 0.3]).tolist()  # -2.0 is a logit: 0.3 is one too
     [[1, 0], [0, 1]]
     """
-    scores = check_scores(scores)
-    if logits:
-        if scores not in ("auto", "logits"):
-            raise ValueError(f"Expected `scores` to be 'logits' with logits=True, but got {scores!r}")
-        scores = "logits"
-    check_binary_threshold(threshold, scores == "logits")  # a threshold outside [0, 1] with logits is refused
-    thr = np.array([check_binary_threshold(threshold)])
+    scores, thr = binary_threshold(threshold, scores, logits)
     t, s, weights = prepare(y_true, y_score, sample_weight, num_classes=1)
     reading = score_reading(scores, s, thr)
     return matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))[0, 0]

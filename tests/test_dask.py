@@ -98,6 +98,73 @@ def test_threshold_matrices(client):
     np.testing.assert_array_equal(got.compute(), fastcm.threshold_confusion_matrices(t, s, thresholds=21))
 
 
+def _scored(kind, n=600, c=3, seed=4):
+    """(truth, scores) for a layout: binary (N,), one-vs-rest (N, C) with class indices,
+    multilabel (N, C) with indicators; logits spread well beyond [0, 1]."""
+    rng = np.random.default_rng(seed)
+    if kind == "binary":
+        return rng.integers(0, 2, n), rng.normal(0, 2, n)
+    if kind == "one_vs_rest":
+        return rng.integers(0, c, n), rng.normal(0, 2, (n, c))
+    return rng.integers(0, 2, (n, c)), rng.normal(0, 2, (n, c))
+
+
+@pytest.mark.parametrize("kind", ["binary", "one_vs_rest", "multilabel"])
+@pytest.mark.parametrize("reading", ["logits", "probabilities"])
+def test_threshold_matrices_read_scores_as_the_one_shot_function(client, kind, reading):
+    t, s = _scored(kind)
+    if reading == "probabilities":
+        s = 1.0 / (1.0 + np.exp(-s))
+    ds = da.from_array(s, chunks=(97,) + s.shape[1:])
+    dt = da.from_array(t, chunks=(150,) + t.shape[1:])
+    want = fastcm.threshold_confusion_matrices(t, s, thresholds=21)
+    np.testing.assert_array_equal(fdask.threshold_confusion_matrices(dt, ds, thresholds=21).compute(), want)
+    explicit = fdask.threshold_confusion_matrices(dt, ds, thresholds=21, scores=reading).compute()
+    np.testing.assert_array_equal(explicit, want)
+
+
+def test_binary_confusion_matrix_reads_logits(client):
+    t, s = _scored("binary")
+    ds, dt = da.from_array(s, chunks=97), da.from_array(t, chunks=150)
+    for kw in ({}, {"scores": "logits"}, {"logits": True}, {"threshold": 0.8}):
+        want = fastcm.binary_confusion_matrix(t, s, **kw)
+        np.testing.assert_array_equal(fdask.binary_confusion_matrix(dt, ds, **kw).compute(), want)
+    p = 1.0 / (1.0 + np.exp(-s))
+    want = fastcm.binary_confusion_matrix(t, p)
+    np.testing.assert_array_equal(fdask.binary_confusion_matrix(dt, da.from_array(p, chunks=97)).compute(), want)
+    np.testing.assert_array_equal(fastcm.binary_confusion_matrix(t, s), want)  # sigmoid(x) >= 0.5 iff x >= 0
+
+
+def test_thresholds_outside_the_unit_interval_compare_scores_as_given(client):
+    t, s = _scored("binary")
+    thr = [-1.0, 0.0, 0.5, 2.0]
+    got = fdask.threshold_confusion_matrices(da.from_array(t, chunks=150), da.from_array(s, chunks=97), thresholds=thr)
+    np.testing.assert_array_equal(got.compute(), fastcm.threshold_confusion_matrices(t, s, thresholds=thr))
+
+
+def _never_computed(block):
+    raise RuntimeError("the scores were read")
+
+
+def test_explicit_scores_skip_the_pass_that_decides_auto():
+    s = da.from_array(np.linspace(-3, 3, 40), chunks=10).map_blocks(_never_computed, dtype=np.float64)
+    t = da.from_array(np.arange(40) % 2, chunks=10)
+    for scores in ("logits", "probabilities"):
+        fdask.threshold_confusion_matrices(t, s, scores=scores)  # lazy: nothing read
+        fdask.binary_confusion_matrix(t, s, scores=scores)
+    with pytest.raises(RuntimeError, match="the scores were read"):  # "auto": one reduction first
+        fdask.threshold_confusion_matrices(t, s)
+
+
+def test_probabilities_refuse_a_value_outside_the_unit_interval(client):
+    s = np.array([0.1, 0.2, 0.3, 0.4, 1.5, 0.6])
+    t = da.from_array(np.array([0, 1, 0, 1, 0, 1]), chunks=3)
+    with pytest.raises(ValueError, match=r"got 1\.5 at position 1.*scores='logits'.*starts at row 3"):
+        fdask.threshold_confusion_matrices(t, da.from_array(s, chunks=3), scores="probabilities").compute()
+    with pytest.raises(ValueError, match="Expected `scores` to be one of"):
+        fdask.threshold_confusion_matrices(t, da.from_array(s, chunks=3), scores="logit")
+
+
 def _kill_once(block, marker):
     if block.size and not os.path.exists(marker):
         open(marker, "w").close()
