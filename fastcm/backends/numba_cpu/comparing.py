@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import compare_kernels as kernels
+from . import strategy
 from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
 
 _compare_joint = jit(kernels.compare_joint)
@@ -23,13 +24,12 @@ def _chunks(n: int) -> list[tuple[int, int]]:
     return split(n, min(num_threads(), max(1, n // MIN_PARALLEL)))
 
 
-def _as_kernel_input(x):
-    return x.view(np.uint8) if x.dtype == np.bool_ else x
-
-
 def compare_counts(t, a, b, num_classes):
     C = int(num_classes)
-    t, a, b = (_as_kernel_input(x) for x in (t, a, b))
+    # labels in one of the compiled dtypes (kernels compare the uint64 of each value's bits)
+    labels = [x for x in (t, a, b) if x.ndim == 1]
+    dtype = strategy.label_dtype(*(x.dtype for x in labels))
+    t, a, b = (strategy.labels_as(x, dtype) if x.ndim == 1 else x for x in (t, a, b))
     n = t.shape[0]
     joint = C <= JOINT_MAX_CLASSES
     size = C**3 if joint else 2 * C * C + C

@@ -189,7 +189,7 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     lut_ = _NO_LUT if lut is None else lut
     lo = np.int64(lut_offset)
     n = t.shape[0] * t.shape[1]
-    t = _labels_as(t, strategy.label_dtype(t.dtype))
+    t = strategy.labels_as(t, strategy.label_dtype(t.dtype))  # 1/C of the scores read in the same pass
     if t.shape[1] == 1:  # (N, C): one row per prediction, no pixel tiles
         kernel, s = _count_score_rows, s.reshape(s.shape[0], s.shape[1])
     else:
@@ -201,16 +201,6 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     for r in ranges[1:]:
         total += outs[r]
     return total.reshape(C, C), _combine(results)
-
-
-def _labels_as(t, dtype):
-    """Labels of the scores' kernels in ``dtype``: a view when the bits are the same, else
-    a copy (the labels are 1/C of the scores read in the same pass)."""
-    if t.dtype == dtype:
-        return t
-    if t.dtype.itemsize == dtype.itemsize and (t.dtype.kind == "b" or t.dtype.kind == "u"):
-        return t.view(dtype)
-    return t.astype(dtype)
 
 
 def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):

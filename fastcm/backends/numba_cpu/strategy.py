@@ -58,6 +58,16 @@ def kernel_view(a, dtype):
     return a
 
 
+def labels_as(a, dtype):
+    """Labels in ``dtype`` for the kernels that read them whole: a view when the bits are
+    the same (bool as uint8, uint64 as int64), else one converted copy."""
+    if a.dtype == dtype:
+        return a
+    if a.dtype.itemsize == dtype.itemsize and a.dtype.kind in "bu" and a.dtype.isnative:
+        return a.view(dtype)
+    return a.astype(dtype)
+
+
 def value_of(value, dtype):
     """``value`` (a scalar of an input's dtype) with the bits of ``dtype`` (see :func:`label_dtype`)."""
     return np.asarray(value).astype(dtype, casting="unsafe")[()]

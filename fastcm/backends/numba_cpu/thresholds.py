@@ -16,6 +16,7 @@ import itertools
 
 import numpy as np
 
+from . import strategy
 from . import thresholds_kernels as kernels
 from ._jit import MIN_PARALLEL, jit, num_threads, pool, run_parallel, split
 
@@ -46,6 +47,14 @@ def _numeric(a):
     if a.dtype == np.bool_:
         return a.view(np.uint8)
     return a
+
+
+def _truth(t):
+    """Integer truth in one of the compiled label dtypes (values kept: they are compared
+    with 0, 1 or a class index); floats as they are (float16 widened)."""
+    if t.dtype.kind in "biu":
+        return strategy.labels_as(t, strategy.label_dtype(t.dtype))
+    return _numeric(t)
 
 
 def _uniform(thr):
@@ -115,7 +124,7 @@ def _binary_counts(t, s, thr, weights):
     linspace = params is not None
     lo, hi, step, inv_step = params if linspace else (0.0, 0.0, 0.0, 0.0)
     bias = lo * inv_step + 0.5 if linspace else 0.0
-    t1 = t.view(np.uint8) if t.dtype == np.bool_ else t
+    t1 = _truth(t)
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     copies = COPIES if weights is None and T <= MAX_COPIES_T else 1
     width = (T + 2) * 2
@@ -167,7 +176,7 @@ def threshold_counts(t, s, thresholds, *, weights=None):
     half = s.dtype == np.float16
     s = s if half else _numeric(s)  # float16 is widened block by block below
     ovr = t.ndim == 1
-    t2 = _numeric(t.reshape(N, 1) if t.ndim == 1 else t)
+    t2 = _truth(t.reshape(N, 1) if t.ndim == 1 else t)
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     uniform, lo, inv_step = _uniform(thr)
     size = K * (T + 1) * 2
