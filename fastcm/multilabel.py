@@ -9,6 +9,8 @@ import numpy as np
 from . import backends
 from .confusion import _check_all_weights_finite, _host, count
 from .inputs import as_array, check_weights, to_integer_labels
+from .scores import AS_GIVEN, check_scores, logit
+from .thresholds import score_reading
 
 __all__ = ["multilabel_confusion_matrix", "is_indicator", "at_or_above"]
 
@@ -32,13 +34,21 @@ def _thresholds(threshold, n_labels):
 
 
 def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False, threshold=0.5,
-                                backend="auto"):
+                                scores="auto", backend="auto"):
     """Per-label (or per-sample) binary confusion matrices, as scikit-learn's.
 
     ``y_true`` and ``y_pred`` are 1-D multiclass labels (one-vs-rest per label) or (N, L)
     indicator matrices; ``y_pred`` may also hold (N, L) scores, predicted positive when
     ``score >= threshold`` (a number or one per label). Indicator inputs are counted by a
     kernel in one pass.
+
+    (N, L) scores are probabilities or logits, read by the rule of :mod:`fastcm.scores`
+    (``scores="auto" | "probabilities" | "logits"``, default "auto": any value of ``y_pred``
+    outside [0, 1] means logits). Logits go through a sigmoid, never computed: each label's
+    threshold is mapped to logit space instead (``sigmoid(x) >= t`` iff ``x >= log(t / (1 -
+    t))``). "probabilities" refuses a value outside [0, 1], naming the first. A threshold
+    outside [0, 1] is in the scores' own units: under "auto" the scores are then compared
+    as given. 0/1 indicator predictions are probabilities, so they are counted as they are.
 
     Empty input and weights that are all zero are refused with scikit-learn's ValueErrors,
     as by every drop-in score (see :mod:`fastcm.sklearn_metrics`).
@@ -49,7 +59,16 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     [[[1, 0], [0, 1]], [[0, 1], [1, 0]]]
     >>> multilabel_confusion_matrix([[1, 0]], [[0.7, 0.2]], threshold=[0.5, 0.1]).tolist()
     [[[0, 0], [0, 1]], [[0, 1], [0, 0]]]
+    >>> multilabel_confusion_matrix([[1, 0]], [[0.8, -1.4]]).tolist()  # logits: sigmoid 0.69, 0.20
+    [[[0, 0], [0, 1]], [[1, 0], [0, 0]]]
     """
+    return confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, check_scores(scores),
+                                 backend)
+
+
+def confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, scores, backend):
+    """:func:`multilabel_confusion_matrix`, with ``scores`` one of :data:`~fastcm.scores.SCORE_KINDS`
+    or :data:`~fastcm.scores.AS_GIVEN` (scores compared with ``threshold`` as they are)."""
     t = as_array(y_true, "y_true", allow_device=False)
     p = as_array(y_pred, "y_pred", allow_device=False)
     if (_is_column(t) and (_is_column(p) or p.ndim == 1)) or (t.ndim == 1 and _is_column(p)):
@@ -68,7 +87,7 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
         return _multiclass(t, p, weights, labels, samplewise, backend)
     if t.ndim != 2 or p.shape != t.shape:
         raise ValueError(f"Expected 1-D labels or (N, L) indicators of one shape, but got {t.shape} and {p.shape}")
-    n_labels = t.shape[1]
+    n_labels, scored = t.shape[1], p
     if labels is not None:
         lab = _column_indices(labels)
         if lab.size and lab.max() >= n_labels:
@@ -81,6 +100,9 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     if t.dtype.kind == "f":
         t = to_integer_labels(t, "y_true")  # 0.0/1.0 indicators; 0.5 must not truncate to 0
     thr = _thresholds(threshold, t.shape[1])
+    # the reading is decided on every column of y_pred, not only those `labels` picks
+    if scores != AS_GIVEN and score_reading(scores, scored, thr, name="y_pred") == "logits":
+        thr = logit(thr)  # sigmoid(p) >= thr iff p >= logit(thr): exact, and the sigmoid is never computed
     be = backends.get(backends.select(backend, t, p))
     convert, kernel_thr = _block_converter(p, thr)
     if convert is None:

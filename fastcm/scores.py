@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SCORE_KINDS", "check_scores", "read_scores", "outside_unit", "logit_thresholds", "softmax_rows",
+__all__ = ["SCORE_KINDS", "check_scores", "read_scores", "outside_unit", "logit", "logit_thresholds", "softmax_rows",
            "to_probabilities", "contradiction", "AS_GIVEN"]
 
 SCORE_KINDS = ("auto", "probabilities", "logits")
@@ -85,11 +85,12 @@ def _first_outside(s):
     return where, float(s[idx])
 
 
-def read_scores(scores, s, *, flag="scores='logits'") -> str:
+def read_scores(scores, s, *, flag="scores='logits'", name="y_score") -> str:
     """"probabilities" or "logits": how the scores ``s`` are read under the rule ``scores``.
 
     ``"probabilities"`` refuses a value outside [0, 1] (the first one and its position);
-    ``flag`` is how the message tells to pass logits (``--scores-are logits`` in the CLI).
+    ``flag`` is how the message tells to pass logits (``--scores-are logits`` in the CLI),
+    ``name`` the argument that holds the scores.
     """
     scores = check_scores(scores)
     if scores == "logits":
@@ -100,7 +101,7 @@ def read_scores(scores, s, *, flag="scores='logits'") -> str:
         return "logits"
     where, value = _first_outside(s)
     raise ValueError(
-        f"Expected probabilities in [0, 1] in `y_score`, but got {value!r} at {where}; pass {flag} for "
+        f"Expected probabilities in [0, 1] in `{name}`, but got {value!r} at {where}; pass {flag} for "
         "unnormalised scores (a sigmoid, or a softmax over the classes, is applied)"
     )
 
@@ -114,16 +115,24 @@ def contradiction(batch: int, decided: str, flag="scores='logits'") -> ValueErro
     )
 
 
-def logit_thresholds(thr) -> np.ndarray:
-    """Probability thresholds as logits: ``sigmoid(x) >= t`` iff ``x >= logit(t)``.
+def logit(thr) -> np.ndarray:
+    """Probability thresholds as logits, each on its own: ``sigmoid(x) >= t`` iff ``x >= logit(t)``.
 
     ``t <= 0`` becomes ``-inf`` (every logit passes), ``t >= 1`` becomes ``+inf`` (none
-    does: a sigmoid never reaches 1). Sorted thresholds stay sorted.
+    does: a sigmoid never reaches 1).
+
+    >>> logit(np.array([0.9, 0.5, 0.0])).tolist()[1:]
+    [0.0, -inf]
     """
     t = np.asarray(thr, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(t) - np.log1p(-t)
-    out = np.where(t <= 0, -np.inf, np.where(t >= 1, np.inf, out))
+    return np.where(t <= 0, -np.inf, np.where(t >= 1, np.inf, out))
+
+
+def logit_thresholds(thr) -> np.ndarray:
+    """Sorted probability thresholds as logits (:func:`logit`); sorted thresholds stay sorted."""
+    out = logit(thr)
     return np.maximum.accumulate(out) if out.size else out
 
 

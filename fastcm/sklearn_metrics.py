@@ -25,8 +25,9 @@ import numpy as np
 from . import metrics as M
 from .confusion import _host, confusion_matrix, count, warn_if_single_label
 from .inputs import InvalidInputError, as_array, common_integer_labels
-from .multilabel import ALL_ZERO_WEIGHTS, at_or_above, is_indicator, multilabel_confusion_matrix
+from .multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
 from .report import format_report
+from .scores import AS_GIVEN
 
 __all__ = [
     "accuracy_score",
@@ -206,9 +207,8 @@ class _Targets:
             thr = 0.5 if self.threshold is None else np.asarray(self.threshold, dtype=np.float64)
             if np.ndim(thr) == 1 and labels is not None and thr.shape[0] == self.t.shape[1]:
                 thr = thr[np.asarray(labels)]  # a threshold per column follows the chosen columns
-            mcm = multilabel_confusion_matrix(
-                self.t, self.p, sample_weight=self.sample_weight, labels=labels, samplewise=samplewise, threshold=thr
-            )
+            # the drop-ins' threshold= compares the scores as given (their weighted sums do too)
+            mcm = confusion_from_scores(self.t, self.p, self.sample_weight, labels, samplewise, thr, AS_GIVEN, "auto")
             if not samplewise and self.sample_weight is not None:
                 return self._weighted_label_sums(labels, thr)
             tp = mcm[:, 1, 1]

@@ -224,12 +224,12 @@ def in_unit_interval(thr) -> bool:
     return bool(np.all((thr >= 0.0) & (thr <= 1.0)))
 
 
-def score_reading(scores, s, thr, *, flag="scores='logits'") -> str:
+def score_reading(scores, s, thr, *, flag="scores='logits'", name="y_score") -> str:
     """How the scores ``s`` are compared with ``thr`` (see :mod:`fastcm.scores`): "probabilities",
     "logits", or, under "auto" with thresholds outside [0, 1], :data:`~fastcm.scores.AS_GIVEN`."""
     if check_scores(scores) == "auto" and not in_unit_interval(thr):
         return AS_GIVEN
-    return read_scores(scores, s, flag=flag)
+    return read_scores(scores, s, flag=flag, name=name)
 
 
 def count_scores(t, s, weights, thr, reading, backend):

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastcm
-from fastcm.scores import logit_thresholds
+from fastcm.scores import logit, logit_thresholds
 from _fuzz_strategies import (
     FLOAT_DTYPES,
     I64_MAX,
@@ -737,6 +737,8 @@ def ref_multilabel(t, p, thr, weights=None, samplewise=False):
             score = pv[i][j]
             if tv[i][j] not in (0, 1) or (isinstance(score, float) and not math.isfinite(score)):
                 return err(f"y_true={tv[i][j]!r}", f"index ({i}, {j})")
+    if ref_reading(p, thr) == "logits":  # the scores rule: sigmoid(x) >= t iff x >= logit(t)
+        thr = logit(np.array(thr, dtype=np.float64)).tolist()
     cells = {}
     for i in range(N):
         w = 1 if weights is None else weights[i]
@@ -760,8 +762,10 @@ def test_multilabel_confusion_matrix(data):
     t = t.astype(tdtype)
     scores = data.draw(st.booleans())
     if scores:
-        p = draw_scores(data, data.draw(st.sampled_from(SCORE_DTYPES)), (N, L), non_finite=(np.nan, np.inf, -np.inf))
-        thr = data.draw(st.lists(st.floats(-3, 3), min_size=L, max_size=L))
+        p = draw_scores(data, data.draw(st.sampled_from(SCORE_DTYPES)), (N, L), non_finite=(np.nan, np.inf, -np.inf),
+                        unit=data.draw(st.booleans()))
+        unit_thr = data.draw(st.integers(0, 3)) > 0  # mostly probabilities: the scores decide how they are read
+        thr = data.draw(st.lists(st.floats(0, 1) if unit_thr else st.floats(-3, 3), min_size=L, max_size=L))
         threshold = thr if data.draw(st.booleans()) else thr[0]
         thr = thr if isinstance(threshold, list) else [thr[0]] * L
     else:

@@ -174,6 +174,39 @@ def test_multilabel_scores_with_thresholds(backend):
         fastcm.multilabel_confusion_matrix(t, s, backend=backend)
 
 
+def test_multilabel_confusion_matrix_reads_logits_through_a_sigmoid(backend):
+    rng = np.random.default_rng(2)
+    t = rng.integers(0, 2, (300, 3))
+    x = rng.normal(0, 2, (300, 3))
+    w = rng.integers(0, 3, 300).astype(float)
+    probs = 1.0 / (1.0 + np.exp(-x))
+    for threshold in (0.5, np.array([0.2, 0.5, 0.9])):
+        hard = (probs >= threshold).astype(int)
+        for kw in ({}, {"scores": "auto"}, {"scores": "logits"}):  # auto: values outside [0, 1] are logits
+            got = fastcm.multilabel_confusion_matrix(t, x, threshold=threshold, backend=backend, **kw)
+            np.testing.assert_array_equal(got, skm.multilabel_confusion_matrix(t, hard))
+            got = fastcm.multilabel_confusion_matrix(t, x, threshold=threshold, sample_weight=w, samplewise=True,
+                                                     backend=backend, **kw)
+            np.testing.assert_array_equal(got, skm.multilabel_confusion_matrix(t, hard, sample_weight=w, samplewise=True))
+        for kw in ({}, {"scores": "probabilities"}):  # the same scores as probabilities
+            got = fastcm.multilabel_confusion_matrix(t, probs, threshold=threshold, backend=backend, **kw)
+            np.testing.assert_array_equal(got, skm.multilabel_confusion_matrix(t, hard))
+    got = fastcm.multilabel_confusion_matrix(t, x, labels=[2, 0], threshold=[0.9, 0.2], backend=backend)
+    np.testing.assert_array_equal(got, skm.multilabel_confusion_matrix(t, (probs >= [0.2, 0.5, 0.9]).astype(int), labels=[2, 0]))
+    # thresholds reaching outside [0, 1] are in the scores' own units: compared as given
+    got = fastcm.multilabel_confusion_matrix(t, x, threshold=[-1.0, 0.5, 2.0], backend=backend)
+    np.testing.assert_array_equal(got, skm.multilabel_confusion_matrix(t, (x >= [-1.0, 0.5, 2.0]).astype(int)))
+    # indicator predictions are probabilities 0 and 1: unchanged
+    np.testing.assert_array_equal(fastcm.multilabel_confusion_matrix(t, hard, backend=backend),
+                                  skm.multilabel_confusion_matrix(t, hard))
+    first = np.argmax(((x < 0) | (x > 1)).reshape(-1))
+    i, j = divmod(int(first), 3)
+    with pytest.raises(ValueError, match=rf"probabilities in \[0, 1\] in `y_pred`.*index \({i}, {j}\).*scores='logits'"):
+        fastcm.multilabel_confusion_matrix(t, x, scores="probabilities", backend=backend)
+    with pytest.raises(ValueError, match="Expected `scores` to be one of"):
+        fastcm.multilabel_confusion_matrix(t, x, scores="sigmoid", backend=backend)
+
+
 @settings(max_examples=25)
 @given(
     n=st.integers(3, 80),
