@@ -18,6 +18,7 @@ import numpy as np
 from . import backends
 from .exceptions import warn_undefined
 from .inputs import InvalidInputError, as_array
+from .multilabel import ALL_ZERO_WEIGHTS
 
 __all__ = ["precision_recall_curve", "roc_curve", "roc_auc_score", "average_precision_score"]
 
@@ -77,7 +78,7 @@ def _check_scores(s, w):
         # the compiled kernels would fail on strings with a typing error
         raise InvalidInputError(f"Expected numeric scores in `y_score`, but got dtype {s.dtype}")
     if w is not None and not w.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+        raise ValueError(ALL_ZERO_WEIGHTS)
 
 
 def _binary_inputs(y_true, y_score, pos_label, sample_weight, classes=None):
@@ -269,7 +270,7 @@ def _rank_auc(t, s, positive, backend="auto"):
 def _binary_roc_auc(y_true, y_score, sample_weight=None, max_fpr=None, pos_label=None, classes=None):
     classes = _classes(np.asarray(y_true)) if classes is None else classes
     if classes.size != 2:
-        warn_undefined("Only one class is present in y_true. ROC AUC score is not defined in that case.", stacklevel=4)
+        warn_undefined("Only one class is present in y_true. ROC AUC score is not defined in that case.", stacklevel=5)
         return np.nan
     if sample_weight is None and (max_fpr is None or max_fpr == 1):
         t, s, _, positive = _binary_inputs(y_true, y_score, classes[-1], None, classes)
@@ -371,11 +372,22 @@ def _ovo_roc_auc(codes, s, average):
 def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise", labels=None):
     """Area under the ROC curve, as :func:`sklearn.metrics.roc_auc_score` (binary, multiclass ovr and ovo, multilabel).
 
+    Weights that are all zero are refused with the ValueError of every drop-in, also where
+    ``y_true`` holds one class (for which scikit-learn, and :mod:`fastcm.strict`, return
+    NaN with a warning before looking at the weights).
+
     Examples
     --------
     >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
+    return roc_auc(y_true, y_score, average=average, sample_weight=sample_weight, max_fpr=max_fpr,
+                   multi_class=multi_class, labels=labels, zero_weights="refuse")
+
+
+def roc_auc(y_true, y_score, *, average, sample_weight, max_fpr, multi_class, labels, zero_weights):
+    """:func:`roc_auc_score`; ``zero_weights="sklearn"`` keeps scikit-learn's NaN for one class
+    with weights that are all zero (:mod:`fastcm.strict`), ``"refuse"`` refuses them first."""
     if max_fpr is not None and not (isinstance(max_fpr, numbers.Real) and 0 < max_fpr <= 1):
         raise ValueError(f"The 'max_fpr' parameter of roc_auc_score must be a float in the range (0.0, 1.0] or None. Got {max_fpr!r} instead.")
     if multi_class not in ("raise", "ovr", "ovo"):
@@ -387,6 +399,8 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
         t, s, w = _score_inputs(y_true, y_score, sample_weight, average)  # not the one-vs-one path
     elif ovo_weights:
         w = sample_weight
+    if zero_weights == "refuse" and sample_weight is not None and not _weights(sample_weight).any():
+        raise ValueError(ALL_ZERO_WEIGHTS)  # as every drop-in, before one class gives NaN
     if t.ndim == 2:
         return _average_binary(lambda a, b, sample_weight: _binary_roc_auc(a, b, sample_weight, max_fpr), t, s, average, w)
     if classes.size > 2 or (s.ndim == 2 and s.shape[1] > 2):

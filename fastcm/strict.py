@@ -49,6 +49,17 @@ def _top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight
 
 _top_k_accuracy_score.__name__ = _top_k_accuracy_score.__qualname__ = "top_k_accuracy_score"
 
+
+def _roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None, multi_class="raise",
+                   labels=None):
+    # one class with weights that are all zero: scikit-learn's NaN and warning, where fastcm's
+    # top level raises the ValueError of its other drop-ins
+    return _curves.roc_auc(y_true, y_score, average=average, sample_weight=sample_weight, max_fpr=max_fpr,
+                           multi_class=multi_class, labels=labels, zero_weights="sklearn")
+
+
+_roc_auc_score.__name__ = _roc_auc_score.__qualname__ = "roc_auc_score"
+
 _FAST = {
     "accuracy_score": _sk.accuracy_score,
     "average_precision_score": _curves.average_precision_score,
@@ -65,7 +76,7 @@ _FAST = {
     "precision_recall_fscore_support": _sk.precision_recall_fscore_support,
     "precision_score": _sk.precision_score,
     "recall_score": _sk.recall_score,
-    "roc_auc_score": _curves.roc_auc_score,
+    "roc_auc_score": _roc_auc_score,
     "roc_curve": _curves.roc_curve,
     "top_k_accuracy_score": _top_k_accuracy_score,
 }

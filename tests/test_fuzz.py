@@ -977,6 +977,9 @@ class _Library:
         base, call = {**EVERY_DROP_IN, **COUNTED}[name]
         return outcome(lambda: call(getattr(self.module, base), t, p, s, w))
 
+    def call_plain(self, name, t, s, w):
+        return outcome(lambda: getattr(self.module, name)(t, s, sample_weight=w))
+
 
 FASTCM, STRICT, SKLEARN = _Library(fastcm), _Library(fastcm.strict), _Library(skm)
 
@@ -1054,11 +1057,9 @@ def test_every_drop_in_refuses_weights_that_are_all_zero(data):
     n = data.draw(st.integers(1, 6))
     t, p, s = draw_drop_in_case(data, n)
     w = np.zeros(n, data.draw(st.sampled_from([np.int64, np.float64])))
-    one_class = len(set((np.asarray(t, np.int64) % 2).tolist())) < 2
     for name in EVERY_DROP_IN:
         kind, value = FASTCM.call(name, t, p, s, w)
-        if not (name == "roc_auc_score" and one_class):  # NaN first: see test_one_class_roc_auc_with_all_zero_weights
-            assert kind == "error" and type(value) is ValueError and str(value) == ALL_ZERO, (name, value)
+        assert kind == "error" and type(value) is ValueError and str(value) == ALL_ZERO, (name, value)
         want = SKLEARN.call(name, t, p, s, w)
         got = STRICT.call(name, t, p, s, w)
         if want[0] == "error":
@@ -1070,10 +1071,32 @@ def test_every_drop_in_refuses_weights_that_are_all_zero(data):
         assert kind == "ok" and not np.asarray(value).any(), (name, value)
 
 
-@pytest.mark.xfail(strict=True, reason="roc_auc_score (curves.py) returns NaN for one class before it checks the weights")
-def test_one_class_roc_auc_with_all_zero_weights():
-    kind, value = outcome(lambda: fastcm.roc_auc_score([1, 1], [0.2, 0.7], sample_weight=[0, 0]))
-    assert kind == "error" and str(value) == ALL_ZERO, value
+ONE_CLASS_CURVE_CASES = [
+    ([1, 1], [0.2, 0.7]),  # binary, one class
+    ([0, 0, 0], [0.2, 0.7, 0.1]),
+    ([[1, 0], [1, 0]], [[0.2, 0.7], [0.1, 0.3]]),  # multilabel, every column of one class
+    ([[1, 0], [0, 1]], [[0.2, 0.7], [0.1, 0.3]]),
+]
+
+
+@pytest.mark.parametrize("wdtype", [np.int64, np.float64])
+@pytest.mark.parametrize("name", ["roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve"])
+@pytest.mark.parametrize("case", range(len(ONE_CLASS_CURVE_CASES)))
+def test_one_class_curves_with_all_zero_weights(case, name, wdtype):
+    # the top level refuses weights that are all zero before looking at the classes (no NaN
+    # for one class); fastcm.strict keeps scikit-learn's outcome (roc_auc_score: NaN)
+    t, s = ONE_CLASS_CURVE_CASES[case]
+    if np.ndim(t) == 2 and name in ("roc_curve", "precision_recall_curve"):
+        return  # binary curves only: refused for the layout
+    w = np.zeros(len(t), wdtype)
+    kind, value = outcome(lambda: getattr(fastcm, name)(t, s, sample_weight=w))
+    assert kind == "error" and type(value) is ValueError and str(value) == ALL_ZERO, value
+    got, want = STRICT.call_plain(name, t, s, w), SKLEARN.call_plain(name, t, s, w)
+    if want[0] == "error":
+        same_error(got, want, name)
+    else:
+        assert got[0] == "ok", (name, got[1])
+        same_value(got[1], want[1], name)
 
 
 @pytest.mark.parametrize("weights", [None, "empty"])
