@@ -53,6 +53,7 @@ __all__ = [
     "confusion_matrix_from_frame",
     "threshold_confusion_matrices",
     "unique_labels",
+    "warm_up_workers",
 ]
 
 #: partials merged per task of the label-union tree
@@ -721,3 +722,32 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     if not (s.ndim == 1 or (s.ndim == 2 and s.shape[1] == 1)):
         raise ValueError(f"Expected 1-D scores in `y_score`, but got shape {s.shape}")
     return _threshold_matrices(y_true, s, thr, sample_weight, scores, backend, split_every)[0]
+
+
+def warm_up_workers(client=None, *, label_dtypes=("uint8", "int32", "int64")) -> None:
+    """Load fastcm's kernels on every worker of ``client`` now, and on workers that join or
+    restart later (a worker plugin).
+
+    A fresh worker otherwise pays numba's import and start-up and the kernels' load (from
+    the disk cache, or a compile) inside its first task. Call it once after making the
+    client; ``fastcm warm-up`` on the workers' machines beforehand fills the disk cache.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        Default: the current client.
+    label_dtypes : sequence of str
+        Label dtypes whose kernels to load (others are converted to these on the way in).
+
+    Examples
+    --------
+    >>> import distributed
+    >>> with distributed.Client(processes=False, dashboard_address=None) as client:  # doctest: +SKIP
+    ...     warm_up_workers(client)
+    """
+    import distributed
+
+    from .dask_workers import WarmUp
+
+    client = client or distributed.get_client()
+    client.register_plugin(WarmUp(label_dtypes), name=WarmUp.name)

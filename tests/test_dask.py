@@ -350,3 +350,20 @@ def test_mixed_string_and_number_labels_raise_like_the_core():
     for exc in (ValueError, TypeError):
         with pytest.raises(exc, match="Mix of label input types"):
             fdask.confusion_matrix(t, p)
+
+
+def test_warm_up_workers_loads_the_kernels_on_every_worker(client):
+    """After ``warm_up_workers`` each worker has numba imported and the plain label kernel
+    loaded for the three compiled dtypes, before any task counted there."""
+    import fastcm.dask
+
+    fastcm.dask.warm_up_workers(client)
+
+    def loaded():
+        from fastcm.backends.numba_cpu import _jit
+
+        return sorted(
+            str(sig[0].dtype) for k in _jit.Kernel.made if k.__name__ == "count_plain" for sig in k.dispatcher.signatures
+        )
+
+    assert all(v == ["int32", "int64", "uint8"] for v in client.run(loaded).values()), client.run(loaded)
