@@ -27,7 +27,7 @@ def _run(fn, *args, **kwargs):
     return out, sorted({(w.category.__name__, str(w.message)) for w in caught})
 
 
-def _same(a, b):
+def _same(a, b, atol=1e-14):
     if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str):
         assert isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], str)
         assert a == b
@@ -35,19 +35,26 @@ def _same(a, b):
     if isinstance(a, (tuple, list)):
         assert len(a) == len(b)
         for x, y in zip(a, b):
-            _same(x, y)
+            _same(x, y, atol)
         return
     if a is None or b is None:
         assert a is None and b is None
         return
-    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-12, atol=atol)
 
 
-def _check(name, *args, **kwargs):
+def _check(name, *args, atol=1e-14, **kwargs):
     ours, our_warnings = _run(getattr(fastcm, name), *args, **kwargs)
     theirs, their_warnings = _run(getattr(skm, name), *args, **kwargs)
-    _same(ours, theirs)
+    _same(ours, theirs, atol)
     assert our_warnings == their_warnings
+
+
+def _sum_rounding(n, w):
+    """How far two float64 sums of ``n`` weights ``w`` may differ by order alone: counts
+    found by subtracting sums (scikit-learn's tn = total - tp - fp - fn) can be a few ulp of
+    the weights' sum off the counted value, which may be exactly 0 (scikit-learn: -1e-14)."""
+    return 1e-14 if w is None else max(1e-14, n * np.finfo(np.float64).eps * float(np.abs(w).sum()))
 
 
 # skewed label distributions with absent classes: weights favour class 0
@@ -157,8 +164,19 @@ def test_multilabel_indicators(average):
 @given(data=label_pairs())
 def test_multilabel_confusion_matrix_multiclass(data):
     t, p, w = data
-    _check("multilabel_confusion_matrix", t, p, sample_weight=w)
+    _check("multilabel_confusion_matrix", t, p, sample_weight=w, atol=_sum_rounding(len(t), w))
     _check("multilabel_confusion_matrix", t, p, labels=[5, 0, 9])
+
+
+def test_multilabel_confusion_matrix_tn_of_zero_within_the_rounding_of_the_weights():
+    # every row is tp, fp or fn of label 0: tn is 0, which scikit-learn finds as -7.1e-15
+    t = np.array([0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0])
+    p = np.array([1, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0])
+    w = np.array([1.25, 1.75, 1.45, 1.86, 2.31, 0.98, 2.22, 2.31, 2.44, 2.97, 0.63])
+    _check("multilabel_confusion_matrix", t, p, sample_weight=w, atol=_sum_rounding(len(t), w))
+    with pytest.raises(AssertionError):  # a fixed 1e-14 is below the rounding of this sum
+        _check("multilabel_confusion_matrix", t, p, sample_weight=w)
+    assert _sum_rounding(len(t), w) < 1e-12  # still far below any weight
 
 
 def test_multilabel_scores_with_thresholds(backend):
