@@ -625,7 +625,10 @@ def _fmt(v):
 def render_markdown(s) -> str:
     rep = s["report"]
     names = s["target_names"]
-    out = [f"**{s['n_predictions']:,} predictions, {s['n_classes']} classes**", "", "## Classification report", ""]
+    out = [f"**{s['n_predictions']:,} predictions, {s['n_classes']} classes**", ""]
+    if s.get("scores_describe"):
+        out += [f"scores read as: {_printable(s['scores_describe'])}", ""]
+    out += ["## Classification report", ""]
     out += ["| class | precision | recall | f1-score | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for n in names + _average_rows(rep):
         r = rep[n]
@@ -696,6 +699,8 @@ def render_csv(s) -> str:
     for h in _average_rows(rep):
         r = rep[h]
         rows.append([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    if s.get("scores_describe"):  # a last row, said in the class column: the numeric columns stay numeric
+        rows.append([_csv_text(f"scores read as: {s['scores_describe']}"), "", "", "", ""])
     return "".join(_csv_line(row) for row in rows)
 
 

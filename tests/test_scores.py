@@ -4,6 +4,8 @@ Each entry point that thresholds or bins scores gives scikit-learn's value on lo
 binned ones within about 1/T of it) or a clear error; never a silently wrong number.
 """
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -284,6 +286,32 @@ def test_cli_scores_are_option(capsys, tmp_path, binary):
                              "--scores-are", "logits", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["scores_are"] == "logits"
+
+
+@pytest.mark.parametrize("rule", ["auto", "logits", "probabilities"])
+def test_cli_every_format_says_how_scores_were_read(capsys, tmp_path, binary, rule):
+    y, s = binary
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "b.npy", _sigmoid(s) if rule == "probabilities" else s)
+    args = ["--true", tmp_path / "y.npy", "--scores", tmp_path / "b.npy", "--scores-are", rule]
+    code, out, err = _report(capsys, *args, "--format", "json")
+    assert code == 0, err
+    said = json.loads(out)["scores_describe"]
+    assert said.startswith("probabilities" if rule == "probabilities" else "logits") and f"--scores-are {rule}" in said
+    code, text, err = _report(capsys, *args)
+    assert code == 0 and f"scores read as: {said}" in text, err
+    code, md, err = _report(capsys, *args, "--format", "markdown")
+    assert code == 0 and f"scores read as: {said}" in md, err
+    code, out, err = _report(capsys, *args, "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[-1] == [f"scores read as: {said}", "", "", "", ""]  # the numeric columns stay numeric
+    assert all(len(r) == 5 for r in rows)
+    # without scores there is nothing to say
+    np.save(tmp_path / "p.npy", (s >= 0).astype(int))
+    for fmt in ("markdown", "csv"):
+        code, out, err = _report(capsys, "--true", tmp_path / "y.npy", "--pred", tmp_path / "p.npy", "--format", fmt)
+        assert code == 0 and "scores read as" not in out, err
 
 
 # -- plots -----------------------------------------------------------------------------------------
