@@ -147,8 +147,9 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
         The classes judged (all by default).
     use_lower_bound : bool, default False
         Judge the lower bound of the ``level`` confidence interval instead of the value:
-        Wilson intervals for accuracy, recall and precision of a class, the percentile
-        bootstrap (seeded by ``random_state``) for F1 and macro averages.
+        Wilson intervals for accuracy, recall and precision of a class, for F1 of a class
+        through its IoU (see :mod:`fastcm.intervals`), the percentile bootstrap (seeded by
+        ``random_state``) for macro averages.
     level : float, default 0.95
         Confidence level of those intervals.
     random_state : int, Generator or None, default 0
@@ -203,10 +204,8 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
         if threshold is None:
             continue
         if per_class:
-            method = "bootstrap" if name == "f1" else "wilson"
             if use_lower_bound:
-                ci = confidence_interval(m, name, method=method, level=level, random_state=random_state,
-                                         zero_division=np.nan)
+                ci = confidence_interval(m, name, method="wilson", level=level, zero_division=np.nan)
                 values, lows = ci.estimate, ci.low
             else:
                 values, lows = getattr(_metrics, name)(m, zero_division=np.nan), None
@@ -233,8 +232,9 @@ def _macro_interval(m, name, rows, level, random_state, n_resamples=10_000):
     per-class resampled values."""
     per = getattr(_metrics, name)(m, zero_division=np.nan)[rows]
     values_fn = _intervals._FAST[name][0]
+    reads = _intervals._reads(name, "macro", joint=True)  # recall: 2C groups; f1: every cell
     values = _intervals._fast_values(m, values_fn, n_resamples, np.random.default_rng(random_state),
-                                     {"zero_division": np.nan})[:, rows]
+                                     {"zero_division": np.nan}, reads)[:, rows]
     keep = ~np.isnan(values)
     count = keep.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -7,20 +7,29 @@ work in the number of non-zero cells, not in N.
 
 Methods
 -------
-``"bootstrap"`` (any metric)
-    The percentile bootstrap: ``n_resamples`` matrices are drawn from
-    ``Multinomial(N, cm / N)``; the metric (exactly as :mod:`fastcm.metrics` defines it,
-    ``zero_division`` included) is evaluated on each, and the interval runs from the
+``"bootstrap"`` (the default; any metric)
+    For a *proportion* (below) the Wilson score interval is returned instead, and
+    ``Interval.method`` says ``"wilson"``: the percentile bootstrap of a proportion
+    collapses to a point when the observed value is 0 or 1 (20 positives all found gives
+    [1, 1]) and covers a true recall of 0.9 with 20 positives in only 87% of test sets at
+    95%; Wilson keeps its level there (tests/test_intervals.py checks it by simulation).
+    Every other metric gets the percentile bootstrap: ``n_resamples`` resamples are drawn
+    from ``Multinomial(N, cm / N)``; the metric (exactly as :mod:`fastcm.metrics` defines
+    it, ``zero_division`` included) is evaluated on each, and the interval runs from the
     ``(1 - level) / 2`` to the ``(1 + level) / 2`` quantile of those values (numpy's
     ``"linear"`` quantile). Resampled values that are NaN (``zero_division=np.nan``) are
-    left out of the quantiles.
-``"wilson"``, ``"clopper-pearson"`` (per-class proportions and accuracy)
+    left out of the quantiles. A composite metric (a macro average, MCC, kappa) can still
+    collapse when every class it reads is perfect: the interval is then a point.
+``"wilson"``, ``"clopper-pearson"`` (proportions)
     Closed-form binomial intervals for ``k / m``: the Wilson score interval, and the exact
     (conservative) Clopper-Pearson interval from beta quantiles (needs scipy, imported
-    only then). They apply to the per-class (``average=None`` or ``"binary"``) precision,
-    recall, specificity, npv, fpr and fnr, and to accuracy. For precision and npv the
-    denominator (the predicted count) is itself random: the interval is conditional on it,
-    as is usual.
+    only then). The proportions: per class (``average=None`` or ``"binary"``) precision,
+    recall, specificity, npv, fpr, fnr and IoU (``tp / (tp + fp + fn)``); per-class F1 (and
+    ``fbeta`` with ``beta=1``) as ``2 J / (1 + J)`` of the IoU ``J``'s interval (F1 is an
+    increasing function of IoU); accuracy; and the ``average="micro"`` value of any of
+    these, an increasing or decreasing function of the accuracy (every class's sums
+    are functions of the trace), mapped from the accuracy's interval. For precision, npv
+    and IoU the denominator is itself random: the interval is conditional on it, as is usual.
 
 Undefined values: a class whose denominator is zero in the observed matrix (recall of a
 class with no true sample, precision of one never predicted) gets a NaN interval; its
@@ -32,12 +41,21 @@ every entry is a non-negative whole number and is then read as frequency weights
 of 3 is three i.i.d. samples); any other float matrix raises a ValueError, since the
 individual weights an interval would need are not in the matrix.
 
-Speed: the per-class quantities (diagonal, row and column sums) of every resample are drawn
-by a compiled kernel on the host (a CuPy matrix is copied there, ``# synchronize!``):
-cells holding at least 16 counts by sequential binomials, the others sample by sample from
-an alias table, so a resample costs at most ~16 draws per non-zero cell however large N is.
-Every named metric is evaluated from those quantities, vectorised over the resamples; a
-callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
+Speed: a resample draws only what the metric reads (``_reads``), each exactly:
+
+* macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
+  macro precision its diagonal and column sum: one multinomial over 2C groups per
+  resample, vectorised in numpy (O(B * C), no compiled kernel);
+* a per-class value that is not a proportion (``fbeta``, ``beta`` other than 0, 1, inf)
+  reads each class's own (tp, fp, fn, tn): a multinomial over 4 groups per class, exact
+  for each class's interval (numpy, O(B * C));
+* what combines classes through both sums (macro F1, IoU, specificity, weighted
+  precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
+  only a draw of every non-zero cell gives: a compiled kernel on the host (a CuPy matrix
+  is copied there, ``# synchronize!``) draws cells holding at least 16 counts by
+  sequential binomials and the others sample by sample from an alias table, so a
+  resample costs at most ~16 draws per non-zero cell however large N is;
+* a callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
 
 Examples
 --------
@@ -49,8 +67,11 @@ Examples
 [0.9, 0.8]
 >>> ci.low.round(3).tolist(), ci.high.round(3).tolist()
 ([0.786, 0.67], [0.957, 0.888])
->>> ci = confidence_interval(cm, "accuracy", n_resamples=2000, random_state=0)
+>>> ci = confidence_interval(cm, "accuracy")  # a proportion: Wilson, whatever the method
 >>> bool(ci.low < 0.85 < ci.high), ci.method
+(True, 'wilson')
+>>> ci = confidence_interval(cm, "f1", average="macro", n_resamples=2000, random_state=0)
+>>> bool(ci.low < ci.estimate < ci.high), ci.method
 (True, 'bootstrap')
 """
 
@@ -482,7 +503,8 @@ def _bootstrap(m, name, fn, fast, level, n_resamples, rng, kwargs):
     if fast is not None:
         values_fn, undefined_fn = fast
         try:
-            values = _fast_values(m, values_fn, n_resamples, rng, kwargs)
+            reads = _reads(name, kwargs.get("average"), joint=False)
+            values = _fast_values(m, values_fn, n_resamples, rng, kwargs, reads)
         except _NeedsMatrices:
             values = None
     if values is None:
@@ -512,21 +534,75 @@ def _observed_sums(m):
     return tp[None], fp[None], fn[None], (n - tp - fp - fn)[None], n
 
 
-def _fast_values(m, values_fn, n_resamples, rng, kwargs):
-    """The metric on every resample, from its per-class sums; (B,) or (B, C)."""
+def _reads(name, average, joint):
+    """What a metric reads of a resample, so that only that is drawn.
+
+    ``"rows"``: each class's diagonal and row sum (recall, fnr, balanced accuracy, and
+    their averages), a multinomial over 2C groups; ``"cols"``: diagonal and column sum
+    (precision, and its macro average); ``"classes"``: each class's own (tp, fp, fn, tn),
+    a multinomial over 4 groups per class, exact for per-class values but not for a
+    combination across classes (``joint``); ``"cells"``: the joint (diagonal, row, column)
+    sums of the whole matrix, which only a draw of every non-zero cell gives.
+    """
+    if name in ("recall", "fnr", "balanced_accuracy") and average != "micro":
+        return "rows"
+    if name == "precision" and average in (None, "binary", "macro"):
+        return "cols"
+    if average in (None, "binary") and not joint and name in _FAST and _FAST[name][1] is not None:
+        return "classes"
+    return "cells"
+
+
+def _draw_groups(counts, n, size, rng):
+    """(size, G) draws of Multinomial(n, counts / n) over G groups; empty groups stay 0."""
+    out = np.zeros((size, counts.size), dtype=np.int64)
+    nz = np.flatnonzero(counts)
+    if nz.size and n:
+        out[:, nz] = rng.multinomial(n, counts[nz] / n, size=size)
+    return out
+
+
+def _resampled_blocks(m, reads, n_resamples, rng):
+    """Blocks of (tp, fp, fn, tn) float64 (b, C) arrays of resamples; what ``reads`` does not
+    draw is NaN (the metric does not read it)."""
+    c = m.shape[0]
+    n = int(m.sum())
+    tp0 = np.diagonal(m).astype(np.int64)
+    true0, pred0 = m.sum(axis=1, dtype=np.int64), m.sum(axis=0, dtype=np.int64)
+    step = max(1, _BLOCK // max(1, 4 * c))
+    if reads == "cells":
+        d, R, S = _resample_sums(m, n_resamples, rng)
+    for a in range(0, n_resamples, step):
+        b = min(step, n_resamples - a)
+        nan = np.full((b, c), np.nan)
+        if reads == "cells":
+            tp, true, pred = (x[a:a + b].astype(np.float64) for x in (d, R, S))
+            yield tp, pred - tp, true - tp, n - true - pred + tp
+        elif reads in ("rows", "cols"):
+            other = (true0 if reads == "rows" else pred0) - tp0
+            g = _draw_groups(np.concatenate([tp0, other]), n, b, rng).astype(np.float64)
+            tp, off = g[:, :c], g[:, c:]
+            yield (tp, nan, off, nan) if reads == "rows" else (tp, off, nan, nan)
+        else:  # each class's (tp, fp, fn, tn) on its own: the marginal of every class is exact
+            fp0, fn0 = pred0 - tp0, true0 - tp0
+            groups = np.stack([tp0, fp0, fn0, n - tp0 - fp0 - fn0], axis=1) / max(n, 1)
+            g = rng.multinomial(n, groups, size=(b, c)).astype(np.float64) if n else np.zeros((b, c, 4))
+            yield g[..., 0], g[..., 1], g[..., 2], g[..., 3]
+
+
+def _fast_values(m, values_fn, n_resamples, rng, kwargs, reads="cells"):
+    """The metric on every resample, from the per-class sums ``reads`` draws; (B,) or (B, C)."""
     n = float(m.sum())
     # a weighted kappa raises _NeedsMatrices here, before anything is drawn
     values_fn(*_observed_sums(m)[:4], n, **kwargs)
-    d, R, S = _resample_sums(m, n_resamples, rng)
-    step = max(1, _BLOCK // max(1, m.shape[0]))
     out = None
-    for a in range(0, n_resamples, step):
-        tp, true, pred = (x[a:a + step].astype(np.float64) for x in (d, R, S))
-        fp, fn = pred - tp, true - tp
-        v = values_fn(tp, fp, fn, n - tp - fp - fn, n, **kwargs)
+    a = 0
+    for tp, fp, fn, tn in _resampled_blocks(m, reads, n_resamples, rng):
+        v = values_fn(tp, fp, fn, tn, n, **kwargs)
         if out is None:
             out = np.empty((n_resamples,) + v.shape[1:])
-        out[a:a + step] = v
+        out[a:a + tp.shape[0]] = v
+        a += tp.shape[0]
     return out
 
 
@@ -549,26 +625,56 @@ def _matrix_values(m, fn, n_resamples, rng, kwargs):
     return np.stack(out)
 
 
-def _proportion_counts(m, name, kwargs):
-    """(k, m) of a closed-form interval: per class, class 1 (``average="binary"``) or scalar."""
+def _closed_name(name, kwargs):
+    """The proportion a closed-form interval is built on, or None: per-class proportions,
+    F1 (a monotone function of IoU, itself a proportion), and accuracy; ``average="micro"``
+    of any of them is a monotone function of the accuracy."""
+    if name == "fbeta":
+        beta = kwargs.get("beta")
+        if isinstance(beta, numbers.Real) and not isinstance(beta, bool):
+            name = {0: "precision", 1: "f1"}.get(beta, "recall" if np.isposinf(beta) else None)
+        else:
+            name = None
     if name == "accuracy":
-        return np.array([np.trace(m)], dtype=np.float64), np.array([m.sum()], dtype=np.float64), True
-    if name not in _PROPORTIONS:
+        return name
+    if name in _PROPORTIONS + ("iou", "f1") and kwargs.get("average") in (None, "binary", "micro"):
+        return name
+    return None
+
+
+def _proportion_counts(m, name, kwargs):
+    """(k, m, scalar, to_metric) of a closed-form interval: per class, class 1
+    (``average="binary"``) or scalar; ``to_metric`` maps bounds of the proportion ``k / m``
+    to bounds of the metric (an increasing or decreasing function)."""
+    closed = _closed_name(name, kwargs)
+    if closed is None:
         raise ValueError(
-            f"Closed-form intervals exist for {list(_PROPORTIONS) + ['accuracy']} (proportions k / m), "
-            f"not for {name!r}: use method='bootstrap'"
+            f"Closed-form intervals exist for {list(_PROPORTIONS) + ['iou', 'f1', 'accuracy']} (proportions k / m, "
+            f"and F1 through IoU) per class or micro-averaged, not for {name!r} with {kwargs}: use method='bootstrap'"
         )
     average = kwargs.get("average")
-    if average not in (None, "binary"):
-        raise ValueError(
-            f"Closed-form intervals are per class (average=None or 'binary'), but got average={average!r}: "
-            "use method='bootstrap' for averages"
-        )
+    if closed == "accuracy" or average == "micro":
+        trace, n = float(np.trace(m)), float(m.sum())
+        k, den = np.array([trace]), np.array([n])
+        if closed == "accuracy":
+            return k, den, True, None
+        values_fn = _FAST[name][0]
+        c = m.shape[0]
+
+        def micro(p):  # the micro average at accuracy p: every class's sums are functions of the trace
+            t = (p * n)[:, None]
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return values_fn(t, n - t, n - t, (c - 2) * n + t, n, **kwargs)
+
+        return k, den, True, micro
     tp, fp, fn, tn, _ = _observed_sums(m)
-    k, den = (a[0] for a in _RATES[name](tp, fp, fn, tn))
+    pick = _RATES["iou" if closed == "f1" else closed]
+    k, den = (a[0] for a in pick(tp, fp, fn, tn))
+    to_metric = (lambda j: 2 * j / (1 + j)) if closed == "f1" else None
     if average == "binary":
-        return k[1:], den[1:], True
-    return k, den, False
+        return k[1:], den[1:], True, to_metric
+    return k, den, False, to_metric
 
 
 def _z(level):
@@ -599,8 +705,11 @@ def _clopper_pearson(k, m, level):
 
 def _closed_form(m, name, fn, level, method, kwargs):
     estimate = fn(m, **kwargs)
-    k, den, scalar = _proportion_counts(m, name, kwargs)
+    k, den, scalar, to_metric = _proportion_counts(m, name, kwargs)
     low, high = (_wilson if method == "wilson" else _clopper_pearson)(k, den, level)
+    if to_metric is not None:
+        low, high = to_metric(low), to_metric(high)
+        low, high = np.minimum(low, high), np.maximum(low, high)
     undefined = den == 0
     low, high = np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
     if scalar:
@@ -625,8 +734,9 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     level : float, default 0.95
         Nominal coverage, strictly between 0 and 1.
     method : {"bootstrap", "wilson", "clopper-pearson"}
-        Percentile bootstrap over multinomial resamples of the matrix, or a closed-form
-        binomial interval (per-class proportions and accuracy only); see the module notes.
+        Percentile bootstrap over multinomial resamples of the matrix (a proportion gets
+        the Wilson interval instead, and ``method`` of the result says so), or a
+        closed-form binomial interval (proportions only); see the module notes.
     n_resamples : int, default 10_000
         Bootstrap resamples B.
     random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
@@ -638,7 +748,8 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     -------
     Interval
         ``estimate``, ``low``, ``high`` (arrays of one value per class for a per-class
-        metric), ``level``, ``method``. NaN bounds where the metric is undefined.
+        metric), ``level``, ``method`` (the method used). NaN bounds where the metric is
+        undefined.
 
     Raises
     ------
@@ -664,6 +775,10 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     m = _counts_matrix(cm)
     if fast is not None:
         _split_kwargs(fn, metric_kwargs)
+    if method == "bootstrap" and fast is not None and _closed_name(name, metric_kwargs) is not None:
+        # a proportion: the percentile bootstrap collapses to a point at 0 or 1 and under-covers
+        # at small counts; the Wilson score interval keeps its level there (no draw needed)
+        return _closed_form(m, name, fn, level, "wilson", metric_kwargs)
     if method == "bootstrap":
         rng = np.random.default_rng(random_state)
         return _bootstrap(m, name, fn, fast, level, n_resamples, rng, metric_kwargs)

@@ -565,8 +565,9 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
 
     ``ci`` (an extension, e.g. 0.95) adds confidence intervals at that level from the
     counts alone: Wilson intervals for each class's precision and recall and for the
-    accuracy, a percentile bootstrap (10,000 multinomial resamples seeded by
-    ``random_state``) for each class's F1 and the macro averages. The text report gains a
+    accuracy, each class's F1 from the Wilson interval of its IoU (F1 = 2 J / (1 + J)),
+    and a percentile bootstrap (10,000 multinomial resamples seeded by ``random_state``)
+    for the macro averages. The text report gains a
     table of ``[low, high]`` after scikit-learn's; ``output_dict`` gains
     ``"precision_ci"``, ``"recall_ci"`` and ``"f1-score_ci"`` pairs in each class's row (and
     the macro row), and ``"accuracy_ci"``. NaN bounds where a value is undefined.
@@ -644,7 +645,7 @@ def _report_intervals(cm, rows, level, random_state):
     m = _to_host(cm)
     classes = {}
     for key, metric, method in (("precision_ci", "precision", "wilson"), ("recall_ci", "recall", "wilson"),
-                                ("f1-score_ci", "f1", "bootstrap")):
+                                ("f1-score_ci", "f1", "wilson")):
         iv = confidence_interval(m, metric, level=level, method=method, random_state=random_state, zero_division=np.nan)
         classes[key] = (np.asarray(iv.low)[rows], np.asarray(iv.high)[rows])
     macro = {}
@@ -667,8 +668,8 @@ def _format_intervals(names, bounds, level, digits):
     width = max(len(str(r[0])) for r in rows)
     cell = max(len(c) for r in rows for c in r[1:])
     pct = f"{100 * level:g}%"
-    text = (f"{pct} confidence intervals (precision, recall, accuracy: Wilson; f1-score and macro averages: "
-            "bootstrap, 10,000 resamples)\n\n")
+    text = (f"{pct} confidence intervals (precision, recall, accuracy: Wilson; f1-score: Wilson of its IoU; "
+            "macro averages: bootstrap, 10,000 resamples)\n\n")
     text += f"{'':>{width}}  " + "  ".join(f"{h:>{cell}}" for h in ("precision", "recall", "f1-score")) + "\n"
     for r in rows:
         text += f"{str(r[0]):>{width}}  " + "  ".join(f"{c:>{cell}}" for c in r[1:]) + "\n"
