@@ -575,41 +575,27 @@ def _operating_point_rows(curves, names, specs):
 #: the release gate ``fastcm demo`` shows (as ``fastcm report --require ... --require-lower-bound``)
 DEMO_REQUIREMENTS = ("accuracy>=0.9", "recall>=0.8")
 
-#: the metrics --require judges, and the comparisons it takes
-_REQUIRABLE = ("accuracy", "recall", "precision", "f1")
-
-
 def _parse_requirements(texts):
-    """``--require`` texts as (text, metric, macro, value); bad ones are exit 2 before counting."""
-    from .gates import parse_requirement
+    """``--require`` texts, each checked (metric, >= or >, a threshold in [0, 1]); a bad one is
+    exit 2 before counting."""
+    from .gates import read_requirement
 
-    out = []
     for text in texts:
         try:
-            metric, op, value = parse_requirement(text)
+            read_requirement(text)
         except ValueError as exc:
             raise InputError(f"--require: {exc}") from None
-        name = metric.removeprefix("macro ").removeprefix("macro_")
-        if op not in (">=", ">") or name not in _REQUIRABLE:
-            raise InputError(f"--require {text!r}: expected accuracy, recall, precision or f1 (or 'macro f1') with >= or >")
-        out.append((text, name, name != metric, value))
-    return out
+    return list(texts)
 
 
 def _judge(cm, requirements, labels, lower_bound):
-    """The failures of the requirements, as lines; per-class and macro ones judged apart."""
+    """The failures of the requirements, as lines: every requirement judged, none replacing
+    another on the same metric."""
     from .gates import check
 
-    lines, checked = [], 0
-    for macro in (False, True):
-        kw = {f"min_{name}": value for _, name, is_macro, value in requirements if is_macro == macro}
-        if not kw:
-            continue
-        result = check(cm, per_class=not macro, classes=None if labels is None else list(labels),
-                       use_lower_bound=lower_bound, **kw)
-        checked += result.n_checked
-        lines += [f"  {'macro ' if macro and f.class_label is None and f.metric != 'accuracy' else ''}{f}" for f in result.failures]
-    return lines, checked
+    result = check(cm, require=requirements, classes=None if labels is None else list(labels),
+                   use_lower_bound=lower_bound)
+    return [f"  {f}" for f in result.failures], result.n_checked
 
 
 def _average_rows(rep):
@@ -768,6 +754,9 @@ def _cmd_report(args) -> int:
     if args.ci is not None and not 0 < args.ci < 1:
         raise InputError(f"--ci must be a confidence level strictly between 0 and 1, e.g. 0.95, but got {args.ci}")
     requirements = _parse_requirements(args.require)
+    if args.require_lower_bound and not requirements:
+        print(f"{PROG} report: note: --require-lower-bound does nothing without --require (no --require given)",
+              file=sys.stderr)
     for spec in args.operating_point:
         _parse_operating_point(spec)
     if args.operating_point and args.scores is None:
@@ -822,7 +811,7 @@ def _cmd_report(args) -> int:
     summary = _summary(ev, args.normalize)
     failures, checked = _judge(cm, requirements, labels, args.require_lower_bound) if requirements else ([], 0)
     summary["requirements"] = None if not requirements else {
-        "required": [text for text, *_ in requirements], "checked": checked, "passed": not failures,
+        "required": list(requirements), "checked": checked, "passed": not failures,
         "failures": [line.strip() for line in failures],
     }
     if args.plot:
@@ -1003,7 +992,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "accuracy, bootstrap over the counts for F1 and the macro averages")
     rep.add_argument("--require", action="append", default=[], metavar="METRIC>=X",
                      help="exit 3 unless METRIC (accuracy, recall, precision, f1: of every class; 'macro f1' etc.: "
-                     "the average) reaches X; repeatable, e.g. --require 'recall>=0.85'")
+                     "the average) reaches X (>=) or exceeds it (>), X in [0, 1]; repeatable, every one judged, "
+                     "e.g. --require 'recall>=0.85'")
     rep.add_argument("--require-lower-bound", action="store_true",
                      help="judge --require on the 95%% confidence interval's lower bound, so a small test set "
                      "cannot pass by luck")

@@ -4,8 +4,9 @@
 against thresholds and returns every failure with the numbers behind it. With
 ``use_lower_bound=True`` a metric passes only when the lower bound of its confidence
 interval (:func:`fastcm.intervals.confidence_interval`) clears the threshold, so a small
-test set cannot pass by luck. :func:`parse_requirement` reads the command line's
-``--require "recall>=0.85"``.
+test set cannot pass by luck. :func:`read_requirement` reads the command line's
+``--require "recall>=0.85"`` (``>=`` at least, ``>`` strictly above, a threshold in [0, 1]);
+``check(require=[...])`` judges every one of them.
 
 Examples
 --------
@@ -33,7 +34,7 @@ from . import metrics as _metrics
 from . import intervals as _intervals
 from .intervals import confidence_interval
 
-__all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement"]
+__all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
 
 OPERATORS = (">=", ">", "<=", "<")
 
@@ -54,12 +55,15 @@ class Failure:
     value: float
     threshold: float
     lower_bound: float | None = None
+    #: the requirement's comparison: ">=" (at least the threshold) or ">" (above it)
+    op: str = ">="
 
     def __str__(self) -> str:
         what = self.metric if self.class_label is None else f"{self.metric} of class {self.class_label}"
+        short = "<" if self.op == ">=" else "<="  # what the judged number did instead
         if self.lower_bound is None:
-            return f"{what} = {self.value:.4f} < {self.threshold:g}"
-        return f"{what} = {self.value:.4f}, lower bound {self.lower_bound:.4f} < {self.threshold:g}"
+            return f"{what} = {self.value:.4f} {short} {self.threshold:g}"
+        return f"{what} = {self.value:.4f}, lower bound {self.lower_bound:.4f} {short} {self.threshold:g}"
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,38 @@ def _select(labels, classes):
     return np.array([where[_plain(c)] for c in classes], dtype=np.intp)
 
 
+def read_requirement(text):
+    """``"macro f1>0.8"`` -> ``("f1", ">", 0.8, True)``: a requirement ``check`` can judge.
+
+    The metric is accuracy, recall, precision or f1, optionally prefixed ``macro`` (judge
+    the macro average rather than each class); the comparison ``>=`` (at least) or ``>``
+    (strictly above); the threshold a number in [0, 1] (``>`` 1 could never be met).
+
+    Raises
+    ------
+    ValueError
+        Anything else, quoting the requirement.
+
+    Examples
+    --------
+    >>> read_requirement("recall>=0.85"), read_requirement("macro f1 > 0.7")
+    (('recall', '>=', 0.85, False), ('f1', '>', 0.7, True))
+    """
+    metric, op, value = parse_requirement(text)
+    name = metric.removeprefix("macro ").removeprefix("macro_")
+    if op not in (">=", ">") or name not in _MINIMUMS:
+        raise ValueError(f"Expected accuracy, recall, precision or f1 (or 'macro f1') with >= or > in requirement "
+                         f"{text!r}")
+    if not 0 <= value <= 1:
+        raise ValueError(f"Expected the threshold of requirement {text!r} to be in [0, 1] (a {name} is), "
+                         f"but got {value:g}")
+    if op == ">" and value >= 1:
+        raise ValueError(f"Requirement {text!r} can never be met: a {name} lies in [0, 1]")
+    return name, op, value, name != metric
+
+
 def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=None, per_class=True,
-          classes=None, use_lower_bound=False, level=0.95, random_state=0):
+          classes=None, use_lower_bound=False, level=0.95, random_state=0, require=None):
     """Judge a confusion matrix against minimum metrics.
 
     Parameters
@@ -139,7 +173,7 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
         Counts, rows = true class. A :class:`~fastcm.ConfusionMatrix` names its classes by
         its labels; a plain matrix by row index.
     min_accuracy, min_recall, min_precision, min_f1 : float in [0, 1], optional
-        Minimum values; None skips the metric.
+        Minimum values (met when the value is at least the minimum); None skips the metric.
     per_class : bool, default True
         Judge recall, precision and F1 of each class; False judges their macro averages
         (over ``classes`` when given, else over every class).
@@ -154,14 +188,20 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
         Confidence level of those intervals.
     random_state : int, Generator or None, default 0
         Seed of the bootstrap, so a gate gives the same verdict on the same matrix.
+    require : str or sequence of str, optional
+        Requirements as ``fastcm report --require`` takes them (see :func:`read_requirement`):
+        ``"recall>=0.85"`` (at least), ``"recall>0.85"`` (strictly above), ``"macro f1>=0.8"``
+        (the macro average; without ``macro`` a per-class metric follows ``per_class``).
+        Every requirement is judged, several on one metric included (with the ``min_*``
+        ones too): the strictest decides, none replaces another.
 
     Returns
     -------
     CheckResult
         ``passed`` (also ``bool(result)``), ``failures`` (a list of :class:`Failure`:
-        metric, class_label, value, threshold, lower_bound) and ``n_checked``. An undefined
-        value (recall of a class without samples, precision of one never predicted, a NaN
-        bound) fails: a gate cannot vouch for what was not measured.
+        metric, class_label, value, threshold, lower_bound, op) and ``n_checked``. An
+        undefined value (recall of a class without samples, precision of one never
+        predicted, a NaN bound) fails: a gate cannot vouch for what was not measured.
 
     Examples
     --------
@@ -174,50 +214,64 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
     ('accuracy', 0.699)
     >>> print(check(cm, min_f1=0.85, per_class=False))
     PASSED: 1 of 1 requirements
+    >>> print(check(cm, require=["recall>=0.5", "recall>0.9"]))
+    FAILED: 2 of 4 requirements
+      recall of class 0 = 0.9000 <= 0.9
+      recall of class 1 = 0.9000 <= 0.9
     """
-    minimums = {name: _check_threshold(f"min_{name}", value) for name, value in
-                zip(_MINIMUMS, (min_accuracy, min_recall, min_precision, min_f1))}
+    requirements = [(name, ">=", threshold, not per_class) for name, threshold in
+                    ((name, _check_threshold(f"min_{name}", value)) for name, value in
+                     zip(_MINIMUMS, (min_accuracy, min_recall, min_precision, min_f1))) if threshold is not None]
+    if require is not None:
+        for text in [require] if isinstance(require, str) else list(require):
+            name, op, threshold, macro = read_requirement(text)
+            requirements.append((name, op, threshold, macro or not per_class))
     if not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise ValueError(f"Expected `level` to be a number strictly between 0 and 1, but got {level!r}")
     m, labels = _matrix_and_labels(cm)
     rows = _select(labels, classes)
     failures = []
     n_checked = 0
+    cache = {}
 
-    def judge(metric, label, value, threshold, low=None):
+    def judge(metric, label, value, threshold, op, low=None):
         nonlocal n_checked
         n_checked += 1
         judged = value if low is None else low
-        if judged is None or math.isnan(judged) or judged < threshold:
+        met = judged is not None and not math.isnan(judged) and (judged > threshold if op == ">" else judged >= threshold)
+        if not met:
             failures.append(Failure(metric, None if label is None else _plain(label), float(value), threshold,
-                                    None if low is None else float(low)))
+                                    None if low is None else float(low), op))
 
-    if minimums["accuracy"] is not None:
-        value = _metrics.accuracy(m)
-        low = None
-        if use_lower_bound:
-            low = confidence_interval(m, "accuracy", method="wilson", level=level).low
-        judge("accuracy", None, value, minimums["accuracy"], low)
-
-    for name in ("recall", "precision", "f1"):
-        threshold = minimums[name]
-        if threshold is None:
-            continue
-        if per_class:
+    def numbers_of(name, macro):  # (values, lower bounds or None), computed once per metric and form
+        key = (name, macro or name == "accuracy")
+        if key in cache:
+            return cache[key]
+        if name == "accuracy":
+            got = (_metrics.accuracy(m), confidence_interval(m, "accuracy", method="wilson", level=level).low
+                   if use_lower_bound else None)
+        elif not macro:
             if use_lower_bound:
                 ci = confidence_interval(m, name, method="wilson", level=level, zero_division=np.nan)
-                values, lows = ci.estimate, ci.low
+                got = (ci.estimate, ci.low)
             else:
-                values, lows = getattr(_metrics, name)(m, zero_division=np.nan), None
-            for r in rows:
-                judge(name, labels[r], values[r], threshold, None if lows is None else lows[r])
+                got = (getattr(_metrics, name)(m, zero_division=np.nan), None)
+        elif use_lower_bound:
+            got = _macro_interval(m, name, rows, level, random_state)
         else:
-            if use_lower_bound:
-                value, low = _macro_interval(m, name, rows, level, random_state)
-            else:
-                per = getattr(_metrics, name)(m, zero_division=np.nan)[rows]
-                value, low = _nanmean(per), None
-            judge(f"macro {name}", None, value, threshold, low)
+            got = (_nanmean(getattr(_metrics, name)(m, zero_division=np.nan)[rows]), None)
+        cache[key] = got
+        return got
+
+    for name, op, threshold, macro in requirements:
+        values, lows = numbers_of(name, macro)
+        if name == "accuracy":
+            judge("accuracy", None, values, threshold, op, lows)
+        elif macro:
+            judge(f"macro {name}", None, values, threshold, op, lows)
+        else:
+            for r in rows:
+                judge(name, labels[r], values[r], threshold, op, None if lows is None else lows[r])
     return CheckResult(failures, n_checked)
 
 

@@ -101,3 +101,43 @@ def test_demo_answers_the_evaluation_questions(capsys):
     assert len(s["operating_points"]) == 10 and all(r["achieved"] for r in s["operating_points"])
     assert 0 <= s["calibration"]["ece"] <= 1
     assert s["requirements"]["checked"] == 11  # accuracy, and recall of each of ten classes
+
+
+# -- issue 32: every requirement judged, > strict, out-of-range thresholds refused ----------------
+def _labels_files(tmp_path, y, p):
+    np.save(tmp_path / "t.npy", np.asarray(y))
+    np.save(tmp_path / "p.npy", np.asarray(p))
+    return str(tmp_path / "t.npy"), str(tmp_path / "p.npy")
+
+
+def test_every_requirement_on_a_metric_is_judged(scored, capsys):
+    """recall>=0.95 then recall>=0.5: the weaker second one used to replace the first."""
+    y, s = scored[0], scored[1]
+    code, _, err = _run(capsys, "--true", y, "--scores", s, "--require", "recall>=0.95", "--require", "recall>=0.5")
+    assert code == 3 and "< 0.95" in err
+    code, _, err = _run(capsys, "--true", y, "--scores", s, "--require", "macro f1>=0.99", "--require", "macro f1>=0.1")
+    assert code == 3 and "macro f1" in err
+
+
+def test_strict_requirement_fails_on_equality(tmp_path, capsys):
+    t, p = _labels_files(tmp_path, [0] * 10 + [1] * 10, [0] * 9 + [1] + [1] * 10)  # recall of class 0: 0.9
+    code, _, err = _run(capsys, "--true", t, "--pred", p, "--require", "recall>0.9")
+    assert code == 3 and "<= 0.9" in err, err
+    code, _, err = _run(capsys, "--true", t, "--pred", p, "--require", "recall>=0.9")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("bad", ["recall>=1.5", "recall>=-0.1", "accuracy>1", "macro f1>=2"])
+def test_out_of_range_requirements_are_exit_2_before_counting(tmp_path, capsys, bad, monkeypatch):
+    t, p = _labels_files(tmp_path, [0, 1, 1], [0, 1, 0])
+    monkeypatch.setattr(cli, "count_chunks", lambda *a, **k: pytest.fail("counted"))
+    code, out, err = _run(capsys, "--true", t, "--pred", p, "--require", bad)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "internal error" not in err and "[0, 1]" in err
+
+
+def test_lower_bound_without_require_says_it_does_nothing(tmp_path, capsys):
+    t, p = _labels_files(tmp_path, [0, 1, 1], [0, 1, 0])
+    code = cli.main(["report", "--true", t, "--pred", p, "--require-lower-bound"])
+    err = capsys.readouterr().err
+    assert code == 0 and "--require-lower-bound" in err and "no --require" in err

@@ -85,3 +85,22 @@ def test_docstring_examples():
 
     result = doctest.testmod(gates, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_requirement_is_judged_and_strict_means_strict():
+    """check(require=[...]) judges each requirement, several on one metric included; '>' is strict."""
+    cm = np.array([[9, 1], [0, 10]])  # recall 0.9 and 1.0
+    assert not check(cm, require=["recall>=0.95", "recall>=0.5"]).passed
+    result = check(cm, require=["recall>0.9"])
+    assert [(f.class_label, f.op) for f in result.failures] == [(0, ">")]
+    assert str(result.failures[0]).endswith("<= 0.9")
+    assert check(cm, require=["recall>=0.9"]).passed
+    assert check(cm, require="macro recall>0.9").passed
+    assert not check(cm, require=["accuracy>=0.9", "accuracy>0.95"]).passed
+    assert check(cm, min_recall=0.9, require=["recall>0.85"]).n_checked == 4
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        check(cm, require=["recall>=1.5"])
+    with pytest.raises(ValueError, match="never"):
+        check(cm, require=["recall>1"])
+    with pytest.raises(ValueError, match="accuracy, recall, precision or f1"):
+        check(cm, require=["mcc>=0.5"])
