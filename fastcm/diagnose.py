@@ -83,9 +83,11 @@ def diagnose(
     train : (C, C) count matrix or ConfusionMatrix, optional
         The same classifier's matrix on its training set (same classes). Adds two checks:
         *overfitting* (training accuracy more than ``overfit_gap`` above the test accuracy,
-        and their ``level`` Wilson intervals apart), and *possible leakage* (test accuracy
-        at or above the training accuracy, at least 99%, with a test interval narrower
-        than 0.5 points: a result too good to come from unseen data).
+        and their ``level`` Wilson intervals apart), and *possible leakage* (the test
+        accuracy's ``level`` Wilson interval lies wholly above the training accuracy's: a
+        result too good to come from unseen data). Both are judged on the intervals, not
+        on the point estimates: a test accuracy a little above the training one by chance
+        (99.2% against 99.1%) is no finding.
     level : float
         Confidence level of the intervals behind the findings (Wilson).
     max_interval_width : float
@@ -238,13 +240,14 @@ def _train_findings(test_cm, train, level, overfit_gap):
                 {**numbers, "gap": gap},
             )
         )
-    if test.estimate >= fit.estimate and test.estimate >= 0.99 and test.high - test.low < 0.005:
+    if test.low > fit.high:
         out.append(
             Finding(
                 "possible_leakage",
-                f"Possible leakage: test accuracy {_pct(test.estimate)} ({test.low:.4f}-{test.high:.4f}) is at or "
-                f"above the training accuracy {_pct(fit.estimate)}; check that test samples are not in the "
-                "training set.",
+                f"Possible leakage: test accuracy {_pct(test.estimate)} ({test.low:.4f}-{test.high:.4f}) is above "
+                f"the training accuracy {_pct(fit.estimate)} ({fit.low:.4f}-{fit.high:.4f}), beyond their "
+                f"{level:.0%} intervals: unseen data should not beat the data the model was fitted on; check that "
+                "test samples are not in the training set.",
                 numbers,
             )
         )

@@ -44,3 +44,15 @@ def test_train_accepts_an_accumulator_and_checks_its_shape():
     assert isinstance(fastcm.diagnose(np.array([[40, 10], [10, 40]]), train=train).kinds(), list)
     with pytest.raises(ValueError, match="shape"):
         fastcm.diagnose(np.eye(3, dtype=int) * 10, train=train)
+
+
+def test_a_healthy_model_is_not_suspected_of_leakage():
+    """Train 99.1%, test 99.2%: the test accuracy is within the training one's reach (the
+    intervals overlap), so nothing is flagged; a point estimate above the training one was."""
+    train = np.array([[49550, 450], [450, 49550]])  # 99.1%
+    test = np.array([[24800, 200], [200, 24800]])  # 99.2%
+    found = fastcm.diagnose(test, train=train)
+    assert "possible_leakage" not in found.kinds(), str(found)
+    leak = fastcm.diagnose(np.array([[25000, 2], [3, 25000]]), train=train)  # 99.99%: far above training
+    f = [x for x in leak if x.kind == "possible_leakage"][0]
+    assert f.numbers["test_low"] > f.numbers["train_high"]
