@@ -51,7 +51,7 @@ def _score_calls(fastcm, dtype):
     fastcm.compare(t, probs, rng.integers(0, 3, 64))
 
 
-def warm_up(*, label_dtypes=("uint8", "int32", "int64"), score_dtypes=("float32", "float64")) -> dict:
+def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), score_dtypes=("float32", "float64")) -> dict:
     """Compile (or load from the disk cache) the CPU kernels of every entry point.
 
     Runs each counting entry point on a few values of each label and score dtype, tuned

@@ -168,7 +168,7 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
             return strategy.stage(call, [t, p], [dtype, dtype], [(0, n)], _serial)[0]
 
         return out.reshape(C, C), _combine(run_parallel(band, split(C, threads)))
-    if dtype.itemsize == 4 and not strategy.narrow(dtype, int(lo), C):
+    if dtype.itemsize <= 4 and not strategy.narrow(dtype, int(lo), C):
         dtype = np.dtype(np.int64)  # 32-bit arithmetic would alias values: count in 64 bits
     has_ignore, ignore = _ignore_as(t.dtype, dtype, ignore_index)
     name = strategy.choose(n // threads, C, strategy.narrow(dtype, int(lo), C))

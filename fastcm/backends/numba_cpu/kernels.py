@@ -572,6 +572,14 @@ def _shift_for(C):
 
 
 @helper
+def _four_tables(C):
+    """The packing shift and four zeroed histograms of packed pairs (C << shift slots + the discard)."""
+    shift = _shift_for(C)
+    n4 = (C << shift) + 1
+    return shift, np.zeros(n4, dtype=np.int64), np.zeros(n4, dtype=np.int64), np.zeros(n4, dtype=np.int64), np.zeros(n4, dtype=np.int64)
+
+
+@helper
 def _fold_four(h0, h1, h2, h3, C, shift, out):
     for a in range(C):
         for b in range(C):
@@ -581,12 +589,7 @@ def _fold_four(h0, h1, h2, h3, C, shift, out):
 
 def count_four64(t, p, C, lo, has_ignore, ignore, out, start, stop):
     """The four-histogram path for 64-bit inputs, in ``WIDE_BLOCK``-pair blocks."""
-    shift = _shift_for(C)
-    n4 = (C << shift) + 1
-    h0 = np.zeros(n4, dtype=np.int64)
-    h1 = np.zeros(n4, dtype=np.int64)
-    h2 = np.zeros(n4, dtype=np.int64)
-    h3 = np.zeros(n4, dtype=np.int64)
+    shift, h0, h1, h2, h3 = _four_tables(C)
     n_bad, first_bad = _count_four_wide(t, p, C, lo, has_ignore, ignore, shift, h0, h1, h2, h3, start, stop)
     _fold_four(h0, h1, h2, h3, C, shift, out)
     return n_bad, first_bad
@@ -597,12 +600,7 @@ def count_four32(t, p, C, lo, has_ignore, ignore, out, start, stop):
     value apart: see ``strategy.narrow``), in ``MID_BLOCK``- or ``BLOCK``-pair blocks."""
     n_bad = 0
     first_bad = np.int64(-1)
-    shift = _shift_for(C)
-    n4 = (C << shift) + 1
-    h0 = np.zeros(n4, dtype=np.int64)
-    h1 = np.zeros(n4, dtype=np.int64)
-    h2 = np.zeros(n4, dtype=np.int64)
-    h3 = np.zeros(n4, dtype=np.int64)
+    shift, h0, h1, h2, h3 = _four_tables(C)
     mid = max(t.itemsize, p.itemsize) == 4
     step = MID_BLOCK if mid else BLOCK
     lead = MID_AHEAD if mid else PREFETCH_AHEAD * BLOCK
