@@ -5,7 +5,9 @@ matrices and, for each true class, the four paired cases: both right, only A rig
 B right, both wrong. Everything else is arithmetic on those small count arrays:
 
 - McNemar's exact test on accuracy: two-sided binomial test on the discordant pairs
-  (``p = min(1, 2 * P[X <= min(only_a, only_b)])``, ``X ~ Binomial(only_a + only_b, 1/2)``);
+  (``p = min(1, 2 * P[X <= min(only_a, only_b)])``, ``X ~ Binomial(only_a + only_b, 1/2)``),
+  or with ``mcnemar="chi2"`` the chi-square test with continuity correction (statsmodels'
+  ``exact=False``); the result names the test it used;
 - per-class recall differences (B minus A) with paired-bootstrap intervals: the pairs are
   resampled, which is a multinomial draw over the per-class cells;
 - the accuracy difference (B minus A) with its paired-bootstrap interval.
@@ -54,7 +56,7 @@ from .inputs import (
 )
 from .overflow import add_counts
 
-__all__ = ["Comparison", "PairedComparison", "compare", "mcnemar_exact"]
+__all__ = ["Comparison", "PairedComparison", "compare", "mcnemar_chi2", "mcnemar_exact"]
 
 #: the columns of ``Comparison.cases``
 CASES = ("both_right", "only_a", "only_b", "both_wrong")
@@ -193,6 +195,43 @@ def mcnemar_exact(only_a: int, only_b: int, *, mid_p: bool = False) -> float:
     return p
 
 
+def mcnemar_chi2(only_a: int, only_b: int, *, correction: bool = True) -> tuple[float, float]:
+    """McNemar's chi-square test on the discordant pair counts: ``(statistic, p_value)``.
+
+    ``statistic = (|b - c| - 1)**2 / (b + c)`` with the continuity correction (``- 0``
+    without), ``p`` its chi-square tail with one degree of freedom
+    (``erfc(sqrt(statistic / 2))``): statsmodels' ``mcnemar(exact=False, correction=True)``,
+    including its convention that the corrected statistic of a balanced split (``b == c``)
+    is ``1 / (b + c)``, not 0. With no discordant pairs there is nothing to test:
+    ``(0.0, 1.0)`` (statsmodels divides by zero there). The exact test
+    (:func:`mcnemar_exact`) is the default of :func:`compare`; the chi-square is the usual
+    large-sample approximation (Edwards, 1948).
+
+    Examples
+    --------
+    >>> stat, p = mcnemar_chi2(3, 9)
+    >>> round(stat, 4), round(p, 4)
+    (2.0833, 0.1489)
+    """
+    b, c = int(only_a), int(only_b)
+    if b < 0 or c < 0:
+        raise ValueError(f"Expected non-negative discordant counts, but got {b} and {c}")
+    if b + c == 0:
+        return 0.0, 1.0
+    stat = (abs(b - c) - int(bool(correction))) ** 2 / (b + c)
+    return float(stat), math.erfc(math.sqrt(stat / 2.0))
+
+
+#: the McNemar tests :func:`compare` offers
+MCNEMAR_TESTS = ("exact", "chi2")
+
+
+def _check_mcnemar(mcnemar) -> str:
+    if mcnemar not in MCNEMAR_TESTS:
+        raise ValueError(f"Expected `mcnemar` to be one of {MCNEMAR_TESTS}, but got {mcnemar!r}")
+    return mcnemar
+
+
 # ------------------------------------------------------------------------------- result
 
 
@@ -218,10 +257,14 @@ class Comparison:
         NaN for no pairs.
     only_a, only_b : int
         Discordant pairs: only A right, only B right (McNemar's b and c).
-    mcnemar_statistic : int
-        ``min(only_a, only_b)``, the exact test's statistic (as statsmodels reports it).
+    mcnemar_test : str
+        The McNemar test behind ``mcnemar_statistic`` and ``p_value``: ``"exact"`` (the
+        default) or ``"chi2"`` (chi-square with continuity correction, :func:`mcnemar_chi2`).
+    mcnemar_statistic : int or float
+        The test's statistic as statsmodels reports it: ``min(only_a, only_b)`` for the
+        exact test, ``(|b - c| - 1)**2 / (b + c)`` for the chi-square.
     p_value, mid_p_value : float
-        Two-sided exact McNemar p-value, and its mid-p variant.
+        Two-sided p-value of that test, and the exact test's mid-p variant.
     recall_a, recall_b, recall_difference : (C,) float
         Per-class recalls and ``recall_b - recall_a`` (positive: B recalls the class more
         often); NaN for a class without true samples.
@@ -253,6 +296,7 @@ class Comparison:
     confidence_level: float = 0.95
     n_resamples: int = 0
     _support: np.ndarray = field(default=None, repr=False)
+    mcnemar_test: str = "exact"
 
     @property
     def n(self) -> int:
@@ -281,8 +325,10 @@ class Comparison:
             f"Paired comparison of A and B on {self.n} samples, {len(self.labels)} classes",
             f"accuracy: A {self.accuracy_a:.4f}, B {self.accuracy_b:.4f}, B - A {self.accuracy_difference:+.4f} "
             f"({pct} CI {ci(self.accuracy_difference_interval)})",
-            f"McNemar exact test: only A right {self.only_a}, only B right {self.only_b}, "
-            f"p = {self.p_value:.4g} (mid-p {self.mid_p_value:.4g})",
+            (f"McNemar exact test: only A right {self.only_a}, only B right {self.only_b}, "
+             f"p = {self.p_value:.4g} (mid-p {self.mid_p_value:.4g})") if self.mcnemar_test == "exact" else
+            (f"McNemar chi-square test (continuity corrected): only A right {self.only_a}, only B right "
+             f"{self.only_b}, chi2 = {self.mcnemar_statistic:.4g}, p = {self.p_value:.4g}"),
             "",
         ]
         names = [str(v) for v in self.labels.tolist()]
@@ -348,7 +394,8 @@ def _bootstrap(cases, n_resamples, level, random_state):
 
 
 def comparison_from_counts(
-    labels, matrix_a, matrix_b, cases, *, confidence_level=0.95, n_resamples=10_000, random_state=None
+    labels, matrix_a, matrix_b, cases, *, confidence_level=0.95, n_resamples=10_000, random_state=None,
+    mcnemar="exact",
 ) -> Comparison:
     """The :class:`Comparison` of given counts (all statistics are arithmetic on them).
 
@@ -361,6 +408,7 @@ def comparison_from_counts(
     """
     level = _check_level(confidence_level)
     n_resamples = _check_resamples(n_resamples)
+    mcnemar = _check_mcnemar(mcnemar)
     cases = np.asarray(cases, dtype=np.int64)
     ma, mb = np.asarray(matrix_a, dtype=np.int64), np.asarray(matrix_b, dtype=np.int64)
     support = cases.sum(axis=1)
@@ -384,8 +432,8 @@ def comparison_from_counts(
         accuracy_b=acc_b,
         only_a=only_a,
         only_b=only_b,
-        mcnemar_statistic=min(only_a, only_b),
-        p_value=mcnemar_exact(only_a, only_b),
+        mcnemar_statistic=min(only_a, only_b) if mcnemar == "exact" else mcnemar_chi2(only_a, only_b)[0],
+        p_value=mcnemar_exact(only_a, only_b) if mcnemar == "exact" else mcnemar_chi2(only_a, only_b)[1],
         mid_p_value=mcnemar_exact(only_a, only_b, mid_p=True),
         recall_a=_frozen(recall_a),
         recall_b=_frozen(recall_b),
@@ -395,6 +443,7 @@ def comparison_from_counts(
         accuracy_difference_interval=_frozen(acc_ci),
         confidence_level=level,
         n_resamples=n_resamples,
+        mcnemar_test=mcnemar,
     )
 
 
@@ -612,6 +661,7 @@ def compare(
     n_resamples=10_000,
     random_state=None,
     backend="auto",
+    mcnemar="exact",
 ) -> Comparison:
     """Paired comparison of two predictors A and B on the same samples.
 
@@ -644,6 +694,10 @@ def compare(
         Seeds the bootstrap.
     backend : {"auto", "numba", "numpy", "cupy"}
         Where the counting pass runs (see :func:`fastcm.backends.select`).
+    mcnemar : {"exact", "chi2"}
+        McNemar's exact binomial test (default), or the chi-square test with continuity
+        correction (:func:`mcnemar_chi2`, statsmodels' ``exact=False``); the result's
+        ``mcnemar_test`` and its printout say which.
 
     Returns
     -------
@@ -664,10 +718,11 @@ def compare(
     _check_weights(sample_weight)
     level = _check_level(confidence_level)
     n_resamples = _check_resamples(n_resamples)
+    _check_mcnemar(mcnemar)
     tally = _tally(y_true, y_pred_a, y_pred_b, labels, num_classes, backend)
     return comparison_from_counts(
         tally.labels, tally.matrix_a, tally.matrix_b, tally.cases,
-        confidence_level=level, n_resamples=n_resamples, random_state=random_state,
+        confidence_level=level, n_resamples=n_resamples, random_state=random_state, mcnemar=mcnemar,
     )
 
 
@@ -789,10 +844,10 @@ class PairedComparison:
         """Pairs counted so far."""
         return int(self._state.cases.sum())
 
-    def compute(self, *, confidence_level=0.95, n_resamples=10_000, random_state=None) -> Comparison:
-        """The :class:`Comparison` of everything counted so far."""
+    def compute(self, *, confidence_level=0.95, n_resamples=10_000, random_state=None, mcnemar="exact") -> Comparison:
+        """The :class:`Comparison` of everything counted so far (``mcnemar`` as in :func:`compare`)."""
         s = self._state
         return comparison_from_counts(
             s.labels, s.matrix_a, s.matrix_b, s.cases,
-            confidence_level=confidence_level, n_resamples=n_resamples, random_state=random_state,
+            confidence_level=confidence_level, n_resamples=n_resamples, random_state=random_state, mcnemar=mcnemar,
         )

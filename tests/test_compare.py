@@ -342,3 +342,37 @@ def test_cupy_backend_matches_numpy():
         bad = t.copy()
         bad[3] = -1
         compare(cupy.asarray(bad), cupy.asarray(t), cupy.asarray(t), num_classes=C)
+
+
+# -- issue 32: McNemar's chi-square with continuity correction beside the exact test ---------------
+@pytest.mark.parametrize("b, c", [(1, 0), (3, 9), (5, 5), (1, 2), (100, 130), (4_800, 5_300)])
+def test_mcnemar_chi2_is_statsmodels_convention(b, c):
+    """statsmodels' mcnemar(exact=False, correction=True): (|b - c| - 1)**2 / (b + c), chi2(1) tail."""
+    from fastcm.compare import mcnemar_chi2
+
+    stat, p = mcnemar_chi2(b, c)
+    assert stat == pytest.approx((abs(b - c) - 1) ** 2 / (b + c), rel=1e-15)
+    assert p == pytest.approx(math.erfc(math.sqrt(stat / 2)), rel=1e-12)
+    stats = pytest.importorskip("scipy.stats")
+    assert p == pytest.approx(stats.chi2.sf(stat, 1), rel=1e-9, abs=1e-300)
+    plain, _ = mcnemar_chi2(b, c, correction=False)
+    assert plain == pytest.approx((b - c) ** 2 / (b + c))
+    sm = pytest.importorskip("statsmodels.stats.contingency_tables")
+    ref = sm.mcnemar([[10, b], [c, 10]], exact=False, correction=True)
+    assert (stat, p) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-10)
+
+
+def test_compare_says_which_mcnemar_test_it_used():
+    t = np.array([0, 1] * 60)
+    a = t.copy()
+    a[:30] = 1 - a[:30]  # A wrong on 30
+    b = t.copy()
+    b[:12] = 1 - b[:12]  # B wrong on 12 of those
+    exact = compare(t, a, b, num_classes=2, n_resamples=0)
+    chi2 = compare(t, a, b, num_classes=2, n_resamples=0, mcnemar="chi2")
+    assert exact.mcnemar_test == "exact" and chi2.mcnemar_test == "chi2"
+    assert exact.p_value == mcnemar_exact(0, 18)
+    assert chi2.mcnemar_statistic == pytest.approx(17 ** 2 / 18) and chi2.p_value == pytest.approx(math.erfc(math.sqrt(17 ** 2 / 36)))
+    assert "McNemar exact test" in str(exact) and "chi-square" in str(chi2)
+    with pytest.raises(ValueError, match="mcnemar"):
+        compare(t, a, b, num_classes=2, mcnemar="z")
