@@ -625,7 +625,7 @@ def count_four32(t, p, C, lo, has_ignore, ignore, out, start, stop):
 
 
 def count_binned(t, p, C, lo, has_ignore, ignore, out, start, stop):
-    """Many bins: one histogram of 32-bit counters, compared in 64-bit arithmetic (any width)."""
+    """Many bins: one histogram of 32-bit counters."""
     n_bad = 0
     first_bad = np.int64(-1)
     CC = C * C
@@ -636,7 +636,13 @@ def count_binned(t, p, C, lo, has_ignore, ignore, out, start, stop):
         m = min(BLOCK, stop - b0)
         ts = t[b0 : b0 + m]
         ps = p[b0 : b0 + m]
-        if has_ignore:
+        # inputs of at most 32 bits reach this kernel only where 32-bit arithmetic keeps
+        # every value apart (``strategy.narrow``; other ones are counted as int64)
+        if t.itemsize <= 4 and has_ignore:
+            flag = _bins32_ignore(ts, ps, C, lo, ignore, idx)
+        elif t.itemsize <= 4:
+            flag = _bins32(ts, ps, C, lo, idx)
+        elif has_ignore:
             flag = _bins64_ignore(ts, ps, C, lo, ignore, idx)
         else:
             flag = _bins64(ts, ps, C, lo, idx)
