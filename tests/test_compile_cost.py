@@ -107,3 +107,34 @@ def test_warm_up_command_leaves_nothing_to_compile(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(fastcm.warmup, "warm_up", lambda: real(label_dtypes=("int64",), score_dtypes=()))
     assert cli.main(["warm-up"]) == 0
     assert "kernels ready in" in capsys.readouterr().out
+
+
+def _first_call_stderr(tmp_path, tty: bool) -> str:
+    import pty
+
+    code = "import numpy as np, fastcm; fastcm.confusion_matrix(np.arange(5) % 2, np.arange(5) % 2, num_classes=2, backend='numba')"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    if not tty:
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300).stderr
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_compiling_first_call_says_so_once_on_a_terminal_only(tmp_path):
+    said = _first_call_stderr(tmp_path / "tty", tty=True)
+    assert said.count("fastcm: compiling kernels") == 1, said
+    assert "fastcm warm-up" in said
+    assert "compiling" not in _first_call_stderr(tmp_path / "pipe", tty=False)
