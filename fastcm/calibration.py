@@ -16,10 +16,19 @@ confidences ``conf_b``::
     ECE = sum_b w_b |acc_b - conf_b|      MCE = max over non-empty slots |acc_b - conf_b|
     RMSCE = sqrt(sum_b w_b (acc_b - conf_b)**2)
 
-``scores="logits"`` applies a softmax inside the kernel (max-subtracted, in float64);
-``scores="probabilities"`` refuses confidences outside [0, 1] instead of guessing;
-``scores="auto"`` (the default) follows :mod:`fastcm.scores`: any value outside [0, 1]
-means logits, decided on an accumulator's first batch.
+``scores="logits"`` applies a softmax inside the kernel (max-subtracted, in float64).
+Probabilities must be a distribution over the classes: every column in [0, 1] and each row
+summing to 1 within :data:`ROW_SUM_TOLERANCE` (0.01: float32 softmax outputs and values
+rounded to a few decimals pass; logits that happen to lie in [0, 1], binary ``[0, z]``
+logits, per-class sigmoids and rows summing to 0.5 do not). Both are checked in the same
+pass that counts, and a row that fails is a ValueError naming it and saying to pass
+``scores="logits"``: the top-class confidence of such a row is not a probability, and its
+ECE would be a wrong number, not an approximate one. ``scores="probabilities"`` refuses
+such rows; ``scores="auto"`` (the default) follows :mod:`fastcm.scores`: any value outside
+[0, 1] means logits (softmaxed), decided on an accumulator's first batch, and scores that
+all lie in [0, 1] are read as probabilities and so refused in the same way when a row is
+not a distribution (never guessed to be logits: values in [0, 1] are as likely per-class
+sigmoids, for which a softmax is just as wrong).
 
 Examples
 --------
@@ -43,10 +52,11 @@ import numpy as np
 
 from . import backends
 from .inputs import array_module, as_array, check_num_classes, to_integer_labels
+from .backends.numpy_ref.calibrating import ROW_SUM_TOLERANCE
 from .persist import field, read_npz, scalar_int, write_npz_atomic
 from .scores import check_scores, contradiction, outside_unit, read_scores
 
-__all__ = ["CalibrationError", "CalibrationResult", "calibration_error", "bin_edges"]
+__all__ = ["CalibrationError", "CalibrationResult", "calibration_error", "bin_edges", "ROW_SUM_TOLERANCE"]
 
 _FORMAT = "fastcm.CalibrationError"
 _FORMAT_VERSION = 2  # 2: scores="auto" and the reading it decided ("scores_read_as")
@@ -187,7 +197,14 @@ def _invalid_message(invalid, t, s, C, logits) -> str:
         col = int(np.argmax(row))
         return f"Expected finite logits in `y_score`, but got {float(row[col])!r} at index ({pos}, {col}){more}"
     out = np.flatnonzero(~((row >= 0) & (row <= 1)))
-    col = int(out[0]) if out.size else int(np.argmax(row))
+    if not out.size:
+        total = float(row.sum())
+        return (
+            f"Expected probabilities that sum to 1 (within {ROW_SUM_TOLERANCE:g}) in each row of `y_score`, but row "
+            f"{pos} sums to {total:.6g}{more}: these are not probabilities (logits in [0, 1], per-class sigmoids?); "
+            "pass scores='logits' for unnormalised scores (a softmax is applied)"
+        )
+    col = int(out[0])
     return (
         f"Expected probabilities in [0, 1] in `y_score`, but got {float(row[col])!r} at index ({pos}, {col}){more}; "
         "pass scores='logits' for unnormalised scores (a softmax is applied)"

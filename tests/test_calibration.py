@@ -106,8 +106,7 @@ def test_backends_agree_on_threaded_batches():
 @given(st.integers(1, 6), st.integers(0, 40), st.integers(1, 20), st.integers(0, 2**32 - 1))
 def test_random_shapes_agree_with_reference(c, n, n_bins, seed):
     rng = np.random.default_rng(seed)
-    p = rng.random((n, c)).astype(np.float64)
-    p = np.round(p * 4) / 4  # ties and values on the bin edges
+    p = rng.multinomial(4, np.full(c, 1 / c), size=n) / 4  # ties and values on the bin edges, rows summing to 1
     y = rng.integers(0, c, n)
     backends_ = [b for b in ("numba", "numpy") if b in fastcm.backends.available()]
     results = [CalibrationError(n_bins, backend=b, per_class=True).update(y, p).compute() for b in backends_]
@@ -305,3 +304,37 @@ def test_reliability_docstring():
     for test in finder.find(fastcm.plot.reliability_diagram, "reliability_diagram", globs=vars(fastcm.plot)):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+# -- issue 32: what is not a probability distribution is refused, not binned -------------------------
+def _not_probabilities():
+    rng = np.random.default_rng(7)
+    z = rng.random((200, 5))  # logits that happen to lie in [0, 1]
+    binary = np.stack([np.zeros(200), rng.random(200)], axis=1)  # binary [0, z] logits
+    sigmoids = 1 / (1 + np.exp(-rng.normal(size=(200, 4))))  # per-class sigmoids
+    half = np.full((200, 2), 0.25)  # rows summing to 0.5
+    return {"logits in [0, 1]": z, "binary [0, z]": binary, "sigmoids": sigmoids, "half": half}
+
+
+@pytest.mark.parametrize("kind", ["logits in [0, 1]", "binary [0, z]", "sigmoids", "half"])
+@pytest.mark.parametrize("scores", ["auto", "probabilities"])
+def test_rows_that_are_not_distributions_are_refused(backend, kind, scores):
+    s = _not_probabilities()[kind]
+    y = np.arange(s.shape[0]) % s.shape[1]
+    with pytest.raises(ValueError, match=r"sum to 1.*row \d+ sums to .*scores='logits'"):
+        CalibrationError(10, scores=scores, backend=backend).update(y, s)
+    assert np.isfinite(calibration_error(y, s, 10, scores="logits", backend=backend))
+
+
+def test_row_sum_tolerance(backend):
+    from fastcm.calibration import ROW_SUM_TOLERANCE
+
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(500, 1000)).astype(np.float32)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # float32 softmax of 1000 classes
+    y = rng.integers(0, 1000, 500)
+    assert np.isfinite(calibration_error(y, p, 10, backend=backend))
+    off = np.array([[0.6, 0.4 + ROW_SUM_TOLERANCE / 2], [0.5, 0.5]])
+    assert np.isfinite(calibration_error([0, 1], off, 10, backend=backend))
+    with pytest.raises(ValueError, match="row 0 sums to"):
+        calibration_error([0, 1], off + [[0, ROW_SUM_TOLERANCE]], 10, backend=backend)

@@ -9,7 +9,8 @@ with ``per_class`` also the one-vs-rest bins of every class's probability. Outpu
 * ``fout`` (float64): ``[K confidence sums | C*K class probability sums]``
 
 Kernels never raise: a row with a NaN score, a ``y_true`` outside ``0..C-1``, a
-probability outside [0, 1] or a non-finite top logit is counted as invalid and skipped.
+probability outside [0, 1], probabilities whose row does not sum to 1 within
+``ROW_SUM_TOLERANCE`` or a non-finite top logit is counted as invalid and skipped.
 """
 
 import math
@@ -21,6 +22,9 @@ from .argmax import argmax_4_rows, argmax_row
 
 #: up to this many classes four rows are scanned side by side
 FOUR_ROWS_MAX_C = 32
+#: a row of probabilities must sum to 1 within this (fastcm.calibration documents it; the
+#: numpy reference holds the same number)
+ROW_SUM_TOLERANCE = 1e-2
 
 
 @helper
@@ -80,10 +84,13 @@ def calibration_rows(t, s, edges, C, logits, per_class, iout, fout, start, stop)
             else:
                 conf = m
                 ok = (conf >= 0.0) & (conf <= 1.0) & ~nan[r] & (y < uC)
-                if per_class and ok:
+                if ok:  # what probabilities must satisfy: every column in [0, 1], the row summing to 1
+                    total = 0.0
                     for c in range(C):
                         p = np.float64(s[row, c])
                         ok &= (p >= 0.0) & (p <= 1.0)
+                        total += p
+                    ok &= abs(total - 1.0) <= ROW_SUM_TOLERANCE
             if not ok:
                 if first_bad < 0:
                     first_bad = np.int64(row)

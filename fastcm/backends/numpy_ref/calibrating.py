@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: a row of probabilities must sum to 1 within this (as numba_cpu/calibration_kernels.py)
+ROW_SUM_TOLERANCE = 1e-2
+
 
 def _bins(xp, c, edges):
     """torch's ``bucketize(c, edges, right=True) - 1``: slot b holds [edges[b], edges[b+1])."""
@@ -42,8 +45,9 @@ def counts_in(xp, t, s, edges, num_classes, logits, per_class):
         else:
             conf = top
             bad |= ~((conf >= 0) & (conf <= 1))
-            if per_class:
-                bad |= ~((s >= 0) & (s <= 1)).all(axis=1)
+            # what probabilities must satisfy: every column in [0, 1], the row summing to 1
+            bad |= ~((s >= 0) & (s <= 1)).all(axis=1)
+            bad |= ~(xp.abs(s.astype(np.float64).sum(axis=1) - 1.0) <= ROW_SUM_TOLERANCE)
     keep = ~bad
     y, a, conf = t64[keep], arg[keep], conf[keep]
     matrix = xp.bincount(y * C + a, minlength=C * C)
