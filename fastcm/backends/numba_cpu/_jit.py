@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import importlib.machinery
 import importlib.util
+import logging
 import os
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def kernel_arg(a):
     >>> bool(b.flags.writeable), bool(np.shares_memory(a, b))
     (True, True)
     """
-    if type(a) is not np.ndarray or a.flags.writeable:
+    if not isinstance(a, np.ndarray) or a.flags.writeable:  # memory maps included
         return a
     if not (a.flags.c_contiguous and a.flags.aligned):
         return np.ascontiguousarray(a)
@@ -178,11 +179,18 @@ def compile_synchronously(enabled: bool = True):
         _sync.reset(token)
 
 
+#: keys whose tuned kernel failed to compile: the plain tier serves them from then on
+_failed: set = set()
+
+
 def _load(kernel, args, key) -> None:
     """Compile ``kernel`` here, or load it from the disk cache that a compiling process filled."""
     try:
         kernel(*args)
         _ready.add(key)
+    except Exception:  # noqa: BLE001 - a tuned kernel is an optimisation: never retried, never raised
+        _failed.add(key)
+        logging.getLogger("fastcm").debug("compiling the tuned kernel %r failed", key, exc_info=True)
     finally:
         with _tier_lock:
             _compiling.pop(key, None)
@@ -212,9 +220,10 @@ def tuned(kernel, args, key, *, compiler):
     if key in _ready:
         return kernel
     if _sync.get():
-        _load(kernel, args, key)
+        kernel(*args)  # compiles here, raising what fails
+        _ready.add(key)
         return kernel
-    if not tiers_enabled():
+    if not tiers_enabled() or key in _failed:
         return None
     with _tier_lock:
         if key in _ready:
