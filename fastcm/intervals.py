@@ -427,13 +427,37 @@ def _kernels():
     return _jit, _jit.jit(_draw_loop), _jit.jit(_alias_loop)
 
 
+#: at most this many resamples x non-zero cells are drawn by numpy's multinomial (no
+#: compiled kernel, so a first call compiles nothing); more by the numba kernel below
+_NUMPY_CELLS = 1 << 24
+
+
+def _resample_sums_numpy(m, rows, cols, counts, n, n_resamples, rng):
+    """:func:`_resample_sums` by numpy's multinomial over the non-zero cells, summed by row,
+    column and diagonal with ``reduceat`` (cells grouped by row, then by column)."""
+    c = m.shape[0]
+    dtype = np.int32 if n < 2**31 else np.int64
+    draws = rng.multinomial(n, counts / n, size=n_resamples).astype(dtype, copy=False)  # (B, k)
+    d, R, S = (np.zeros((n_resamples, c), dtype) for _ in range(3))
+    for index, out in ((rows, R), (cols, S)):
+        order = np.argsort(index, kind="stable")
+        keys = index[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        out[:, keys[starts]] = np.add.reduceat(draws[:, order], starts, axis=1)
+    diagonal = np.flatnonzero(rows == cols)
+    d[:, rows[diagonal]] = draws[:, diagonal]
+    return d, R, S
+
+
 def _resample_sums(m, n_resamples, rng):
     """(d, R, S): (B, C) diagonal, row sums and column sums of B multinomial resamples of ``m``."""
-    jit, draw, alias_table = _kernels()
     c = m.shape[0]
     n = int(m.sum())
     rows, cols = np.nonzero(m)
     counts = m[rows, cols]
+    if n and n_resamples * counts.size <= _NUMPY_CELLS and n < 2**62:
+        return _resample_sums_numpy(m, rows, cols, counts, n, n_resamples, rng)
+    jit, draw, alias_table = _kernels()
     heavy = counts >= _HEAVY
     order = np.argsort(-counts[heavy], kind="stable")
     h_row, h_col, h_count = rows[heavy][order], cols[heavy][order], counts[heavy][order]

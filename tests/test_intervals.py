@@ -60,7 +60,7 @@ def test_reproducible_with_random_state():
     np.testing.assert_array_equal(a.low, g.low)
 
 
-def test_thread_count_does_not_change_the_draw():
+def test_thread_count_does_not_change_the_draw(cell_draw):
     numba = pytest.importorskip("numba")
     before = numba.get_num_threads()
     try:
@@ -71,6 +71,18 @@ def test_thread_count_does_not_change_the_draw():
     finally:
         numba.set_num_threads(before)
     assert (one.low, one.high) == (many.low, many.high)
+
+
+@pytest.fixture(params=["numpy multinomial", "numba cells"])
+def cell_draw(request, monkeypatch):
+    """Both samplers of the cell draw: numpy's multinomial (small B x cells, compiles
+    nothing) and the numba kernel (conditional binomials and an alias table)."""
+    from fastcm import intervals
+
+    if request.param == "numba cells":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(intervals, "_NUMPY_CELLS", 0)
+    return request.param
 
 
 def _pairs_bootstrap(cm, fn, n_resamples, seed):
@@ -90,7 +102,7 @@ def _pairs_bootstrap(cm, fn, n_resamples, seed):
     ("fbeta", {"beta": 2, "average": "weighted"}), ("specificity", {"average": "micro"}), ("iou", {}),
     ("mcc", {}), ("cohen_kappa", {}), ("balanced_accuracy", {}), ("accuracy", {}), ("mean_iou", {}),
 ])
-def test_bootstrap_agrees_with_brute_force_over_pairs(metric, kwargs):
+def test_bootstrap_agrees_with_brute_force_over_pairs(metric, kwargs, cell_draw):
     cm = np.array([[14, 3, 1], [2, 9, 3], [0, 4, 12]])  # N = 48: some cells heavy, some light
     fn = getattr(metrics, metric)
     ci = confidence_interval(cm, metric, level=0.9, n_resamples=20_000, random_state=1, **kwargs)
@@ -195,7 +207,7 @@ def test_interval_unpacks_and_forwards_from_metrics():
     assert isinstance(metrics.confidence_interval(CM3, "accuracy", method="wilson"), Interval)
 
 
-def test_large_matrix_is_consistent():
+def test_large_matrix_is_consistent(cell_draw):
     """1000 classes: every resample keeps N pairs and the sums' means match the counts."""
     from fastcm.intervals import _resample_sums
 
