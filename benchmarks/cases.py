@@ -103,6 +103,30 @@ def stream_cases(n, batches, c=10):
     return out
 
 
+def stream_many_classes_case(n, c, batch):
+    """Streaming at many classes (issue 35): ``ConfusionMatrix.update`` in batches against the
+    one-shot ``confusion_matrix`` of the same pairs (target: at most 1.5x its time)."""
+
+    def setup():
+        import fastcm
+
+        t, p = _labels(n, c, np.int64, seed=7)
+
+        def stream():
+            cm = fastcm.ConfusionMatrix(c)
+            for i in range(0, n, batch):
+                cm.update(t[i : i + batch], p[i : i + batch])
+            return cm.compute()
+
+        return {
+            "fastcm ConfusionMatrix.update": stream,
+            "fastcm confusion_matrix (one shot)": lambda: fastcm.confusion_matrix(t, p, num_classes=c),
+        }
+
+    name = f"stream batch={batch} C={c} N={n:.0e}"
+    return [Case("streaming", name, n, setup, {"N": n, "C": c, "batch": batch, "target_ratio": 1.5})]
+
+
 def _per_prediction(fn, n):
     """Mark a method that runs on the first ``n`` predictions only: its rate is ``n / time``."""
     fn.n = n
@@ -279,6 +303,7 @@ def _host_suite(mode: str) -> list[Case]:
             + report_case(2000)
             + [streamed_label_case(4000, 3, np.uint8, batch=1000)]
             + interval_cases([10], n_resamples=200)
+            + stream_many_classes_case(4000, 300, 512)
         )
     if mode == "readme":
         # the README's headline table: N = 10**8, every anchor on the same arrays
@@ -311,6 +336,7 @@ def _host_suite(mode: str) -> list[Case]:
             + metrics_case()
             + report_case(10**5)
             + interval_cases([10, 100, 1000])
+            + stream_many_classes_case(2 * 10**6, 15000, 65536)
         )
     return (
         label_cases([10**5], [10], [np.int64])
@@ -327,4 +353,5 @@ def _host_suite(mode: str) -> list[Case]:
         + interval_cases([10, 100, 1000])
         + dask_case(4 * 10**7)
         + dask_case(10**9)
+        + stream_many_classes_case(2 * 10**6, 15000, 65536)
     )

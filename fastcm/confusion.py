@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backends
+from .array_types import to_caller
 from .overflow import INT64_MAX
 from .inputs import (
     InvalidInputError,
@@ -34,7 +35,7 @@ from .inputs import (
     to_integer_labels,
 )
 
-__all__ = ["confusion_matrix", "count", "normalize_counts", "Counted"]
+__all__ = ["confusion_matrix", "count", "normalize_counts", "Counted", "Cells"]
 
 I64_MIN, UINT64_MAX = -INT64_MAX - 1, 2**64 - 1
 
@@ -59,6 +60,57 @@ class Counted:
     backend: str
     n_pairs: int = 0
     invalid: object = None
+
+
+#: ``count(compact=True)`` returns :class:`Cells` when the matrix has more than this many
+#: cells per pair of the batch: zeroing and adding a (C, C) matrix would cost more than
+#: sorting the batch's cells
+_COMPACT_CELLS_PER_PAIR = 4
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A batch's counts as the cells it touched: ``codes`` holds the flat cell
+    ``row * C + column`` of each counted pair (host int64, any order), O(batch) memory
+    whatever C is.
+
+    Examples
+    --------
+    >>> cells = Cells(np.array([5, 1, 5]), 3)
+    >>> cells.dense().tolist()
+    [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+    >>> [a.tolist() for a in cells.compact()]
+    [[1, 5], [1, 2]]
+    """
+
+    codes: np.ndarray
+    num_classes: int
+
+    def any(self) -> bool:
+        return bool(self.codes.size)
+
+    def compact(self):
+        """(index, counts): the distinct cells, sorted, and the int64 count of each."""
+        codes = np.sort(self.codes)
+        if codes.size == 0:
+            return codes, np.zeros(0, np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+        return codes[starts], np.diff(starts, append=codes.size).astype(np.int64)
+
+    def dense(self) -> np.ndarray:
+        """The (C, C) matrix (for small C and the tests)."""
+        C = self.num_classes
+        return np.bincount(self.codes, minlength=C * C).astype(np.int64).reshape(C, C)
+
+
+def _compact_pairs(be, t, p, num_classes, weights, compact, **kw):
+    """``(counts, invalid)`` of label pairs: :class:`Cells` when ``compact`` and a batch is
+    small against the matrix (unweighted, host backends), else the (C, C) matrix."""
+    C = int(num_classes)
+    if compact and weights is None and hasattr(be, "pair_codes") and C * C > _COMPACT_CELLS_PER_PAIR * max(t.size, 1):
+        codes, invalid = be.pair_codes(t, p, C, **kw)
+        return Cells(codes, C), invalid
+    return _count_weighted(lambda w: be.count_pairs(t, p, C, weights=w, **kw), weights)
 
 
 def _is_numeric(a) -> bool:
@@ -469,7 +521,8 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
 
 
 def count(
-    y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False
+    y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False,
+    compact=False,
 ):
     """Validate, plan and count: the shared core of every confusion-matrix entry point.
 
@@ -481,6 +534,10 @@ def count(
     of raising, the pass returns ``Counted.invalid``, a device :func:`invalid_record`, and
     counts that include the valid pairs of an invalid batch (the caller must drop them).
     Checks of shapes, dtypes and options still raise at once.
+
+    ``compact``: unweighted label pairs with the classes given (``num_classes`` or
+    ``labels``) on a host backend may come back as :class:`Cells`, the cells the pairs
+    touched, when C * C is large against the batch (streaming at many classes).
     """
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
@@ -520,9 +577,7 @@ def count(
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
-        counts, invalid = _count_weighted(
-            lambda w: be.count_pairs(tf, pf, num_classes, weights=w, ignore_index=ignore_index), weights
-        )
+        counts, invalid = _compact_pairs(be, tf, pf, num_classes, weights, compact and not defer, ignore_index=ignore_index)
         record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
         return Counted(counts, None, be.NAME, t.size, record)
 
@@ -547,9 +602,9 @@ def count(
     if plan is not None:
         lut, lo = plan
         table = be.xp.asarray(lut)
-        counts, invalid = _count_weighted(
-            lambda w: be.count_pairs(tf, pf, lab.size, weights=w, ignore_index=ignore_index, lut=table, lut_offset=lo),
-            weights,
+        counts, invalid = _compact_pairs(
+            be, tf, pf, lab.size, weights, compact and labels is not None and not defer,
+            ignore_index=ignore_index, lut=table, lut_offset=lo,
         )
     else:
         order = np.argsort(lab, kind="stable")
@@ -558,8 +613,9 @@ def count(
         ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
         cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
         table = be.xp.asarray(_identity_lut(lab.size))
-        counts, invalid = _count_weighted(
-            lambda w: be.count_pairs(ct, cp_, lab.size, weights=w, lut=table, lut_offset=_IDENTITY_OFFSET), weights
+        counts, invalid = _compact_pairs(
+            be, ct, cp_, lab.size, weights, compact and labels is not None and not defer,
+            lut=table, lut_offset=_IDENTITY_OFFSET,
         )
     record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
@@ -605,6 +661,7 @@ def confusion_matrix(
     num_classes=None,
     ignore_index=None,
     backend="auto",
+    like=None,
 ):
     """Confusion matrix of label pairs, rows = true class, columns = predicted class.
 
@@ -635,11 +692,15 @@ def confusion_matrix(
         loading numba (~0.3 s), a small call (up to 65536 elements) is counted by the numpy
         reference, with the same result, and numba loads in the background (see
         :func:`fastcm.backends.select`).
+    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
+        The array type of the result; None: that of ``y_true`` (else ``y_pred``), so a CPU
+        torch tensor gives a torch tensor sharing the counts' memory (see
+        :mod:`fastcm.array_types`).
 
     Returns
     -------
     (C, C) int64 array (float64 when weighted with floats or normalized), on the device of
-    the inputs.
+    the inputs, in their array type unless ``like`` says otherwise.
 
     Examples
     --------
@@ -660,7 +721,7 @@ def confusion_matrix(
     )
     if num_classes is None:
         warn_if_single_label(res.counts, stacklevel=3)
-    return normalize_counts(res.counts, normalize)
+    return to_caller(normalize_counts(res.counts, normalize), like, y_true, y_pred)
 
 
 def warn_if_single_label(cm, stacklevel=2):

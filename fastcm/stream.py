@@ -22,9 +22,9 @@ import numpy as np
 
 from . import backends
 from . import metrics as _metrics
-from .confusion import _as_labels, _host, count, invalid_message
+from .confusion import Cells, _as_labels, _host, count, invalid_message
 from .inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
-from .overflow import INT64_MAX, add_counts
+from .overflow import INT64_MAX, add_counts, wrapped_cells
 from .persist import (
     ArraysInMemory,
     check_finite_counts,
@@ -235,6 +235,19 @@ def _add(a, b, *, cannot_wrap=False):
     return add_counts(a, b, "count")
 
 
+def add_cells(current, index, batch, num_classes):
+    """``current + batch``: int64 counts of the flat cells ``index`` of a (C, C) matrix plus
+    a batch's, an OverflowError naming the first cell (row, column) whose sum would pass int64."""
+    with np.errstate(over="ignore"):
+        total = current + batch
+    mask = wrapped_cells(current, batch, total)
+    if mask.any():
+        k = int(mask.argmax())
+        cell = divmod(int(index[k]), num_classes)
+        raise OverflowError(f"count at cell {cell} would pass the int64 range: {int(current[k])} + {int(batch[k])}")
+    return total
+
+
 def _sum_bound(a, b):
     """Bound on every cell of a sum, from the bounds of its terms (None: unknown)."""
     return None if a is None or b is None else a + b
@@ -318,6 +331,9 @@ class ConfusionMatrix(ThreadSafeState):
     #: whether sample weights may have been counted (True when unknown): without them a
     #: saved file's counts must be what counting pairs gives (see load)
     _weighted = True
+    #: whether ``_counts`` is this accumulator's alone (never returned by compute): only
+    #: then may an update add a batch's cells into it in place
+    _owned = False
 
     def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto"):
         self.num_classes = check_num_classes(num_classes)
@@ -403,7 +419,8 @@ class ConfusionMatrix(ThreadSafeState):
             if self._counts is None:
                 size = self.labels.size
                 return np.zeros((size, size), dtype=np.int64)
-            return self._counts  # never written in place: updates replace it
+            self._owned = False  # handed out: an update adding cells in place copies it first
+            return self._counts
 
     @property
     def matrix(self):
@@ -432,8 +449,11 @@ class ConfusionMatrix(ThreadSafeState):
             ignore_index=self.ignore_index,
             backend=self.backend,
             defer=False if self.growing else self._defer,
+            compact=not self.growing,
         )
         n_pairs = int(res.n_pairs)
+        if isinstance(res.counts, Cells):
+            return self._add_cells(res.counts, n_pairs)
         batch_counts = res.counts
         if res.invalid is not None:
             xp = array_module(batch_counts)
@@ -464,6 +484,34 @@ class ConfusionMatrix(ThreadSafeState):
             self._n_seen = n_seen
             self._bound = bound if cannot_wrap else None
             self._weighted = self._weighted or sample_weight is not None
+            self._batches += 1
+        return self
+
+    def _add_cells(self, cells, n_pairs) -> "ConfusionMatrix":
+        """Add an unweighted, checked batch counted as :class:`Cells` (fixed classes, host):
+        O(batch) work, the state's matrix changed in place only once nothing can fail."""
+        with self._lock:
+            n_seen = _check_n_samples(self._n_seen + n_pairs)
+            bound = _sum_bound(self._bound, n_pairs)
+            cannot_wrap = bound is not None and bound <= INT64_MAX
+            C = cells.num_classes
+            counts = self._counts
+            index = total = None
+            if not cannot_wrap and counts is not None and counts.dtype.kind != "f":
+                index, batch = cells.compact()  # checked cell by cell before anything changes
+                total = add_cells(counts.reshape(-1)[index], index, batch, C)
+            # commit: nothing below can fail
+            if counts is None:
+                counts = np.zeros((C, C), dtype=np.int64)
+            elif not self._owned:
+                counts = counts.copy()  # a matrix compute() handed out never changes
+            if index is None:
+                np.add.at(counts.reshape(-1), cells.codes, 1)
+            else:
+                counts.reshape(-1)[index] = total
+            self._counts, self._owned = counts, True
+            self._n_seen = n_seen
+            self._bound = bound if cannot_wrap else None
             self._batches += 1
         return self
 

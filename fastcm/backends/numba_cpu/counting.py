@@ -17,6 +17,7 @@ _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
 _count_scores = jit(kernels.count_scores)
 _count_score_rows = jit(kernels.count_score_rows)
+_pair_codes = jit(kernels.pair_codes)
 
 _NO_LUT = np.empty(0, dtype=np.int64)
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
@@ -176,6 +177,22 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
     call = lambda out, a, s, e: kernel(a[0], a[1], C, lo, has_ignore, ignore, out, s, e)  # noqa: E731
     counts, invalid = _private_sum(call, [t, p], [dtype, dtype], n, C * C, np.int64)
     return counts.reshape(C, C), invalid
+
+
+def pair_codes(t, p, num_classes, *, ignore_index=None, lut=None, lut_offset=0):
+    """The flat cell of each counted pair, in input order (see ``numpy_ref.pair_codes``).
+
+    One thread: it serves batches small against C * C, where sorting the codes costs more.
+    Labels of another dtype or layout are converted once, a copy the size of the batch.
+    """
+    dtype = strategy.label_dtype(t.dtype, p.dtype)
+    t = np.ascontiguousarray(strategy.labels_as(t, dtype))
+    p = np.ascontiguousarray(strategy.labels_as(p, dtype))
+    has_ignore, ignore = _ignore(ignore_index)
+    codes = np.empty(t.shape[0], dtype=np.int64)
+    lut_ = _NO_LUT if lut is None else lut
+    kept, n_bad, first = _pair_codes(t, p, lut_, np.int64(lut_offset), int(num_classes), has_ignore, ignore, codes)
+    return codes[:kept], np.array([n_bad, first], dtype=np.int64)
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):

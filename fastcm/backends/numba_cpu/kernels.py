@@ -862,3 +862,43 @@ def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
                 out[ua * uC + arg[r]] += 1
         i += k
     return n_bad, first_bad
+
+
+def pair_codes(t, p, lut, lo, C, has_ignore, ignore, codes):
+    """The cell ``a * C + b`` of every counted pair, in input order, into ``codes[:n_kept]``.
+
+    For streaming at many classes: a batch becomes the list of cells it touches, not a
+    (C, C) matrix. Values map as in :func:`count_lut` when ``lut`` is non-empty (unmapped
+    values drop the pair), else value v is class v - lo and a value outside is invalid.
+    Returns (n_kept, n_invalid, first_invalid).
+    """
+    n_kept = 0
+    n_bad = 0
+    first_bad = np.int64(-1)
+    use_lut = lut.size > 0
+    size = np.uint64(lut.size)
+    uC = np.uint64(C)
+    ulo = np.uint64(lo)
+    for i in range(np.uint64(t.size)):
+        a = np.int64(t[i])
+        if has_ignore and a == ignore:
+            continue
+        ua = np.uint64(a) - ulo
+        ub = np.uint64(np.int64(p[i])) - ulo
+        if use_lut:
+            if (ua >= size) | (ub >= size):
+                continue
+            ia = lut[ua]
+            ib = lut[ub]
+            if (ia < 0) | (ib < 0):
+                continue
+            ua = np.uint64(ia)
+            ub = np.uint64(ib)
+        elif (ua >= uC) | (ub >= uC):
+            if first_bad < 0:
+                first_bad = np.int64(i)
+            n_bad += 1
+            continue
+        codes[n_kept] = np.int64(ua * uC + ub)
+        n_kept += 1
+    return n_kept, n_bad, first_bad

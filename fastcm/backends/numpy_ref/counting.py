@@ -82,6 +82,17 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
     return _bincount(keep, ti, pi, num_classes, weights), _invalid(bad)
 
 
+def pair_codes(t, p, num_classes, *, ignore_index=None, lut=None, lut_offset=0):
+    """The flat cell ``a * C + b`` of each counted pair, in input order, and the invalid record.
+
+    Arguments as :func:`count_pairs` (no weights): pairs dropped by ``ignore_index`` or the
+    table are left out; invalid ones are left out and reported. Streaming at many classes
+    adds a batch as the cells it touches instead of as a (C, C) matrix.
+    """
+    keep, ti, pi, bad = _map(t, p, num_classes, ignore_index, lut, lut_offset)
+    return ti[keep] * num_classes + pi[keep], _invalid(bad)
+
+
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     """Like :func:`count_pairs` with predictions ``argmax(s, axis=1)``.
 

@@ -1,0 +1,141 @@
+"""Many classes: streaming updates in O(batch) (cells, not a (C, C) matrix per batch)."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastcm
+from fastcm import ConfusionMatrix, backends
+from fastcm.confusion import Cells, count
+
+HOST = [b for b in backends.available() if not backends.is_device_backend(b)]
+
+
+@given(
+    C=st.integers(2, 120),
+    sizes=st.lists(st.integers(0, 40), min_size=1, max_size=5),
+    ignore=st.sampled_from([None, 0, 3]),
+    dtype=st.sampled_from([np.int64, np.int32, np.uint8, np.int16, np.uint16, np.uint64, np.int8]),
+    seed=st.integers(0, 2**31),
+)
+def test_small_batches_at_many_classes_equal_one_shot(backend, C, sizes, ignore, dtype, seed):
+    rng = np.random.default_rng(seed)
+    hi = min(C, np.iinfo(dtype).max + 1)
+    batches = [(rng.integers(0, hi, n).astype(dtype), rng.integers(0, hi, n).astype(dtype)) for n in sizes]
+    cm = ConfusionMatrix(C, ignore_index=ignore, backend=backend)
+    for t, p in batches:
+        cm.update(t, p)
+    t, p = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    np.testing.assert_array_equal(cm.compute(), fastcm.confusion_matrix(t, p, num_classes=C, ignore_index=ignore))
+    assert cm.compute().dtype == np.int64
+    assert cm.n_samples == t.size
+
+
+@given(C=st.integers(5, 60), n=st.integers(0, 30), seed=st.integers(0, 2**31), ignore=st.sampled_from([None, 2]))
+def test_cells_are_the_same_on_every_backend(C, n, seed, ignore):
+    """numba's pair_codes and the numpy reference give the same codes, in the same order."""
+    rng = np.random.default_rng(seed)
+    t, p = rng.integers(-1, C + 1, n), rng.integers(0, C, n)
+    lut = np.array([-1, 0, 1, -1, 2], dtype=np.int64)
+    for kw in ({"ignore_index": ignore}, {"ignore_index": ignore, "lut": lut, "lut_offset": 1}):
+        got = [backends.get(b).pair_codes(t, p, C, **kw) for b in HOST]
+        for codes, invalid in got[1:]:
+            np.testing.assert_array_equal(codes, got[0][0])
+            np.testing.assert_array_equal(invalid, got[0][1])
+
+
+@given(
+    labels=st.lists(st.integers(-5, 200), min_size=1, max_size=30, unique=True),
+    n=st.integers(1, 30),
+    seed=st.integers(0, 2**31),
+)
+def test_labels_subset_batches(backend, labels, n, seed):
+    rng = np.random.default_rng(seed)
+    t, p = rng.integers(-5, 200, n), rng.integers(-5, 200, n)
+    t[: n // 2] = rng.choice(labels, n // 2)
+    cm = ConfusionMatrix(labels=labels, backend=backend)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a single label seen
+            expected = fastcm.confusion_matrix(t, p, labels=labels)
+    except ValueError:  # no label in y_true: the update raises too and counts nothing
+        with pytest.raises(ValueError, match="At least one label"):
+            cm.update(t, p)
+        assert cm.n_samples == 0
+        return
+    np.testing.assert_array_equal(cm.update(t, p).compute(), expected)
+
+
+def test_string_labels_batches(backend):
+    names = [f"c{i}" for i in range(50)]
+    t, p = np.array(["c3", "c7", "x", "c49"]), np.array(["c3", "c8", "c1", "c0"])
+    cm = ConfusionMatrix(labels=names, backend=backend).update(t, p).update(t[:2], p[:2])
+    expected = fastcm.confusion_matrix(t, p, labels=names) + fastcm.confusion_matrix(t[:2], p[:2], labels=names)
+    np.testing.assert_array_equal(cm.compute(), expected)
+
+
+def test_update_counts_cells_not_a_matrix():
+    res = count(np.array([1, 2]), np.array([2, 2]), num_classes=1000, backend="numpy", compact=True)
+    assert isinstance(res.counts, Cells)
+    np.testing.assert_array_equal(res.counts.compact()[0], [1002, 2002])
+    dense = count(np.arange(100) % 3, np.arange(100) % 3, num_classes=3, compact=True)
+    assert not isinstance(dense.counts, Cells)  # small C: the matrix is cheaper
+
+
+def test_update_memory_is_the_batch_not_the_matrix(backend):
+    C = 3000  # a 72 MB matrix
+    rng = np.random.default_rng(0)
+    cm = ConfusionMatrix(C, backend=backend).update([0], [0])
+    t, p = rng.integers(0, C, 1000), rng.integers(0, C, 1000)
+    cm.update(t, p)  # compiles (numba) outside the measurement
+    tracemalloc.start()
+    for _ in range(3):
+        cm.update(t, p)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2 << 20, peak
+    assert cm.n_samples == 1 + 1000 + 3000
+
+
+def test_a_matrix_handed_out_never_changes(backend):
+    cm = ConfusionMatrix(100, backend=backend).update([1, 2], [1, 3])
+    before = cm.compute()
+    kept = before.copy()
+    cm.update([1], [1])
+    np.testing.assert_array_equal(before, kept)
+    assert cm.compute()[1, 1] == 2
+
+
+def test_failed_update_changes_nothing(backend):
+    cm = ConfusionMatrix(100, backend=backend).update([1, 2], [1, 3])
+    with pytest.raises(ValueError, match="100"):
+        cm.update([4, 5, 6], [4, 100, 6])
+    assert cm.n_samples == 2
+    assert cm.compute().sum() == 2 and cm.compute()[5].sum() == 0
+
+
+def test_overflow_names_the_cell_and_changes_nothing(backend):
+    cm = ConfusionMatrix(100, backend=backend).update([7], [8])
+    cm._counts = cm._counts.copy()
+    cm._counts[7, 8] = 2**63 - 2
+    cm._bound = None  # unknown: every add is checked
+    cm.n_samples = 2**63 - 1
+    with pytest.raises(OverflowError, match="n_samples"):
+        cm.update([7], [8])
+    cm.n_samples = 5
+    cm.update([7], [8])  # 2**63 - 1 fits
+    assert cm.compute()[7, 8] == 2**63 - 1
+    with pytest.raises(OverflowError, match=r"cell \(7, 8\)"):
+        cm.update([7, 1], [8, 1])
+    assert cm.compute()[7, 8] == 2**63 - 1 and cm.compute()[1, 1] == 0 and cm.n_samples == 6
+
+
+def test_after_float_weights_cells_add_as_floats(backend):
+    cm = ConfusionMatrix(100, backend=backend).update([1], [2], sample_weight=[0.5])
+    cm.update([1, 3], [2, 3])
+    assert cm.compute().dtype == np.float64
+    assert cm.compute()[1, 2] == 1.5 and cm.compute()[3, 3] == 1.0
