@@ -77,6 +77,7 @@ class Evaluation:
     operating_points: list = None  # --operating-point rows
     calibration: object = None  # --calibration: a CalibrationResult
     scores: object = None  # --scores-are: a ScoreReading (how the scores were read)
+    ignore_index: object = None  # --ignore-index, read as a label of the data's kind
 
     def counts(self):
         """(full counts, rows to report, their labels): see :func:`_select_labels`."""
@@ -180,10 +181,16 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
     scores = ScoreReading() if scores is None else scores
 
     thresholds = CURVE_THRESHOLDS if thresholds is None else thresholds
-    try:
-        cm = ConfusionMatrix(num_classes, labels=labels, ignore_index=ignore_index, backend=backend)
-    except (ValueError, TypeError) as exc:
-        raise InputError(str(exc)) from None
+
+    def new_matrix(ignore):
+        try:
+            return ConfusionMatrix(num_classes, labels=labels, ignore_index=ignore, backend=backend)
+        except (ValueError, TypeError) as exc:
+            raise InputError(str(exc)) from None
+
+    # --ignore-index is text on the command line: it is read as a label of y_true's kind on
+    # the first chunk, so the matrix is made there (options are checked before any file)
+    cm = new_matrix(ignore_index) if ignore_index is None or not isinstance(ignore_index, str) else None
     curves = None
     bar = _progress(total, quiet)
     n, count_s, load_s = 0, 0.0, 0.0
@@ -197,6 +204,9 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
             if pred is None:  # probability 0.5 is logit 0; argmax is the same for logits and probabilities
                 pred = (s >= (0.0 if reading == "logits" else 0.5)).astype(np.int8) if s.ndim == 1 else s
             t, pred = _uniform(t, pred)
+            if cm is None:
+                ignore_index = ignore_label(ignore_index, t)
+                cm = new_matrix(ignore_index)
             if i == 0:
                 load_s = _warm_up(cm, t, pred)
                 chunk_rows = len(t)
@@ -219,7 +229,30 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
     finally:
         if bar is not None:
             bar.close()
+    if cm is None:  # no rows: the caller says so
+        cm = new_matrix(None)
     return cm, curves, n, time.perf_counter() - started - load_s, count_s
+
+
+def ignore_label(text, y_true):
+    """``--ignore-index`` as a label of ``y_true``'s kind: an integer for integer labels, a
+    number for float labels, the text itself for string labels.
+
+    >>> ignore_label("255", np.array([0, 1], dtype=np.uint8)), ignore_label("void", np.array(["cat"]))
+    (255, 'void')
+    """
+    if not isinstance(text, str):
+        return text
+    kind = np.asarray(y_true).dtype.kind
+    if kind in "US" or kind == "O":
+        return text
+    try:
+        if kind in "biu":
+            return int(text)
+        return float(text)
+    except ValueError:
+        what = "integers" if kind in "biu" else "numbers"
+        raise InputError(f"--ignore-index {text!r} is not a label of the data's kind: y_true holds {what}") from None
 
 
 def _uniform(t, p):
@@ -337,12 +370,51 @@ def _csv_text(text) -> str:
 
 
 def _names_for(labels, names):
-    labels = [str(v) for v in labels]
+    """The names of ``labels`` from a ``--names`` file, mapped, never renamed by position.
+
+    Plain lines: line i names the integer label i, so a class missing from the data does
+    not shift the names after it; a label that is not an integer in ``0..len(names)-1`` is
+    refused. ``LABEL<TAB>NAME`` lines map each label by its text; a label without a name is
+    refused.
+
+    >>> _names_for(np.array([0, 2]), ["zero", "one", "two"]), _names_for(np.array(["b", "a"]), ["a\\tA", "b\\tB"])
+    (['zero', 'two'], ['B', 'A'])
+    """
+    shown = [str(_plain(v)) for v in labels]
     if names is None:
-        return labels
-    if len(names) != len(labels):
-        raise InputError(f"--names lists {len(names)} names, but the data has {len(labels)} classes ({', '.join(labels[:10])}{'...' if len(labels) > 10 else ''})")
-    return list(names)
+        return shown
+    parts = [n.partition("\t") for n in names]
+    mapped = sum(bool(sep) for _, sep, _ in parts)
+    if mapped and mapped != len(names):
+        raise InputError(f"--names mixes {mapped} LABEL<TAB>NAME lines with {len(names) - mapped} plain names: "
+                         "use one form for the whole file")
+    if mapped:
+        table = {}
+        for label, _, name in parts:
+            label = label.strip()
+            if label in table:
+                raise InputError(f"--names names the label {_printable(label)!r} twice")
+            table[label] = name.strip()
+        missing = [s for s in shown if s not in table]
+        if missing:
+            raise InputError(f"--names maps labels by their text (LABEL<TAB>NAME lines), but gives no name to "
+                             f"{_few(missing)}")
+        return [table[s] for s in shown]
+
+    def index(v):
+        v = _plain(v)
+        return int(v) if isinstance(v, (bool, int)) and 0 <= int(v) < len(names) else None
+
+    bad = [s for v, s in zip(labels, shown) if index(v) is None]
+    if bad:
+        raise InputError(f"--names has {len(names)} plain lines, line i naming the integer label i (0..{len(names) - 1}), "
+                         f"but the data's labels include {_few(bad)}; to name labels by their text, write "
+                         "LABEL<TAB>NAME lines")
+    return [names[index(v)] for v in labels]
+
+
+def _few(items, k=10) -> str:
+    return ", ".join(_printable(v) for v in items[:k]) + (f", ... ({len(items)} in all)" if len(items) > k else "")
 
 
 def _summary(ev: Evaluation, normalize):
@@ -358,8 +430,13 @@ def _summary(ev: Evaluation, normalize):
         report = metrics.report(full, ev.names, output_dict=True, zero_division=0, labels=rows, ci=ev.ci)
         findings = diagnose(counts, target_names=ev.names)
     shown = normalize_counts(counts, normalize) if normalize else counts
+    counted = int(full.sum())  # the CLI counts unweighted pairs: every counted pair is in a cell
     return {
-        "n_predictions": ev.n,
+        # pairs counted into the matrix; n_read also holds the pairs --ignore-index skipped
+        "n_predictions": counted,
+        "n_ignored": ev.n - counted,
+        "n_read": ev.n,
+        "ignore_index": _plain(ev.ignore_index),
         "n_classes": len(ev.names),
         "labels": [_plain(v) for v in labels],
         "target_names": list(ev.names),
@@ -379,7 +456,7 @@ def _summary(ev: Evaluation, normalize):
             "n_bins": int(len(ev.calibration.bin_counts) - 1), "ece": float(ev.calibration.ece),
             "mce": float(ev.calibration.mce),
         },
-        "throughput": {
+        "throughput": {  # over the pairs read (n_read): the ignored ones are read and skipped too
             "seconds": ev.seconds,
             "predictions_per_second": ev.n / ev.seconds if ev.seconds > 0 else None,
             "counting_seconds": ev.count_seconds,
@@ -447,7 +524,7 @@ def render_text(s) -> str:
         names, [r["precision"] for r in per], [r["recall"] for r in per], [r["f1-score"] for r in per],
         [int(r["support"]) for r in per], averages, digits=4,
     )
-    out = [f"{s['n_predictions']:,} predictions, {s['n_classes']} classes"]
+    out = [_headline(s)]
     for role, src in s["inputs"].items():
         out.append(f"  {role}: {_printable(src)}")
     if s.get("scores_describe"):
@@ -485,11 +562,20 @@ def render_text(s) -> str:
     t = s["throughput"]
     if t is None:
         return "\n".join(out) + "\n"
+    n = s.get("n_read", s["n_predictions"])
     out.append(
-        f"Throughput: {s['n_predictions']:,} predictions in {t['seconds']:.3f} s, reading included: "
-        f"{_rate(s['n_predictions'], t['seconds'])} (counting alone: {_rate(s['n_predictions'], t['counting_seconds'])})"
+        f"Throughput: {n:,} pairs read in {t['seconds']:.3f} s, reading included: "
+        f"{_rate(n, t['seconds'])} (counting alone: {_rate(n, t['counting_seconds'])})"
     )
     return "\n".join(out) + "\n"
+
+
+def _headline(s) -> str:
+    """"N predictions, C classes", saying the pairs --ignore-index skipped apart."""
+    if s.get("ignore_index") is None:
+        return f"{s['n_predictions']:,} predictions, {s['n_classes']} classes"
+    return (f"{s['n_predictions']:,} predictions counted, {s['n_ignored']:,} ignored (true label "
+            f"{_printable(s['ignore_index'])}, --ignore-index), {s['n_classes']} classes")
 
 
 def _interval(pair) -> str:
@@ -611,7 +697,7 @@ def _fmt(v):
 def render_markdown(s) -> str:
     rep = s["report"]
     names = s["target_names"]
-    out = [f"**{s['n_predictions']:,} predictions, {s['n_classes']} classes**", ""]
+    out = [f"**{_md(_headline(s))}**", ""]
     if s.get("scores_describe"):
         out += [f"scores read as: {_printable(s['scores_describe'])}", ""]
     out += ["## Classification report", ""]
@@ -644,8 +730,9 @@ def render_markdown(s) -> str:
     t = s["throughput"]
     if t is None:
         return "\n".join(out) + "\n"
-    out += ["", f"Throughput: {_rate(s['n_predictions'], t['seconds'])} reading included, "
-            f"{_rate(s['n_predictions'], t['counting_seconds'])} counting alone."]
+    n = s.get("n_read", s["n_predictions"])
+    out += ["", f"Throughput: {n:,} pairs read, {_rate(n, t['seconds'])} reading included, "
+            f"{_rate(n, t['counting_seconds'])} counting alone."]
     return "\n".join(out) + "\n"
 
 
@@ -685,6 +772,8 @@ def render_csv(s) -> str:
     for h in _average_rows(rep):
         r = rep[h]
         rows.append([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    if s.get("ignore_index") is not None:  # statements go in the class column: the numeric columns stay numeric
+        rows.append([_csv_text(_headline(s)), "", "", "", ""])
     if s.get("scores_describe"):  # a last row, said in the class column: the numeric columns stay numeric
         rows.append([_csv_text(f"scores read as: {s['scores_describe']}"), "", "", "", ""])
     return "".join(_csv_line(row) for row in rows)
@@ -793,6 +882,7 @@ def _cmd_report(args) -> int:
         _check_binary_truth(cm, args.scores)
     shown = cm.labels if labels is None else labels
     ev = Evaluation(cm, _names_for(shown, names), n, wall, count_s, curves, {k: described[k] for k in requests}, labels)
+    ev.ignore_index = cm.ignore_index
     one_vs_rest = ev.curves is not None and ev.curves.ndim == 4
     if one_vs_rest and labels is not None and labels.dtype.kind in "iu":
         if labels.min() < 0 or labels.max() >= ev.curves.shape[0]:
@@ -985,8 +1075,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--num-classes", type=int, metavar="C", help="labels are 0..C-1 (fastest)")
     rep.add_argument("--labels", nargs="+", metavar="LABEL", help="classes to report, in this order (space or comma "
                      "separated); as scikit-learn's labels=, each still counts every sample")
-    rep.add_argument("--ignore-index", type=int, metavar="I", help="skip pairs whose true label is I (e.g. 255)")
-    rep.add_argument("--names", metavar="FILE", help="class names, one per line, in class order")
+    rep.add_argument("--ignore-index", metavar="LABEL", help="skip pairs whose true label is LABEL (e.g. 255, or void "
+                     "for string labels); the report says how many were skipped")
+    rep.add_argument("--names", metavar="FILE", help="class names: one per line, line i naming integer label i "
+                     "(0-based), or LABEL<TAB>NAME lines mapping each label of the data by its text; a label "
+                     "without a name is exit 2")
     rep.add_argument("--ci", type=float, metavar="LEVEL",
                      help="add confidence intervals at this level (e.g. 0.95): Wilson for precision, recall and "
                      "accuracy, bootstrap over the counts for F1 and the macro averages")

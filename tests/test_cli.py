@@ -57,6 +57,7 @@ def files(tmp_path_factory, data):
     np.savetxt(d / "t.txt", t, fmt="%d")
     np.savetxt(d / "p.txt", p, fmt="%d")
     (d / "names.txt").write_text("zero\none\ntwo\nthree\nfour\n")
+    (d / "names3.txt").write_text("zero\none\ntwo\n")
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -215,7 +216,7 @@ BAD = [
     ("--true", "t.npy", "--pred", "p.npy", "--num-classes", "3"),  # label 4 out of range
     ("--true", "t.npy", "--pred", "s.npy:0"),  # fractional labels
     ("--true", "names.txt", "--pred", "p.txt"),  # different lengths
-    ("--true", "t.npy", "--pred", "p.npy", "--names", "t.txt"),  # wrong number of names
+    ("--true", "t.npy", "--pred", "p.npy", "--names", "names3.txt"),  # labels 3 and 4 have no name
     ("--true", "t.npy"),  # neither --pred nor --scores
     ("--true", "t.npy", "--pred", "p.npy", "--format", "xml"),
     ("--true", "t.npy", "--pred", "p.npy", "--chunk-size", "0"),
@@ -373,7 +374,8 @@ def test_segmentation_masks_and_logits(capsys, tmp_path):
     t, p = masks.ravel(), logits.argmax(axis=1).ravel()
     keep = t != 255
     np.testing.assert_array_equal(doc["confusion_matrix"], sk_confusion_matrix(t[keep], p[keep], labels=range(4)))
-    assert doc["n_predictions"] == masks.size
+    assert doc["n_predictions"] == keep.sum() and doc["n_ignored"] == (~keep).sum()
+    assert doc["n_read"] == masks.size
 
 
 def test_curves_summary_close_to_sklearn(capsys, files, data):

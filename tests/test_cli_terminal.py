@@ -1,0 +1,96 @@
+"""``fastcm report`` and ``fastcm demo`` for the person at the terminal (issue 34, items 5-9):
+ignored pairs said apart, names mapped or refused, every format carrying every section,
+throughput measured apart from loading, a demo that shows the accuracy paradox, one
+progress rule for the CLI and ``fastcm.evaluate``."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from fastcm import cli
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def report_json(capsys, *argv):
+    code, out, err = run(capsys, "report", *argv, "--format", "json", "--quiet")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# -- 5. ignored pairs, --ignore-index of the data's kind, --names mapped or refused ----------
+@pytest.fixture
+def masks(tmp_path):
+    t = np.array([0, 1, 255, 255, 2, 1, 255, 0], dtype=np.uint8)
+    p = np.array([0, 1, 0, 1, 2, 2, 2, 1], dtype=np.uint8)
+    np.save(tmp_path / "t.npy", t)
+    np.save(tmp_path / "p.npy", p)
+    return tmp_path
+
+
+def test_ignored_pairs_are_reported_apart_from_counted_ones(capsys, masks):
+    args = ["--true", masks / "t.npy", "--pred", masks / "p.npy", "--ignore-index", 255, "--num-classes", 3]
+    doc = report_json(capsys, *args)
+    assert doc["n_predictions"] == 5 and doc["n_ignored"] == 3 and doc["n_read"] == 8
+    assert doc["ignore_index"] == 255
+    assert sum(map(sum, doc["confusion_matrix"])) == 5
+    code, out, _ = run(capsys, "report", *args, "--quiet")
+    assert code == 0
+    head = out.splitlines()[0]
+    assert "5 predictions counted" in head and "3 ignored" in head and "255" in head
+    assert "8 pairs read" in out  # the throughput says what it ran over
+    for fmt in ("markdown", "csv"):
+        code, out, _ = run(capsys, "report", *args, "--quiet", "--format", fmt)
+        assert code == 0 and "3 ignored" in out
+
+
+def test_ignore_index_takes_a_string_label(capsys, tmp_path):
+    (tmp_path / "a.csv").write_text("truth,guess\ncat,dog\nvoid,dog\ncat,cat\ndog,dog\nvoid,cat\n")
+    doc = report_json(capsys, "--true", f"{tmp_path}/a.csv:truth", "--pred", f"{tmp_path}/a.csv:guess",
+                      "--ignore-index", "void")
+    assert doc["labels"] == ["cat", "dog"]
+    assert doc["confusion_matrix"] == [[1, 1], [0, 1]]
+    assert doc["n_predictions"] == 3 and doc["n_ignored"] == 2
+
+
+def test_ignore_index_of_the_wrong_kind_is_exit_2(capsys, masks):
+    code, _, err = run(capsys, "report", "--true", masks / "t.npy", "--pred", masks / "p.npy", "--ignore-index", "void")
+    assert code == 2 and "--ignore-index" in err and "void" in err and "integer" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_names_map_integer_labels_by_index(capsys, tmp_path):
+    # class 3 never occurs: the fourth name is not given to class 4
+    t, p = np.array([0, 1, 2, 4, 4]), np.array([0, 1, 2, 4, 0])
+    np.save(tmp_path / "t.npy", t)
+    np.save(tmp_path / "p.npy", p)
+    (tmp_path / "names.txt").write_text("zero\none\ntwo\nthree\nfour\n")
+    doc = report_json(capsys, "--true", tmp_path / "t.npy", "--pred", tmp_path / "p.npy", "--names", tmp_path / "names.txt")
+    assert doc["labels"] == [0, 1, 2, 4]
+    assert doc["target_names"] == ["zero", "one", "two", "four"]
+    (tmp_path / "four.txt").write_text("zero\none\ntwo\nthree\n")
+    code, _, err = run(capsys, "report", "--true", tmp_path / "t.npy", "--pred", tmp_path / "p.npy",
+                       "--names", tmp_path / "four.txt", "--quiet")
+    assert code == 2 and "4" in err and "--names" in err and "LABEL<TAB>NAME" in err
+
+
+def test_names_refuse_positional_names_for_string_labels(capsys, tmp_path):
+    (tmp_path / "a.csv").write_text("truth,guess\ncat,dog\ndog,dog\nbird,cat\n")
+    (tmp_path / "names.txt").write_text("Katze\nHund\nVogel\n")
+    args = ["--true", f"{tmp_path}/a.csv:truth", "--pred", f"{tmp_path}/a.csv:guess"]
+    code, _, err = run(capsys, "report", *args, "--names", tmp_path / "names.txt", "--quiet")
+    assert code == 2 and "bird" in err and "LABEL<TAB>NAME" in err
+    (tmp_path / "map.txt").write_text("cat\tKatze\ndog\tHund\nbird\tVogel\n")
+    doc = report_json(capsys, *args, "--names", tmp_path / "map.txt")
+    assert doc["labels"] == ["bird", "cat", "dog"]
+    assert doc["target_names"] == ["Vogel", "Katze", "Hund"]
+    (tmp_path / "part.txt").write_text("cat\tKatze\ndog\tHund\n")
+    code, _, err = run(capsys, "report", *args, "--names", tmp_path / "part.txt", "--quiet")
+    assert code == 2 and "bird" in err and "no name" in err
