@@ -488,7 +488,7 @@ def per_class_bars(cm, labels=None, *, ax=None, max_classes=40, title=None):
     ax.set_ylim(0, 1.05)
     if worst:
         zero = int(np.count_nonzero(f[support > 0] == 0))
-        ax.set_xlabel(f"class (n = support): the {n} lowest F1 of {c:,} classes, ties by larger support"
+        ax.set_xlabel(f"class (n = support)\nthe {n} lowest F1 of {c:,} classes, ties by larger support"
                       + (f"; {zero:,} classes have F1 = 0" if zero else ""))
     else:
         ax.set_xlabel("class (n = support)")
@@ -1077,7 +1077,7 @@ def summary(cm, *, labels=None, normalize=None, curves=None, title=None):
     heading = "Confusion matrix" + (f" (normalized over {normalize})" if normalize else "")
     ConfusionMatrixDisplay(counts, display_labels=names, normalize=normalize).plot(
         ax=mat_ax, title=heading if c <= MAX_MATRIX else None)
-    per_class_bars(counts, names, ax=bar_ax, title="Per-class scores")
+    per_class_bars(counts, names, ax=bar_ax, title="Per-class scores", max_classes=40 if c <= 40 else 20)
     if has_curves:
         RocCurveDisplay._from_items(items, 12).plot(ax=roc_ax)
         PrecisionRecallDisplay._from_items(items, 12).plot(ax=pr_ax)
