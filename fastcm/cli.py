@@ -16,13 +16,18 @@ Examples
 >>> d = tempfile.mkdtemp()
 >>> np.save(os.path.join(d, "t.npy"), np.array([0, 1, 1, 0])); np.save(os.path.join(d, "p.npy"), np.array([0, 1, 0, 0]))
 >>> main(["report", "--true", os.path.join(d, "t.npy"), "--pred", os.path.join(d, "p.npy"), "--format", "csv", "--quiet"])
-class,precision,recall,f1-score,support
-0,0.6667,1.0000,0.8000,2
-1,1.0000,0.5000,0.6667,2
-accuracy,,,0.7500,4
-macro avg,0.8333,0.7500,0.7333,4
-weighted avg,0.8333,0.7500,0.7333,4
+class,precision,recall,f1-score,support,predicted 0,predicted 1
+0,0.6667,1.0000,0.8000,2,2,0
+1,1.0000,0.5000,0.6667,2,1,1
+accuracy,,,0.7500,4,,
+macro avg,0.8333,0.7500,0.7333,4,,
+weighted avg,0.8333,0.7500,0.7333,4,,
 0
+
+Every format carries every section asked for (``--ci``, ``--operating-point``,
+``--calibration``, ``--require``): CSV as columns of its one table (a row per class) and
+statement rows in the class column; JSON keeps the raw counts
+(``confusion_matrix_counts``) beside a matrix normalized by ``--normalize``.
 """
 
 from __future__ import annotations
@@ -445,6 +450,7 @@ def _summary(ev: Evaluation, normalize):
         "scores_rule": None if ev.scores is None else ev.scores.rule,
         "report": report,
         "confusion_matrix": shown.tolist(),
+        "confusion_matrix_counts": counts.tolist(),  # the raw counts, also when the shown matrix is normalized
         "normalize": normalize,
         "diagnostics": [{"kind": f.kind, "message": f.message, "numbers": {k: _plain(v) for k, v in f.numbers.items()}} for f in findings],
         "curves": _curve_rows(ev.curves, ev.names) or None,
@@ -614,9 +620,7 @@ def _extra_text(s, names, raw) -> list:
                 f"ECE {c['ece']:.4f}, MCE {c['mce']:.4f}", ""]
     req = s.get("requirements")
     if req:
-        how = " (judged on the 95% lower bounds)" if req.get("lower_bound") else ""
-        verdict = "PASSED" if req["passed"] else f"FAILED ({len(req['failures'])} of {req['checked']})"
-        out.append(f"Requirements {', '.join(req['required'])}{how}: {verdict}")
+        out.append(_requirements_verdict(req))
         out += [f"  {_printable(line)}" for line in req["failures"]]
         out.append("")
     return out
@@ -702,12 +706,15 @@ def render_markdown(s) -> str:
         out += [f"scores read as: {_printable(s['scores_describe'])}", ""]
     out += ["## Classification report", ""]
     out += ["| class | precision | recall | f1-score | support |", "| --- | ---: | ---: | ---: | ---: |"]
-    for n in names + _average_rows(rep):
+    for n in names:
         r = rep[n]
         out.append(f"| {_md(n)} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1-score']:.4f} | {int(r['support'])} |")
-    if "accuracy" in rep:
+    if "accuracy" in rep:  # before the averages, as in the text report and scikit-learn's
         total = int(sum(rep[n]["support"] for n in names))
         out.append(f"| accuracy | | | {rep['accuracy']:.4f} | {total} |")
+    for n in _average_rows(rep):
+        r = rep[n]
+        out.append(f"| {n} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1-score']:.4f} | {int(r['support'])} |")
     out.append("")
     normalized = s["normalize"] is not None
     if s["n_classes"] <= MAX_PRINTED_CLASSES:
@@ -725,6 +732,7 @@ def render_markdown(s) -> str:
     if s["curves"]:
         out += ["", "## Curves (one-vs-rest)", "", "| class | AUROC | average precision |", "| --- | ---: | ---: |"]
         out += [f"| {_md(r['class'])} | {_fmt(r['auroc']).strip()} | {_fmt(r['average_precision']).strip()} |" for r in s["curves"]]
+    out += _extra_markdown(s)
     if s.get("synthetic_stream"):
         out += ["", "## Throughput", "", "```"] + _synthetic_lines(s["synthetic_stream"]) + ["```"]
     t = s["throughput"]
@@ -734,6 +742,46 @@ def render_markdown(s) -> str:
     out += ["", f"Throughput: {n:,} pairs read, {_rate(n, t['seconds'])} reading included, "
             f"{_rate(n, t['counting_seconds'])} counting alone."]
     return "\n".join(out) + "\n"
+
+
+def _extra_markdown(s) -> list:
+    """The sections --ci, --operating-point, --calibration and --require add, as markdown."""
+    out = []
+    rep, names = s["report"], s["target_names"]
+    if s.get("ci"):
+        out += ["", f"## {100 * s['ci']:g}% confidence intervals", "",
+                "precision, recall, accuracy: Wilson; f1-score, macro: bootstrap over the counts, 10,000 resamples", "",
+                "| class | precision | recall | f1-score |", "| --- | ---: | ---: | ---: |"]
+        for key in names + ["macro avg"]:
+            row = rep.get(key, {})
+            if "precision_ci" in row:
+                out.append(f"| {_md(key)} | " + " | ".join(_interval(row[k]) for k in ("precision_ci", "recall_ci", "f1-score_ci")) + " |")
+        if "accuracy_ci" in rep:
+            out.append(f"| accuracy | | | {_interval(rep['accuracy_ci'])} |")
+    if s.get("operating_points"):
+        out += ["", "## Operating points", "", f"binned curves, {CURVE_THRESHOLDS} thresholds in [0, 1]", "",
+                "| criterion | class | threshold | precision | recall | fpr |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for r in s["operating_points"]:
+            if r["achieved"]:
+                out.append(f"| {r['criterion']} | {_md(r['class'])} | {r['threshold']:.4g} | {r['precision']:.4f} | "
+                           f"{r['recall']:.4f} | {r['fpr']:.4f} |")
+            else:
+                out.append(f"| {r['criterion']} | {_md(r['class'])} | not reached | | | |")
+    if s.get("calibration"):
+        c = s["calibration"]
+        out += ["", "## Calibration", "", f"Top-class confidence, {c['n_bins']} equal-width bins: "
+                f"ECE {c['ece']:.4f}, MCE {c['mce']:.4f}"]
+    req = s.get("requirements")
+    if req:
+        out += ["", "## Requirements", "", _md(_requirements_verdict(req))]
+        out += [f"- {_md(line)}" for line in req["failures"]]
+    return out
+
+
+def _requirements_verdict(req) -> str:
+    how = " (judged on the 95% lower bounds)" if req.get("lower_bound") else ""
+    verdict = "PASSED" if req["passed"] else f"FAILED ({len(req['failures'])} of {req['checked']})"
+    return f"Requirements {', '.join(req['required'])}{how}: {verdict}"
 
 
 def _synthetic_lines(b) -> list:
@@ -761,22 +809,76 @@ def _csv_line(cells) -> str:
 
 
 def render_csv(s) -> str:
+    """The report as one table: a row per class (then accuracy and the averages, as
+    scikit-learn), a column per quantity: the report, the confusion matrix row
+    (``predicted <class>``), and what was asked: intervals (``<metric> ci low/high``),
+    curves (``auroc``, ``average_precision``), operating points (``<criterion> threshold``,
+    ...). What belongs to no class (calibration, requirements, ignored pairs, how scores
+    were read, a normalized matrix) follows as statements in the class column, so the
+    numeric columns stay numeric."""
     rep = s["report"]
-    rows = [["class", "precision", "recall", "f1-score", "support"]]
-    for n in s["target_names"]:
-        r = rep[n]
-        rows.append([_csv_text(n), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
+    names = s["target_names"]
+    head = ["class", "precision", "recall", "f1-score", "support"]
+    rows = {n: [_csv_text(n), f"{rep[n]['precision']:.4f}", f"{rep[n]['recall']:.4f}", f"{rep[n]['f1-score']:.4f}",
+                int(rep[n]["support"])] for n in names}
+    order = list(names)
     if "accuracy" in rep:
-        total = int(sum(rep[n]["support"] for n in s["target_names"]))
-        rows.append(["accuracy", "", "", f"{rep['accuracy']:.4f}", total])
+        total = int(sum(rep[n]["support"] for n in names))
+        rows["accuracy"] = ["accuracy", "", "", f"{rep['accuracy']:.4f}", total]
+        order.append("accuracy")
     for h in _average_rows(rep):
         r = rep[h]
-        rows.append([h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])])
-    if s.get("ignore_index") is not None:  # statements go in the class column: the numeric columns stay numeric
-        rows.append([_csv_text(_headline(s)), "", "", "", ""])
-    if s.get("scores_describe"):  # a last row, said in the class column: the numeric columns stay numeric
-        rows.append([_csv_text(f"scores read as: {s['scores_describe']}"), "", "", "", ""])
-    return "".join(_csv_line(row) for row in rows)
+        rows[h] = [h, f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}", int(r["support"])]
+        order.append(h)
+
+    def column(title, values):  # values: {row key: cell}; other rows get an empty cell
+        head.append(_csv_text(title))
+        for key in order:
+            rows[key].append(values.get(key, ""))
+
+    normalized = s["normalize"] is not None
+    for j, predicted in enumerate(names):
+        column(f"predicted {predicted}", {n: (f"{row[j]:.4f}" if normalized else int(row[j]))
+                                          for n, row in zip(names, s["confusion_matrix"])})
+    if s.get("ci"):
+        for metric in ("precision", "recall", "f1-score"):
+            for side, k in (("low", 0), ("high", 1)):
+                cells = {key: _csv_number(rep[key][f"{metric}_ci"][k]) for key in order
+                         if isinstance(rep.get(key), dict) and f"{metric}_ci" in rep[key]}
+                if metric == "f1-score" and "accuracy_ci" in rep:  # accuracy sits in the f1-score column
+                    cells["accuracy"] = _csv_number(rep["accuracy_ci"][k])
+                column(f"{metric} ci {side}", cells)
+    if s.get("curves"):
+        by_name = {r["class"]: r for r in s["curves"]}
+        for metric in ("auroc", "average_precision"):
+            column(metric, {n: _csv_number(by_name[str(n)][metric]) for n in names if str(n) in by_name})
+    for criterion in dict.fromkeys(r["criterion"] for r in s.get("operating_points") or []):
+        points = {r["class"]: r for r in s["operating_points"] if r["criterion"] == criterion}
+        for metric in ("threshold", "precision", "recall", "fpr"):
+            column(f"{criterion} {metric}", {n: _csv_number(points[str(n)][metric]) for n in names
+                                             if str(n) in points and points[str(n)]["achieved"]})
+    width = len(head)
+    statements = []
+    if normalized:
+        statements.append(f"confusion matrix normalized over {s['normalize']}")
+    if s.get("ignore_index") is not None:
+        statements.append(_headline(s))
+    if s.get("calibration"):
+        c = s["calibration"]
+        statements.append(f"calibration of the top-class confidence ({c['n_bins']} equal-width bins): "
+                          f"ECE {c['ece']:.4f}, MCE {c['mce']:.4f}")
+    req = s.get("requirements")
+    if req:
+        statements.append(_requirements_verdict(req).replace("Requirements", "requirements", 1))
+        statements += [f"requirement failed: {line}" for line in req["failures"]]
+    if s.get("scores_describe"):  # the last row, as before
+        statements.append(f"scores read as: {s['scores_describe']}")
+    lines = [head] + [rows[key] for key in order] + [[_csv_text(t)] + [""] * (width - 1) for t in statements]
+    return "".join(_csv_line(row) for row in lines)
+
+
+def _csv_number(v) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{v:.4f}"
 
 
 def render(s, fmt) -> str:

@@ -316,7 +316,8 @@ def test_json_keeps_labels_exact_and_escaped_by_the_encoder(capsys, hostile_csv,
 def test_csv_output_guards_formulas_not_numbers(capsys, hostile_csv, reader):
     labels = json.loads(_report(capsys, hostile_csv, "json"))["labels"]
     rows = list(csv.reader(io.StringIO(_report(capsys, hostile_csv, "csv"))))
-    assert rows[0] == ["class", "precision", "recall", "f1-score", "support"]
+    assert rows[0][:5] == ["class", "precision", "recall", "f1-score", "support"]
+    assert rows[0][5:] == [f"predicted {v}" for v in labels]  # the matrix: a column per predicted class
     got = [r[0] for r in rows[1 : 1 + len(labels)]]
     expected = ["'" + v if v.startswith(FORMULA_START) and v != "-0.5" else v for v in labels]
     assert got == expected

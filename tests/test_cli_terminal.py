@@ -94,3 +94,78 @@ def test_names_refuse_positional_names_for_string_labels(capsys, tmp_path):
     (tmp_path / "part.txt").write_text("cat\tKatze\ndog\tHund\n")
     code, _, err = run(capsys, "report", *args, "--names", tmp_path / "part.txt", "--quiet")
     assert code == 2 and "bird" in err and "no name" in err
+
+
+# -- 6. every format carries every requested section ------------------------------------------
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    n, c = 600, 3
+    t = rng.integers(0, c, n)
+    p = np.where(rng.random(n) < 0.8, t, rng.integers(0, c, n))
+    s = rng.random((n, c))
+    s[np.arange(n), p] += 2.0
+    s /= s.sum(axis=1, keepdims=True)
+    d = tmp_path_factory.mktemp("scored")
+    np.save(d / "t.npy", t)
+    np.save(d / "p.npy", p)
+    np.save(d / "s.npy", s)
+    return d, t, p
+
+
+SECTIONS = ["--ci", "0.9", "--operating-point", "recall=0.9", "--calibration", "5", "--require", "recall>=0.99"]
+
+
+def test_markdown_carries_every_requested_section(capsys, scored):
+    d, t, p = scored
+    code, out, err = run(capsys, "report", "--true", d / "t.npy", "--pred", d / "p.npy", "--scores", d / "s.npy",
+                         *SECTIONS, "--format", "markdown", "--quiet")
+    assert code == 3 and "recall" in err
+    for heading in ("## 90% confidence intervals", "## Operating points", "## Calibration", "## Requirements"):
+        assert heading in out
+    assert "FAILED" in out and "recall>=0.99" in out
+    lines = out.splitlines()
+    row = lambda name: next(i for i, ln in enumerate(lines) if ln.startswith(f"| {name} |"))
+    assert row("2") < row("accuracy") < row("macro avg") < row("weighted avg")  # as text and scikit-learn
+
+
+def test_csv_carries_the_matrix_and_every_requested_section(capsys, scored):
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    d, t, p = scored
+    code, out, _ = run(capsys, "report", "--true", d / "t.npy", "--pred", d / "p.npy", "--scores", d / "s.npy",
+                       *SECTIONS, "--format", "csv", "--quiet")
+    assert code == 3
+    rows = list(csv.DictReader(io.StringIO(out)))
+    by_class = {r["class"]: r for r in rows}
+    expected = sk_cm(t, p)
+    for i in range(3):
+        r = by_class[str(i)]
+        assert [int(r[f"predicted {j}"]) for j in range(3)] == expected[i].tolist()
+        low, high = float(r["recall ci low"]), float(r["recall ci high"])
+        assert low <= float(r["recall"]) <= high
+        assert 0 <= float(r["recall>=0.9 threshold"]) <= 1 and float(r["auroc"]) > 0.5
+    assert float(by_class["accuracy"]["f1-score ci low"]) <= float(by_class["accuracy"]["f1-score"])
+    statements = [r["class"] for r in rows if not r["support"]]
+    assert any(s.startswith("calibration") and "ECE" in s for s in statements)
+    assert any("requirements" in s and "FAILED" in s for s in statements)
+    # the report's own rows come first, in scikit-learn's order
+    assert [r["class"] for r in rows[:6]] == ["0", "1", "2", "accuracy", "macro avg", "weighted avg"]
+
+
+def test_json_with_normalize_keeps_the_counts(capsys, scored):
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    d, t, p = scored
+    doc = report_json(capsys, "--true", d / "t.npy", "--pred", d / "p.npy", "--normalize", "true")
+    np.testing.assert_allclose(doc["confusion_matrix"], sk_cm(t, p, normalize="true"))
+    assert doc["confusion_matrix_counts"] == sk_cm(t, p).tolist()
+
+
+def test_csv_with_normalize_says_so_and_keeps_counts(capsys, scored):
+    d, t, p = scored
+    code, out, _ = run(capsys, "report", "--true", d / "t.npy", "--pred", d / "p.npy", "--normalize", "true",
+                       "--format", "csv", "--quiet")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and abs(sum(float(rows[0][f"predicted {j}"]) for j in range(3)) - 1) < 1e-3
+    assert any("normalized over true" in r["class"] for r in rows)
