@@ -89,10 +89,16 @@ def bin_edges(n_bins=15, dtype=np.float32) -> np.ndarray:
     """
     n = check_n_bins(n_bins)
     dt = np.dtype(dtype) if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize >= 4 else np.dtype(np.float32)
-    step = dt.type(1.0) / dt.type(n)
-    i = np.arange(n + 1)
+    i = np.arange(n + 1, dtype=np.float64)
     half = (n + 1) // 2
-    edges = np.where(i < half, i.astype(dt) * step, dt.type(1.0) - (n - i).astype(dt) * step).astype(dt)
+    if dt == np.float32:
+        # torch's vectorised linspace computes ``end - step * k`` with one fused multiply-add:
+        # a float32 step times an integer is exact in float64, so one rounding to float32
+        # after the float64 sum gives the same value (checked against torch for n < 2000)
+        step = np.float64(np.float32(1.0) / np.float32(n))
+    else:
+        step = 1.0 / n
+    edges = np.where(i < half, i * step, 1.0 - (n - i) * step).astype(dt)
     return edges.astype(np.float64)
 
 
