@@ -33,6 +33,7 @@ statement rows in the class column; JSON keeps the raw counts
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -73,8 +74,7 @@ class Evaluation:
     cm: object  # ConfusionMatrix
     names: list
     n: int
-    seconds: float  # wall time of the whole pass, reading included
-    count_seconds: float  # time inside ConfusionMatrix.update only
+    timing: dict  # seconds: see count_chunks
     curves: object = None  # summed threshold matrices: (C, T, 2, 2) one-vs-rest, or (T, 2, 2)
     sources: dict = field(default_factory=dict)
     labels: object = None  # the classes to report (--labels), or None: every class of the data
@@ -174,7 +174,13 @@ class ScoreReading:
 
 def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_index=None, quiet=False,
                  with_curves=False, thresholds=None, backend="auto", calibration=None, scores=None):
-    """Count ``(y_true, y_pred_or_None, scores_or_None)`` chunks; returns (cm, curves, n, wall, count_s).
+    """Count ``(y_true, y_pred_or_None, scores_or_None)`` chunks; returns (cm, curves, n, timing).
+
+    ``timing`` (seconds): ``reading_seconds`` waiting for the chunks (files read and
+    parsed), ``load_seconds`` loading or compiling the kernels on the first rows (numba's
+    start-up included; not part of the rest), ``counting_seconds`` inside
+    :meth:`ConfusionMatrix.update`, ``scores_seconds`` for the curves and calibration, and
+    ``seconds`` the whole pass less the loading.
 
     ``scores``: a :class:`ScoreReading` (default: "auto"), which holds the reading decided.
     One score column gives predictions at probability 0.5, i.e. logit 0 for logits. Errors
@@ -198,10 +204,18 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
     cm = new_matrix(ignore_index) if ignore_index is None or not isinstance(ignore_index, str) else None
     curves = None
     bar = _progress(total, quiet)
-    n, count_s, load_s = 0, 0.0, 0.0
+    n, count_s, load_s, read_s, scores_s = 0, 0.0, 0.0, 0.0, 0.0
     started = time.perf_counter()
+    chunks = iter(chunks)
     try:
-        for i, (t, p, s) in enumerate(chunks):
+        for i in itertools.count():
+            t0 = time.perf_counter()
+            try:
+                t, p, s = next(chunks)  # reading and parsing the files
+            except StopIteration:
+                break
+            finally:
+                read_s += time.perf_counter() - t0
             if s is not None and s.ndim == 2 and s.shape[1] == 1:
                 s = s[:, 0]  # one score column: the positive class of a binary problem
             reading = None if s is None else scores.chunk(s, i, n)
@@ -221,6 +235,7 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
             except (ValueError, TypeError) as exc:
                 raise InputError(f"{exc} (in the chunk starting at row {i * chunk_rows}; positions count from there)" if i else str(exc)) from None
             count_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
             if with_curves and s is not None and t.ndim == 1:
                 curves = _update_curves(curves, t, s, ignore_index, thresholds, n, reading)
             if calibration is not None and s is not None and s.ndim == 2:
@@ -228,6 +243,7 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
                     calibration.update(t, s)
                 except (ValueError, TypeError) as exc:
                     raise InputError(f"--calibration: {exc}") from None
+            scores_s += time.perf_counter() - t0
             n += int(np.size(t))  # pairs: an (N, H, W) mask chunk holds N*H*W of them
             if bar is not None:
                 bar.update(len(t))
@@ -236,7 +252,9 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
             bar.close()
     if cm is None:  # no rows: the caller says so
         cm = new_matrix(None)
-    return cm, curves, n, time.perf_counter() - started - load_s, count_s
+    timing = {"seconds": time.perf_counter() - started - load_s, "reading_seconds": read_s,
+              "load_seconds": load_s, "counting_seconds": count_s, "scores_seconds": scores_s}
+    return cm, curves, n, timing
 
 
 def ignore_label(text, y_true):
@@ -289,9 +307,18 @@ def _readonly(a):
 
 
 def _warm_up(cm, t, pred):
-    """Load (or compile) the kernels on a few rows, so throughput measures counting."""
+    """Load (or compile) the kernels on a few rows, so throughput measures counting.
+
+    A small first call is counted by the numpy reference while numba loads in the
+    background (see :func:`fastcm.backends.select`): the load is waited for here, and the
+    rows counted again by the kernel the stream will use, so neither lands in the timed part.
+    """
+    from . import backends
+
     t0 = time.perf_counter()
     try:
+        cm.copy().update(t[:64], pred[:64])
+        backends.wait_until_loaded()
         cm.copy().update(t[:64], pred[:64])
     except (ValueError, TypeError):
         pass  # the real update reports it
@@ -462,11 +489,13 @@ def _summary(ev: Evaluation, normalize):
             "n_bins": int(len(ev.calibration.bin_counts) - 1), "ece": float(ev.calibration.ece),
             "mce": float(ev.calibration.mce),
         },
-        "throughput": {  # over the pairs read (n_read): the ignored ones are read and skipped too
-            "seconds": ev.seconds,
-            "predictions_per_second": ev.n / ev.seconds if ev.seconds > 0 else None,
-            "counting_seconds": ev.count_seconds,
-            "counting_predictions_per_second": ev.n / ev.count_seconds if ev.count_seconds > 0 else None,
+        # over the pairs read (n_read): the ignored ones are read and skipped too; loading the
+        # kernels (numba's start-up, a first compile) is measured apart and in no rate
+        "throughput": {
+            **ev.timing,
+            "predictions_per_second": ev.n / ev.timing["seconds"] if ev.timing["seconds"] > 0 else None,
+            "counting_predictions_per_second": (ev.n / ev.timing["counting_seconds"]
+                                                if ev.timing["counting_seconds"] > 0 else None),
         },
     }
 
@@ -568,12 +597,21 @@ def render_text(s) -> str:
     t = s["throughput"]
     if t is None:
         return "\n".join(out) + "\n"
-    n = s.get("n_read", s["n_predictions"])
-    out.append(
-        f"Throughput: {n:,} pairs read in {t['seconds']:.3f} s, reading included: "
-        f"{_rate(n, t['seconds'])} (counting alone: {_rate(n, t['counting_seconds'])})"
-    )
+    out += _throughput_lines(s)
     return "\n".join(out) + "\n"
+
+
+def _throughput_lines(s) -> list:
+    t = s["throughput"]
+    n = s.get("n_read", s["n_predictions"])
+    parts = [f"reading {t['reading_seconds']:.3f} s", f"counting {t['counting_seconds']:.3f} s"]
+    if s.get("curves") or s.get("calibration"):
+        parts.append(f"curves and calibration {t['scores_seconds']:.3f} s")
+    lines = [f"Throughput: {n:,} pairs read in {t['seconds']:.3f} s ({', '.join(parts)}): {_rate(n, t['seconds'])} "
+             f"reading included, {_rate(n, t['counting_seconds'])} counting alone",
+             f"  loading the kernels: {t['load_seconds']:.3f} s, not in the rates (numba's start-up, and on a "
+             "machine's first run the compile that `fastcm warm-up` does ahead)"]
+    return lines
 
 
 def _headline(s) -> str:
@@ -738,9 +776,7 @@ def render_markdown(s) -> str:
     t = s["throughput"]
     if t is None:
         return "\n".join(out) + "\n"
-    n = s.get("n_read", s["n_predictions"])
-    out += ["", f"Throughput: {n:,} pairs read, {_rate(n, t['seconds'])} reading included, "
-            f"{_rate(n, t['counting_seconds'])} counting alone."]
+    out += [""] + [ln.strip() + "  " for ln in _throughput_lines(s)]
     return "\n".join(out) + "\n"
 
 
@@ -974,7 +1010,7 @@ def _cmd_report(args) -> int:
             yield got["y_true"], got.get("y_pred"), s
 
     # every class is counted, --labels picked afterwards: see _select_labels
-    cm, curves, n, wall, count_s = count_chunks(
+    cm, curves, n, timing = count_chunks(
         chunks(), total=total, num_classes=num_classes, ignore_index=args.ignore_index,
         quiet=args.quiet, with_curves=args.scores is not None, calibration=calibration, scores=reading,
     )
@@ -983,7 +1019,7 @@ def _cmd_report(args) -> int:
     if thresholded:
         _check_binary_truth(cm, args.scores)
     shown = cm.labels if labels is None else labels
-    ev = Evaluation(cm, _names_for(shown, names), n, wall, count_s, curves, {k: described[k] for k in requests}, labels)
+    ev = Evaluation(cm, _names_for(shown, names), n, timing, curves, {k: described[k] for k in requests}, labels)
     ev.ignore_index = cm.ignore_index
     one_vs_rest = ev.curves is not None and ev.curves.ndim == 4
     if one_vs_rest and labels is not None and labels.dtype.kind in "iu":
@@ -1085,10 +1121,10 @@ def _cmd_demo(args) -> int:
     from .calibration import CalibrationError
 
     calibration = CalibrationError(10)
-    cm, curves, n, wall, count_s = count_chunks(
+    cm, curves, n, timing = count_chunks(
         [(y_true, y_pred, proba)], num_classes=proba.shape[1], quiet=True, with_curves=True, calibration=calibration,
     )
-    ev = Evaluation(cm, names, n, wall, count_s, curves, {
+    ev = Evaluation(cm, names, n, timing, curves, {
         "data": "scikit-learn's handwritten digits (load_digits), held-out half",
         "model": "logistic regression on 4x4-pooled images (scripts/make_demo_data.py)",
         "file": path,

@@ -169,3 +169,29 @@ def test_csv_with_normalize_says_so_and_keeps_counts(capsys, scored):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and abs(sum(float(rows[0][f"predicted {j}"]) for j in range(3)) - 1) < 1e-3
     assert any("normalized over true" in r["class"] for r in rows)
+
+
+# -- 7. throughput: counting timed apart from loading the kernels and reading the files --------
+def test_counting_rate_excludes_kernel_loading_and_reading(tmp_path):
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 5, 200_000)
+    np.save(tmp_path / "t.npy", t)
+    np.save(tmp_path / "p.npy", np.where(rng.random(t.size) < 0.8, t, 0))
+    # a fresh process: numba's start-up (and any compile) is paid by this run
+    res = subprocess.run([sys.executable, "-m", "fastcm", "report", "--true", str(tmp_path / "t.npy"), "--pred",
+                          str(tmp_path / "p.npy"), "--format", "json", "--quiet"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    tp = json.loads(res.stdout)["throughput"]
+    assert tp["load_seconds"] > 0.05  # importing numba at least
+    assert tp["counting_seconds"] < min(0.1, tp["load_seconds"])  # 2e5 pairs on the plain tier: about a millisecond
+    assert tp["reading_seconds"] >= 0
+    assert tp["counting_predictions_per_second"] == pytest.approx(200_000 / tp["counting_seconds"])
+    res = subprocess.run([sys.executable, "-m", "fastcm", "report", "--true", str(tmp_path / "t.npy"), "--pred",
+                          str(tmp_path / "p.npy"), "--quiet"], capture_output=True, text=True, timeout=120)
+    said = res.stdout[res.stdout.index("Throughput"):]
+    for part in ("counting", "reading", "loading the kernels", "not in the rates"):
+        assert part in said, said
