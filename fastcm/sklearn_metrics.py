@@ -408,7 +408,7 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     0.625
     """
     t, p, _ = _check_labels_1d(y_true, y_pred, sample_weight)
-    cm = _host(confusion_matrix(t, p, sample_weight=sample_weight))
+    cm = _host(confusion_matrix(t, p, sample_weight=sample_weight, like="numpy"))
     empty_rows, used_cols = cm.sum(axis=1) == 0, cm.sum(axis=0) != 0
     if empty_rows.any() and not (empty_rows & used_cols).any():
         # every label here was seen in y_true or y_pred, so scikit-learn warns for an empty row
@@ -439,7 +439,7 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
     M.check_kappa_weights(weights)
     y1, y2, _ = _check_labels_1d(y1, y2, sample_weight)
     try:
-        cm = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight)
+        cm = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight, like="numpy")
     except ValueError as exc:
         if "At least one label specified must be in y_true" in str(exc):
             raise ValueError(
