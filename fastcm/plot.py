@@ -739,7 +739,7 @@ class Curve(NamedTuple):
 
 
 class _CurveDisplay:
-    kind = "roc"
+    _kind = "roc"
     _area_name = "AUROC"
 
     def _set(self, curves, total=None):
@@ -754,7 +754,7 @@ class _CurveDisplay:
     def _from_items(cls, items, max_curves):
         curves = []
         for name, obj in items[:max_curves]:
-            a, b, how, prevalence = _curve_arrays(obj, cls.kind)
+            a, b, how, prevalence = _curve_arrays(obj, cls._kind)
             curves.append(cls._curve(name, a, b, how, prevalence))
         return cls.__new__(cls)._set(curves, total=len(items))
 
@@ -855,7 +855,7 @@ class RocCurveDisplay(_CurveDisplay):
     ([0.75], 'chance (AUROC 0.5)')
     """
 
-    kind = "roc"
+    _kind = "roc"
     _area_name = "AUROC"
     _title = "ROC"
 
@@ -913,7 +913,7 @@ class PrecisionRecallDisplay(_CurveDisplay):
     ([0.8333333333333333], 'chance (prevalence 0.500)')
     """
 
-    kind = "pr"
+    _kind = "pr"
     _area_name = "AP"
     _title = "Precision-recall"
 
@@ -970,7 +970,7 @@ def _given_curves(disp, a, b, area, name, prevalence=None):
         raise ValueError(f"Expected one array pair and name per curve, but got {n} and {len(b_list)} arrays, {len(names)} names")
     curves = []
     for x, y, given, nm, prev in zip(a_list, b_list, areas, names, prevalences):
-        x, y = _checked_rates(x, y, disp.kind)
+        x, y = _checked_rates(x, y, disp._kind)
         curve = disp._curve(nm, x, y, "", prev)
         curves.append(curve._replace(area=float(given)) if given is not None else curve)
     return curves
