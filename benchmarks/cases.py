@@ -127,6 +127,40 @@ def stream_many_classes_case(n, c, batch):
     return [Case("streaming", name, n, setup, {"N": n, "C": c, "batch": batch, "target_ratio": 1.5})]
 
 
+def many_classes_metrics_case(n, c, *, report=True):
+    """Drop-ins at many classes (issue 35): ``f1_score(average="macro")`` and
+    ``classification_report`` from per-class counts (no (C, C) matrix) against scikit-learn
+    (targets: 15,000 classes >= 10x; 10^6 classes, 10^7 pairs >= 3x with < 1 GB extra)."""
+
+    def setup():
+        import warnings
+
+        import fastcm
+
+        t, p = _labels(n, c, np.int64, seed=8)
+
+        def quiet(fn):
+            def call():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return fn()
+
+            return call
+
+        methods = {"fastcm f1_score macro": quiet(lambda: fastcm.f1_score(t, p, average="macro"))}
+        if report:
+            methods["fastcm classification_report"] = quiet(lambda: fastcm.classification_report(t, p))
+        if anchors.installed("sklearn"):
+            from sklearn import metrics
+
+            methods["sklearn f1_score macro"] = quiet(lambda: metrics.f1_score(t, p, average="macro"))
+            if report:
+                methods["sklearn classification_report"] = quiet(lambda: metrics.classification_report(t, p))
+        return methods
+
+    return [Case("metrics", f"drop-ins N={n:.0e} C={c}", n, setup, {"N": n, "C": c})]
+
+
 def _per_prediction(fn, n):
     """Mark a method that runs on the first ``n`` predictions only: its rate is ``n / time``."""
     fn.n = n
@@ -304,6 +338,7 @@ def _host_suite(mode: str) -> list[Case]:
             + [streamed_label_case(4000, 3, np.uint8, batch=1000)]
             + interval_cases([10], n_resamples=200)
             + stream_many_classes_case(4000, 300, 512)
+            + many_classes_metrics_case(6000, 2000)
         )
     if mode == "readme":
         # the README's headline table: N = 10**8, every anchor on the same arrays
@@ -337,6 +372,7 @@ def _host_suite(mode: str) -> list[Case]:
             + report_case(10**5)
             + interval_cases([10, 100, 1000])
             + stream_many_classes_case(2 * 10**6, 15000, 65536)
+            + many_classes_metrics_case(2 * 10**6, 15000, report=False)
         )
     return (
         label_cases([10**5], [10], [np.int64])
@@ -354,4 +390,6 @@ def _host_suite(mode: str) -> list[Case]:
         + dask_case(4 * 10**7)
         + dask_case(10**9)
         + stream_many_classes_case(2 * 10**6, 15000, 65536)
+        + many_classes_metrics_case(2 * 10**6, 15000)
+        + many_classes_metrics_case(10**7, 10**6)
     )

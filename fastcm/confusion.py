@@ -60,7 +60,13 @@ class Counted:
     backend: str
     n_pairs: int = 0
     invalid: object = None
+    #: ``counts`` is a (3, C) array of per-class counts (true, predicted, correct) instead
+    #: of the matrix: see ``count(per_class=True)``
+    per_class: bool = False
 
+
+#: classes past which ``count(per_class=True)`` counts per class instead of a matrix
+_PER_CLASS_MIN = 1024
 
 #: ``count(compact=True)`` returns :class:`Cells` when the matrix has more than this many
 #: cells per pair of the batch: zeroing and adding a (C, C) matrix would cost more than
@@ -522,7 +528,7 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
 
 def count(
     y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False,
-    compact=False,
+    compact=False, per_class=False,
 ):
     """Validate, plan and count: the shared core of every confusion-matrix entry point.
 
@@ -538,6 +544,10 @@ def count(
     ``compact``: unweighted label pairs with the classes given (``num_classes`` or
     ``labels``) on a host backend may come back as :class:`Cells`, the cells the pairs
     touched, when C * C is large against the batch (streaming at many classes).
+
+    ``per_class``: with inferred labels past ``_PER_CLASS_MIN`` classes, count a (3, C)
+    array of per-class counts (true, predicted, correct; ``Counted.per_class``) in O(C)
+    memory instead of the (C, C) matrix: all the metrics of the diagonal and the margins need.
     """
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
@@ -599,6 +609,22 @@ def count(
             return Counted(be.xp.zeros((0, 0), dtype=dtype), lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
+    per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN and hasattr(be, "class_counts")
+    if per_class:
+        if plan is not None:
+            t_, p_, lut, lo = tf, pf, be.xp.asarray(plan[0]), plan[1]
+        else:
+            order = np.argsort(lab, kind="stable")
+            sorted_lab = lab[order]
+            t_ = be.xp.asarray(_encode(_host(tf), sorted_lab, order, ignore_index))
+            p_ = be.xp.asarray(_encode(_host(pf), sorted_lab, order))
+            lut, lo = be.xp.asarray(_identity_lut(lab.size)), _IDENTITY_OFFSET
+        ignore = ignore_index if plan is not None else None
+        counts, invalid = _count_weighted(
+            lambda w: be.class_counts(t_, p_, lab.size, weights=w, ignore_index=ignore, lut=lut, lut_offset=lo), weights
+        )
+        record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+        return Counted(counts, lab, be.NAME, t.size, record, per_class=True)
     if plan is not None:
         lut, lo = plan
         table = be.xp.asarray(lut)

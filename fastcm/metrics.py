@@ -388,6 +388,21 @@ def balanced_accuracy(cm, adjusted=False):
         _, diag, true, pred = _exact_sums(cm)
     else:
         diag, true, pred = xp.diagonal(m), m.sum(axis=1), m.sum(axis=0)
+    return _balanced_accuracy(diag, true, pred, adjusted)
+
+
+def balanced_accuracy_of_class_counts(correct, pred, true, adjusted=False):
+    """:func:`balanced_accuracy` from per-class counts (correct, predicted, true; 1-D, host).
+
+    >>> balanced_accuracy_of_class_counts(np.array([3, 2]), np.array([3, 3]), np.array([4, 2]))
+    0.875
+    """
+    if correct.dtype.kind == "f" or float(np.abs(true.astype(np.float64)).sum()) < _RATIO_LIMIT:
+        return _balanced_accuracy(correct.astype(np.float64), true.astype(np.float64), pred.astype(np.float64), adjusted)
+    return _balanced_accuracy(correct.astype(object), true.astype(object), pred.astype(object), adjusted)
+
+
+def _balanced_accuracy(diag, true, pred, adjusted):
     present = true != 0
     if bool(((~present) & (pred != 0)).any()):
         # scikit-learn's matrix has only the classes seen in y_true or y_pred: a class
@@ -419,9 +434,23 @@ def mcc(cm):
     m = _float_counts(cm, xp, 2.0**26)
     if m is None:
         return _exact_mcc(cm)
-    t_sum = m.sum(axis=1)
-    p_sum = m.sum(axis=0)
-    n_correct = float(xp.trace(m))
+    return _mcc_of_sums(float(xp.trace(m)), m.sum(axis=1), m.sum(axis=0))
+
+
+def mcc_of_class_counts(correct, pred, true):
+    """MCC from per-class counts (correct, predicted, true; 1-D, host), as :func:`mcc` of the
+    matrix they come from, without it.
+
+    >>> round(mcc_of_class_counts(np.array([3, 2]), np.array([3, 3]), np.array([4, 2])), 4)
+    0.7071
+    """
+    if correct.dtype.kind == "f" or float(np.abs(true.astype(np.float64)).sum()) < 2.0**26:
+        return _mcc_of_sums(float(correct.astype(np.float64).sum()), true.astype(np.float64), pred.astype(np.float64))
+    t_sum, p_sum = true.astype(object), pred.astype(object)
+    return _exact_mcc_of_sums(correct.astype(object).sum(), t_sum, p_sum)
+
+
+def _mcc_of_sums(n_correct, t_sum, p_sum):
     n = float(p_sum.sum())
     cov_ytyp = n_correct * n - float(t_sum @ p_sum)
     cov_ypyp = n * n - float(p_sum @ p_sum)
@@ -438,8 +467,12 @@ def mcc(cm):
 def _exact_mcc(cm):
     """MCC of an integer matrix from Python-int covariances, to within an ulp."""
     _, diag, t_sum, p_sum = _exact_sums(cm)
+    return _exact_mcc_of_sums(diag.sum(), t_sum, p_sum)
+
+
+def _exact_mcc_of_sums(n_correct, t_sum, p_sum):
     n = t_sum.sum()
-    cov_ytyp = diag.sum() * n - t_sum.dot(p_sum)
+    cov_ytyp = n_correct * n - t_sum.dot(p_sum)
     cov_ypyp = n * n - p_sum.dot(p_sum)
     cov_ytyt = n * n - t_sum.dot(t_sum)
     denom = cov_ypyp * cov_ytyt

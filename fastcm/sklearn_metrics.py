@@ -96,13 +96,13 @@ def _check_labels_1d(y_true, y_pred, sample_weight=None):
     return t, p, w
 
 
-def _all_in(labels, t, counts) -> bool:
+def _all_in(labels, t, true_sums) -> bool:
     """Whether every one of ``labels`` (int64, from counting) occurs in ``y_true`` ``t``.
 
-    A non-zero row of the counts shows its label is there; only the labels of zero rows
+    A non-zero row sum of the counts shows its label is there; only the labels of zero rows
     (no sample, or samples that weigh zero in all) are looked up in ``t`` itself.
     """
-    missing = _host(counts).sum(axis=1) == 0
+    missing = true_sums == 0
     t = _host(t)
     for label in labels[missing].tolist():
         # a label the float dtype cannot hold exactly is in no float y_true (numpy would
@@ -144,17 +144,33 @@ class _Targets:
             self.labels = np.arange(t.shape[1])
             self.counts = None
             return
-        res = count(t, p, sample_weight=sample_weight)
-        self.counts = res.counts
+        # past a thousand classes, per-class counts (true, predicted, correct) in O(C) memory:
+        # every metric here but the full matrix needs only those
+        res = count(t, p, sample_weight=sample_weight, per_class=True)
+        self.per_class = _host(res.counts) if res.per_class else None
+        self.counts = None if res.per_class else res.counts
         self.labels = res.labels
         if t.dtype.kind in "bf" or p.dtype.kind in "bf":
             # counting turned bool and whole-number float labels into int64; scikit-learn
             # names them True/1.0 (reports, dict keys): its label set takes y_true's values
             # first, so y_true's dtype names them unless y_pred brings labels of its own
-            dtype = t.dtype if _all_in(self.labels, t, self.counts) else np.result_type(t.dtype, p.dtype)
+            dtype = t.dtype if _all_in(self.labels, t, self.true_sums()) else np.result_type(t.dtype, p.dtype)
             self.labels = self.labels.astype(dtype)
         self.kind = "binary" if self.labels.size <= 2 else "multiclass"
         self.t, self.p = t, p
+
+    per_class = None
+
+    def true_sums(self):
+        """Pairs (or weights) of each true class."""
+        return self.per_class[0] if self.per_class is not None else _host(self.counts).sum(axis=1)
+
+    def class_counts(self):
+        """(correct, predicted, true) per class, host arrays, from the matrix or the per-class pass."""
+        if self.per_class is not None:
+            return self.per_class[2], self.per_class[1], self.per_class[0]
+        cm = _host(self.counts)
+        return np.diagonal(cm).copy(), cm.sum(axis=0), cm.sum(axis=1)
 
     def _weighted_margins(self, cm, tp):
         """Column and row sums of float-weighted counts, rounded as scikit-learn rounds them.
@@ -165,6 +181,8 @@ class _Targets:
         """
         w = self.sample_weight
         if w is None or w.dtype.kind != "f" or not self.labels.size:
+            if cm is None:  # per-class counts
+                return self.per_class[1].astype(tp.dtype), self.per_class[0].astype(tp.dtype)
             return cm.sum(axis=0), cm.sum(axis=1)
         size = self.labels.size
         t, p = _host(self.t).reshape(-1), _host(self.p).reshape(-1)
@@ -218,12 +236,13 @@ class _Targets:
                 "Samplewise metrics are not available outside of multilabel classification. "
                 f"Got average='samples' with {self.kind} targets."
             )
-        cm = _host(self.counts)
-        if not np.trace(cm) or self.sample_weight is not None:
+        cm = None if self.per_class is not None else _host(self.counts)
+        tp_all = self.per_class[2] if cm is None else np.diagonal(cm).copy()
+        if not tp_all.sum() or self.sample_weight is not None:
             # scikit-learn builds float sums when weighted (integer weights too) or when no sample
             # is predicted right: its supports then print as 1.0
-            cm = cm.astype(np.float64)
-        tp_all = np.diagonal(cm).copy()
+            cm = None if cm is None else cm.astype(np.float64)
+            tp_all = tp_all.astype(np.float64)
         pred_all, true_all = self._weighted_margins(cm, tp_all)
         if labels is None:
             return tp_all, pred_all, true_all
@@ -396,6 +415,9 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
         if normalize:
             return float(np.average(hits, weights=w))
         return float(hits.sum() if w is None else np.dot(hits, w))
+    if targets.per_class is not None:
+        correct = float(targets.per_class[2].astype(np.float64).sum())
+        return correct / float(targets.per_class[0].astype(np.float64).sum()) if normalize else correct
     cm = _host(targets.counts).astype(np.float64)
     correct = float(np.trace(cm))
     return correct / float(cm.sum()) if normalize else correct
@@ -408,12 +430,19 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     0.625
     """
     t, p, _ = _check_labels_1d(y_true, y_pred, sample_weight)
-    cm = _host(confusion_matrix(t, p, sample_weight=sample_weight, like="numpy"))
-    empty_rows, used_cols = cm.sum(axis=1) == 0, cm.sum(axis=0) != 0
+    res = count(t, p, sample_weight=sample_weight, per_class=True)
+    if res.per_class:  # many classes: (true, predicted, correct) per class, no matrix
+        true, pred, correct = _host(res.counts)
+    else:
+        cm = _host(confusion_matrix(t, p, sample_weight=sample_weight, like="numpy"))
+        true, pred, correct = cm.sum(axis=1), cm.sum(axis=0), None
+    empty_rows, used_cols = true == 0, pred != 0
     if empty_rows.any() and not (empty_rows & used_cols).any():
         # every label here was seen in y_true or y_pred, so scikit-learn warns for an empty row
         # even when its samples all weigh zero; M.balanced_accuracy only warns for a used column
         warnings.warn("y_pred contains classes not in y_true", stacklevel=2)
+    if correct is not None:
+        return M.balanced_accuracy_of_class_counts(correct, pred, true, adjusted=adjusted)
     return M.balanced_accuracy(cm, adjusted=adjusted)
 
 
@@ -426,6 +455,8 @@ def matthews_corrcoef(y_true, y_pred, *, sample_weight=None):
     targets = _Targets(y_true, y_pred, sample_weight)
     if targets.kind not in ("binary", "multiclass"):
         raise ValueError(f"{targets.kind} is not supported")
+    if targets.per_class is not None:
+        return M.mcc_of_class_counts(*targets.class_counts())
     warn_if_single_label(targets.counts)
     return M.mcc(targets.counts)
 

@@ -139,3 +139,105 @@ def test_after_float_weights_cells_add_as_floats(backend):
     cm.update([1, 3], [2, 3])
     assert cm.compute().dtype == np.float64
     assert cm.compute()[1, 2] == 1.5 and cm.compute()[3, 3] == 1.0
+
+
+# -- per-class counts: the drop-ins at many classes never build a (C, C) matrix ------------
+
+
+@given(
+    C=st.integers(1, 80),
+    n=st.integers(0, 300),
+    ignore=st.sampled_from([None, 0, 5]),
+    weights=st.sampled_from([None, "int", "float"]),
+    lut=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_class_counts_equal_the_reference_and_the_matrix(C, n, ignore, weights, lut, seed):
+    """numba against numpy, bit for bit (one thread: the order of float sums is the same),
+    and both against the margins and diagonal of the matrix."""
+    rng = np.random.default_rng(seed)
+    t, p = rng.integers(-1, C + 1, n), rng.integers(0, C + 1, n)
+    w = None if weights is None else rng.integers(-3, 9, n) if weights == "int" else rng.random(n)
+    kw = {"weights": w, "ignore_index": ignore}
+    if lut:
+        table = rng.integers(-1, C, C + 3)
+        kw.update(lut=table, lut_offset=-1)
+    ref, ref_invalid = backends.get("numpy").class_counts(t, p, C, **kw)
+    cm, _ = backends.get("numpy").count_pairs(t, p, C, **kw)
+    margins = np.stack([cm.sum(axis=1), cm.sum(axis=0), np.diagonal(cm)])
+    if weights == "float":  # a row of the matrix adds its cells, not the pairs in order
+        np.testing.assert_allclose(ref, margins, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(ref, margins)
+    for b in HOST:
+        got, invalid = backends.get(b).class_counts(t, p, C, **kw)
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(invalid, ref_invalid)
+
+
+@pytest.fixture(scope="module")
+def few_classes_count_per_class():
+    """The per-class pass from 3 classes on, so that small random inputs exercise it."""
+    from fastcm import confusion
+
+    saved, confusion._PER_CLASS_MIN = confusion._PER_CLASS_MIN, 2
+    yield
+    confusion._PER_CLASS_MIN = saved
+
+
+@given(
+    n=st.integers(1, 200),
+    C=st.integers(3, 40),
+    weighted=st.booleans(),
+    strings=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_drop_ins_on_per_class_counts_equal_sklearn(few_classes_count_per_class, n, C, weighted, strings, seed):
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, C, n) * 7 - 3
+    p = np.where(rng.random(n) < 0.5, t, rng.integers(0, C, n) * 7 - 3)
+    if strings:
+        t, p = t.astype(str), p.astype(str)
+    w = rng.integers(0, 4, n).astype(np.float64) if weighted else None
+    if np.union1d(t, p).size <= 2:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for average in ("macro", "micro", "weighted", None):
+            for name in ("f1_score", "precision_score", "recall_score", "jaccard_score"):
+                np.testing.assert_array_equal(
+                    getattr(fastcm, name)(t, p, average=average, sample_weight=w),
+                    getattr(skm, name)(t, p, average=average, sample_weight=w),
+                )
+        for name in ("accuracy_score", "matthews_corrcoef", "balanced_accuracy_score"):
+            np.testing.assert_allclose(
+                getattr(fastcm, name)(t, p, sample_weight=w), getattr(skm, name)(t, p, sample_weight=w), rtol=1e-15
+            )
+        assert fastcm.classification_report(t, p, digits=4, sample_weight=w) == skm.classification_report(
+            t, p, digits=4, sample_weight=w
+        )
+
+
+def test_many_classes_metrics_do_not_build_the_matrix(monkeypatch):
+    from fastcm import confusion
+
+    monkeypatch.setattr(confusion, "_PER_CLASS_MIN", 1024)
+
+    def refuse(*a, **k):
+        raise AssertionError("a (C, C) matrix was counted")
+
+    for b in HOST:
+        monkeypatch.setattr(backends.get(b), "count_pairs", refuse)
+    rng = np.random.default_rng(1)
+    C = confusion._PER_CLASS_MIN * 4
+    t = rng.integers(0, C, 20000)
+    p = np.where(rng.random(20000) < 0.6, t, rng.integers(0, C, 20000))
+    skm = pytest.importorskip("sklearn.metrics")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert fastcm.f1_score(t, p, average="macro") == skm.f1_score(t, p, average="macro")
+        assert fastcm.matthews_corrcoef(t, p) == skm.matthews_corrcoef(t, p)
+        assert fastcm.balanced_accuracy_score(t, p) == skm.balanced_accuracy_score(t, p)
+        assert fastcm.classification_report(t, p) == skm.classification_report(t, p)

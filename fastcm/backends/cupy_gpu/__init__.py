@@ -8,7 +8,7 @@ this module is, which only happens for CUDA arrays or ``backend="cupy"``.
 
 import cupy as xp
 
-from .counting import count_pairs, count_scores, label_presence, value_range
+from .counting import class_counts, count_pairs, count_scores, label_presence, value_range
 from .multilabel import multilabel_counts, top_k_hits
 from .thresholds import score_groups, threshold_counts
 from .comparing import compare_counts
@@ -28,7 +28,7 @@ __all__ = [
     "NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts",
     "top_k_hits", "threshold_counts", "score_groups", "device_count",
 ]
-__all__ += ["compare_counts"]
+__all__ += ["compare_counts", "class_counts"]
 
 from .calibrating import calibration_counts  # noqa: E402
 

@@ -41,6 +41,7 @@ ACCS = ("unsigned int", "long long", "double")
 TEMPLATES = {
     "count_pairs": ("counting.cu", (LABEL_CTYPES, LABEL_CTYPES, ACCS, ("false", "true"), ("false", "true"))),
     "label_presence": ("counting.cu", (LABEL_CTYPES, LABEL_CTYPES)),
+    "class_counts": ("counting.cu", (LABEL_CTYPES, LABEL_CTYPES, ACCS, ("false", "true"))),
     "count_score_rows": ("counting.cu", (LABEL_CTYPES, SCORE_CTYPES, ACCS)),
     "count_score_pixels": ("counting.cu", (LABEL_CTYPES, SCORE_CTYPES, ACCS)),
     "threshold_counts": ("thresholds.cu", (SCORE_CTYPES[:-3] + ["float", "double"], SCORE_CTYPES, ACCS)),

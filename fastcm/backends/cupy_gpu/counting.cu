@@ -245,3 +245,47 @@ __global__ void __launch_bounds__(FASTCM_BLOCK) count_score_pixels(
     f.h.flush();
     f.bad.commit(invalid);
 }
+
+// per-class counts of label pairs into out (3*C,): true class a at out[a], predicted class b
+// at out[C + b], correct pairs (a == b) at out[2*C + a]. The metrics of the diagonal and the
+// margins at many classes, in O(C) memory: global atomics (3*C counters rarely fit shared
+// memory, and rows spread over C classes seldom collide). Same rules as count_pairs.
+template <typename TT, typename TP, typename ACC, bool LUT>
+__global__ void __launch_bounds__(FASTCM_BLOCK) class_counts(
+    const TT* __restrict__ t, const TP* __restrict__ p, long long n, long long st, long long sp,
+    const void* __restrict__ w, int wcode, long long sw, long long C, int has_ignore, TT ignore,
+    const int* __restrict__ lut, long long lut_size, long long lut_lo,
+    typename acc_traits<ACC>::global_t* out, long long* invalid)
+{
+    Hist<ACC> h;
+    h.init(fastcm_smem, out, 0, 3 * C);
+    Bad bad;
+    const unsigned long long uC = (unsigned long long)C;
+    const long long gs = grid_threads();
+    for (long long i = global_thread(); i < n; i += gs) {
+        TT a = t[i * st];
+        if (has_ignore && a == ignore) continue;
+        unsigned long long ua = (unsigned long long)((long long)a - (LUT ? lut_lo : 0));
+        unsigned long long ub = (unsigned long long)((long long)p[i * sp] - (LUT ? lut_lo : 0));
+        if (LUT) {
+            if (ua >= (unsigned long long)lut_size || ub >= (unsigned long long)lut_size) continue;
+            int ma = __ldg(lut + ua), mb = __ldg(lut + ub);
+            if ((ma | mb) < 0) continue;
+            ua = (unsigned long long)ma;
+            ub = (unsigned long long)mb;
+        } else if (ua >= uC || ub >= uC) {  // negative values wrap above any valid C
+            bad.hit(i);
+            continue;
+        }
+        ACC wv = load_weight<ACC>(w, wcode, i * sw);
+        if (!weight_ok<ACC>(wv)) {
+            bad.hit(i);
+            continue;
+        }
+        h.add(ua, wv);
+        h.add(uC + ub, wv);
+        if (ua == ub) h.add(2 * uC + ua, wv);
+    }
+    h.flush();
+    bad.commit(invalid);
+}

@@ -139,6 +139,28 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
     return out.reshape(C, C), invalid
 
 
+def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
+    """(3, C) per-class counts (true, predicted, correct) and device ``invalid``; see
+    ``numpy_ref.class_counts``. No host sync. Untested on hardware until a device run."""
+    cp = _cp()
+    t, p = cp.asarray(t), cp.asarray(p)
+    C, n = int(num_classes), int(t.shape[0])
+    acc, out_dtype = _acc(weights)
+    w, wcode, sw = _weights(weights, t)
+    has_ignore, ignore = _ignore(ignore_index, t.dtype)
+    lut_d, lut_size = _lut32(lut)
+    out = cp.zeros(3 * C, dtype=out_dtype)
+    invalid = K.init_invalid()
+    if n:
+        kern = K.get("class_counts", K.ctype(t.dtype), K.ctype(p.dtype), acc, "true" if lut is not None else "false")
+        _launch(kern, _grid(n, 0), 0, (
+            t, p, np.int64(n), np.int64(_stride(t)), np.int64(_stride(p)), w, np.int32(wcode), np.int64(sw),
+            np.int64(C), has_ignore, ignore, lut_d, lut_size, np.int64(lut_offset), out, invalid,
+        ))
+    K.finish_invalid(invalid)
+    return out.reshape(3, C), invalid
+
+
 def _group(C):
     g = 1
     while g * 2 <= min(C, 32):

@@ -7,7 +7,7 @@ threads; the other modules are the entry points, with the signatures of ``numpy_
 import numpy as xp
 
 from ._jit import compile_synchronously, wait_for_compiles
-from .counting import count_pairs, count_scores, label_presence, pair_codes, value_range, warm_up
+from .counting import class_counts, count_pairs, count_scores, label_presence, pair_codes, value_range, warm_up
 from .multilabel import multilabel_counts, top_k_hits
 from .thresholds import score_groups, threshold_counts
 from .comparing import compare_counts
@@ -15,7 +15,7 @@ from .comparing import compare_counts
 NAME = "numba"
 
 __all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups", "warm_up"]
-__all__ += ["pair_codes"]
+__all__ += ["pair_codes", "class_counts"]
 __all__ += ["compare_counts", "compile_synchronously", "wait_for_compiles"]
 
 from .calibrating import calibration_counts  # noqa: E402

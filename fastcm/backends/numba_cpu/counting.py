@@ -18,6 +18,7 @@ _count_lut = jit(kernels.count_lut)
 _count_scores = jit(kernels.count_scores)
 _count_score_rows = jit(kernels.count_score_rows)
 _pair_codes = jit(kernels.pair_codes)
+_class_counts = jit(kernels.class_counts)
 
 _NO_LUT = np.empty(0, dtype=np.int64)
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
@@ -193,6 +194,24 @@ def pair_codes(t, p, num_classes, *, ignore_index=None, lut=None, lut_offset=0):
     lut_ = _NO_LUT if lut is None else lut
     kept, n_bad, first = _pair_codes(t, p, lut_, np.int64(lut_offset), int(num_classes), has_ignore, ignore, codes)
     return codes[:kept], np.array([n_bad, first], dtype=np.int64)
+
+
+def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
+    """Per-class counts (true, predicted, correct) as a (3, C) array; see ``numpy_ref.class_counts``."""
+    C = int(num_classes)
+    dtype = strategy.label_dtype(t.dtype, p.dtype)
+    has_ignore, ignore = _ignore(ignore_index)
+    arrays, dtypes = [t, p], [dtype, dtype]
+    if weights is not None:
+        arrays.append(weights)
+        dtypes.append(_weights_dtype(weights))
+    lut_ = _NO_LUT if lut is None else lut
+    lo = np.int64(lut_offset)
+    call = lambda out, a, s, e: _class_counts(  # noqa: E731
+        a[0], a[1], a[2] if len(a) > 2 else _NO_WEIGHTS, lut_, lo, C, has_ignore, ignore, out, s, e
+    )
+    counts, invalid = _private_sum(call, arrays, dtypes, t.shape[0], 3 * C, _accumulator_dtype(weights))
+    return counts.reshape(3, C), invalid
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):

@@ -902,3 +902,57 @@ def pair_codes(t, p, lut, lo, C, has_ignore, ignore, codes):
         codes[n_kept] = np.int64(ua * uC + ub)
         n_kept += 1
     return n_kept, n_bad, first_bad
+
+
+def class_counts(t, p, w, lut, lo, C, has_ignore, ignore, out, start, stop):
+    """Per-class counts of the pairs in [start, stop), without a (C, C) matrix.
+
+    ``out`` (3*C,): ``out[a]`` pairs of true class a, ``out[C + b]`` of predicted class b,
+    ``out[2*C + a]`` correct ones (a == b); weighted by ``w`` when it is non-empty. Values map
+    through ``lut`` as in :func:`count_lut` when it is non-empty, else as in
+    :func:`count_pairs_weighted` (value v is class v - lo, a value outside is invalid).
+    """
+    n_bad = 0
+    first_bad = np.int64(-1)
+    use_lut = lut.size > 0
+    weighted = w.size > 0
+    size = np.uint64(lut.size)
+    uC = np.uint64(C)
+    ulo = np.uint64(lo)
+    for i in range(np.uint64(start), np.uint64(stop)):
+        a = np.int64(t[i])
+        if has_ignore and a == ignore:
+            continue
+        ua = np.uint64(a) - ulo
+        ub = np.uint64(np.int64(p[i])) - ulo
+        bad = False
+        if use_lut:
+            if (ua >= size) | (ub >= size):
+                continue
+            ia = lut[ua]
+            ib = lut[ub]
+            if (ia < 0) | (ib < 0):
+                continue
+            ua = np.uint64(ia)
+            ub = np.uint64(ib)
+        else:
+            bad = (ua >= uC) | (ub >= uC)
+        if weighted:
+            wi = w[i]
+            bad = bad | (wi - wi != 0)
+        if bad:
+            if first_bad < 0:
+                first_bad = np.int64(i)
+            n_bad += 1
+            continue
+        if weighted:
+            out[ua] += w[i]
+            out[uC + ub] += w[i]
+            if ua == ub:
+                out[uC + uC + ua] += w[i]
+        else:
+            out[ua] += 1
+            out[uC + ub] += 1
+            if ua == ub:
+                out[uC + uC + ua] += 1
+    return n_bad, first_bad

@@ -6,7 +6,7 @@ signatures every backend implements; temporaries of size N are fine here, nowher
 
 import numpy as xp
 
-from .counting import count_pairs, count_scores, label_presence, pair_codes, value_range
+from .counting import class_counts, count_pairs, count_scores, label_presence, pair_codes, value_range
 from .multilabel import multilabel_counts, top_k_hits
 from .thresholds import score_groups, threshold_counts
 from .comparing import compare_counts
@@ -14,7 +14,7 @@ from .comparing import compare_counts
 NAME = "numpy"
 
 __all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups"]
-__all__ += ["compare_counts", "pair_codes"]
+__all__ += ["compare_counts", "class_counts"]  # pair_codes: host backends only (streaming cells)
 
 from .calibrating import calibration_counts  # noqa: E402
 

@@ -93,6 +93,31 @@ def pair_codes(t, p, num_classes, *, ignore_index=None, lut=None, lut_offset=0):
     return ti[keep] * num_classes + pi[keep], _invalid(bad)
 
 
+def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
+    """Per-class counts without a (C, C) matrix: a (3, C) array of the pairs (or weights) of
+    each true class, each predicted class, and the correct ones (true == predicted) of each
+    class; arguments and invalid record as :func:`count_pairs`. Serves the metrics that need
+    only the diagonal and the margins at many classes.
+    """
+    keep, ti, pi, bad = _map(t, p, num_classes, ignore_index, lut, lut_offset, _weights_bad(weights))
+    ti, pi = ti[keep], pi[keep]
+    hit = ti == pi
+    if weights is not None and weights.dtype.kind in "biu":
+        w = weights[keep].astype(np.int64)
+        out = np.zeros((3, num_classes), dtype=np.int64)
+        np.add.at(out[0], ti, w)
+        np.add.at(out[1], pi, w)
+        np.add.at(out[2], ti[hit], w[hit])
+        return out, _invalid(bad)
+    w = None if weights is None else weights[keep].astype(np.float64)
+    rows = [
+        np.bincount(ti, weights=w, minlength=num_classes),
+        np.bincount(pi, weights=w, minlength=num_classes),
+        np.bincount(ti[hit], weights=None if w is None else w[hit], minlength=num_classes),
+    ]
+    return np.stack(rows).astype(_accumulator_dtype(weights)), _invalid(bad)
+
+
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     """Like :func:`count_pairs` with predictions ``argmax(s, axis=1)``.
 
