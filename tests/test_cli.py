@@ -284,8 +284,8 @@ def test_demo_in_process(capsys):
     code, out, err = run(capsys, "demo", "--stream-size", 5000, "--quiet")
     assert code == 0, err
     assert "handwritten digits" in out and "Classification report" in out and "Synthetic stream: 5,000" in out
-    code, out, _ = run(capsys, "demo", "--stream-size", 0, "--format", "json")
-    doc = json.loads(out)
+    code, out, _ = run(capsys, "demo", "--example", "digits", "--stream-size", 0, "--format", "json")
+    doc = json.loads(out)["examples"][0]
     assert doc["n_classes"] == 10 and doc["target_names"][0] == "0"
     assert 0.8 < doc["report"]["accuracy"] < 0.95  # the bundled model is real, and imperfect
 

@@ -95,8 +95,8 @@ def test_calibration_matches_the_function(scored, capsys):
 
 
 def test_demo_answers_the_evaluation_questions(capsys):
-    assert cli.main(["demo", "--stream-size", "0", "--format", "json"]) == 0
-    s = json.loads(capsys.readouterr().out)
+    assert cli.main(["demo", "--example", "digits", "--stream-size", "0", "--format", "json"]) == 0
+    s = json.loads(capsys.readouterr().out)["examples"][0]
     assert s["ci"] == 0.95 and "recall_ci" in s["report"]["0"]
     assert len(s["operating_points"]) == 10 and all(r["achieved"] for r in s["operating_points"])
     assert 0 <= s["calibration"]["ece"] <= 1

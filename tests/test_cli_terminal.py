@@ -195,3 +195,54 @@ def test_counting_rate_excludes_kernel_loading_and_reading(tmp_path):
     said = res.stdout[res.stdout.index("Throughput"):]
     for part in ("counting", "reading", "loading the kernels", "not in the rates"):
         assert part in said, said
+
+
+# -- 8. the demo shows the accuracy paradox, the threshold that restores recall, the gate ------
+def test_rare_class_demo_data_is_real_and_consistent():
+    from importlib import resources
+
+    with resources.as_file(resources.files("fastcm") / "data" / cli.DEMO_EXAMPLES["rare"]["file"]) as path, \
+            np.load(path) as z:
+        y, pred, proba = z["y_true"], z["y_pred"], z["y_proba"]
+        assert z["target_names"].tolist() == ["benign", "malignant"]
+        assert proba.dtype == np.float32 and proba.shape == (y.size, 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+        np.testing.assert_array_equal(pred, (proba[:, 1] >= 0.5).astype(pred.dtype))
+        assert y.size == 379 and y.sum() == 22  # every benign tumour, every 10th malignant one
+        assert (pred == y).mean() > 0.95 and pred[y == 1].mean() < 0.4  # the paradox, in the data
+        assert path.stat().st_size < 20_000
+
+
+def test_demo_rare_example_flags_the_paradox_and_restores_recall(capsys):
+    code, out, err = run(capsys, "demo", "--example", "rare", "--stream-size", 0, "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)["examples"][0]
+    assert doc["example"] == "rare" and doc["report"]["accuracy"] > 0.95
+    assert doc["report"]["malignant"]["recall"] < 0.4
+    assert "accuracy_paradox" in [d["kind"] for d in doc["diagnostics"]]
+    fix = doc["restored"]
+    assert fix["class"] == "malignant" and fix["threshold"] < 0.5
+    assert fix["recall"] >= 0.8 > fix["recall_at_0.5"]
+    assert fix["tp"] + fix["fn"] == 22
+    assert doc["requirements"]["passed"] is False
+
+
+def test_demo_text_explains_paradox_gate_and_plot(capsys):
+    code, out, err = run(capsys, "demo", "--stream-size", 0, "--quiet")
+    assert code == 0, err
+    assert "handwritten digits" in out and "breast cancer" in out  # both examples by default
+    assert "Accuracy paradox" in out
+    assert "restores" in out and "malignant" in out
+    # a failed gate is explained: what report would do with it, and why the demo exits 0
+    assert "would exit 3" in out and "accuracy alone" in out
+    assert "--plot" in out  # the pictures are offered
+
+
+def test_demo_plot_draws_each_example(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    code, out, err = run(capsys, "demo", "--stream-size", 0, "--quiet", "--plot", tmp_path / "demo.png")
+    assert code == 0, err
+    assert (tmp_path / "demo-digits.png").stat().st_size > 1000
+    assert (tmp_path / "demo-rare.png").stat().st_size > 1000
+    code, out, err = run(capsys, "demo", "--example", "rare", "--stream-size", 0, "--quiet", "--plot", tmp_path / "r.png")
+    assert code == 0 and (tmp_path / "r.png").stat().st_size > 1000 and "r.png" in out
