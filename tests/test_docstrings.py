@@ -27,6 +27,10 @@ MODULES = [
 ]
 
 
+#: modules of an optional extra -> what they import
+_FRAMEWORKS = {"fastcm.torch": ("torch",), "fastcm.keras": ("tensorflow", "keras")}
+
+
 def _all_modules():
     """Every module of the package but the GPU backend's (its examples need a device)."""
     import pkgutil
@@ -44,6 +48,8 @@ def _all_modules():
 def test_docstring_examples(name):
     if name == "fastcm.plot":
         pytest.importorskip("matplotlib")  # the optional `plot` extra
+    for extra in _FRAMEWORKS.get(name, ()):  # the optional `torch` and `keras` extras
+        pytest.importorskip(extra)
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     if name in MODULES:  # the core modules each show at least one example
