@@ -131,7 +131,8 @@ def _parse_labels(values):
 def _progress(total, quiet):
     from .evaluate import progress_bar
 
-    return progress_bar(total, enabled=not quiet and sys.stderr.isatty(), unit="row", desc="counting")
+    # the rule of fastcm.evaluate: on a terminal or in a notebook only; a bar without tqdm too
+    return progress_bar(total, enabled=not quiet, unit="row", desc="counting")
 
 
 class ScoreReading:

@@ -246,3 +246,64 @@ def test_demo_plot_draws_each_example(capsys, tmp_path):
     assert (tmp_path / "demo-rare.png").stat().st_size > 1000
     code, out, err = run(capsys, "demo", "--example", "rare", "--stream-size", 0, "--quiet", "--plot", tmp_path / "r.png")
     assert code == 0 and (tmp_path / "r.png").stat().st_size > 1000 and "r.png" in out
+
+
+# -- 9. progress: one rule for the CLI and fastcm.evaluate, a bar without tqdm -----------------
+def _batches(k):
+    rng = np.random.default_rng(0)
+    return [(rng.integers(0, 4, 50), rng.integers(0, 4, 50)) for _ in range(k)]
+
+
+def _no_tqdm(monkeypatch):
+    import sys
+
+    for name in ("tqdm", "tqdm.auto", "tqdm.autonotebook"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def _terminal(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+
+
+def test_evaluate_writes_no_bar_into_a_redirected_log(capsys):
+    import fastcm
+
+    cm = fastcm.evaluate(_batches(3), num_classes=4, progress=True, desc="evalbar")
+    assert capsys.readouterr().err == "" and cm.n_samples == 150  # stderr is a file or pipe here
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_evaluate_and_cli_draw_a_bar_on_a_terminal(capsys, monkeypatch, tmp_path, tqdm_installed):
+    import fastcm
+
+    if tqdm_installed:
+        pytest.importorskip("tqdm")
+    else:
+        _no_tqdm(monkeypatch)
+    _terminal(monkeypatch)
+    fastcm.evaluate(_batches(3), num_classes=4, desc="evalbar")
+    err = capsys.readouterr().err
+    assert "evalbar" in err and "3/3" in err
+    np.save(tmp_path / "t.npy", np.arange(300) % 3)
+    code, _, err = run(capsys, "report", "--true", tmp_path / "t.npy", "--pred", tmp_path / "t.npy", "--chunk-size", 100)
+    assert code == 0 and "counting" in err and "300/300" in err
+    code, _, err = run(capsys, "report", "--true", tmp_path / "t.npy", "--pred", tmp_path / "t.npy", "--quiet")
+    assert code == 0 and err == ""
+    fastcm.evaluate(_batches(2), num_classes=4, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_text_bar_without_tqdm_draws_in_place(monkeypatch):
+    from fastcm.evaluate import progress_bar
+
+    _no_tqdm(monkeypatch)
+    out = io.StringIO()
+    out.isatty = lambda: True
+    bar = progress_bar(4, unit="row", desc="counting", file=out, leave=True)
+    for _ in range(4):
+        bar.update(1)
+    bar.close()
+    text = out.getvalue()
+    assert "\r" in text and "counting" in text and "4/4" in text and "100%" in text and text.endswith("\n")
