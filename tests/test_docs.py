@@ -148,7 +148,9 @@ def test_site_builds_offline_in_strict_mode(tmp_path):
     site = tmp_path / "site"
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
                           "-d", str(site)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    log = run.stdout + run.stderr
+    problems = [line for line in log.splitlines() if line.startswith(("WARNING", "ERROR", "Aborted"))]
+    assert run.returncode == 0, "\n".join(problems) or log[-3000:]
     anchors = set()
     for html in site.rglob("*.html"):
         anchors.update(re.findall(r'id="(fastcm(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"', html.read_text(encoding="utf-8")))
