@@ -764,6 +764,9 @@ def _union(a: _Tally, b: _Tally, fixed: bool) -> _Tally:
 class PairedComparison:
     """Streaming :func:`compare`: accumulate the paired counts over batches.
 
+    With neither ``num_classes`` nor ``labels``, the classes grow with the data (the sorted
+    union of the values seen).
+
     Parameters
     ----------
     num_classes : int, optional
@@ -773,8 +776,6 @@ class PairedComparison:
     backend : str
         As in :func:`compare`. Counts are kept on the host (each update reads its batch's
         counts back: ``# synchronize!`` on a GPU).
-
-    With neither, the classes grow with the data (the sorted union of the values seen).
 
     Examples
     --------

@@ -44,17 +44,18 @@ individual weights an interval would need are not in the matrix.
 Speed: a resample draws only what the metric reads (``_reads``), each exactly:
 
 * macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
-  macro precision its diagonal and column sum: one multinomial over 2C groups per
-  resample, vectorised in numpy (O(B * C), no compiled kernel);
+    macro precision its diagonal and column sum: one multinomial over 2C groups per
+    resample, vectorised in numpy (O(B * C), no compiled kernel);
 * a per-class value that is not a proportion (``fbeta``, ``beta`` other than 0, 1, inf)
-  reads each class's own (tp, fp, fn, tn): a multinomial over 4 groups per class, exact
-  for each class's interval (numpy, O(B * C));
+    reads each class's own (tp, fp, fn, tn): a multinomial over 4 groups per class, exact
+    for each class's interval (numpy, O(B * C));
 * what combines classes through both sums (macro F1, IoU, specificity, weighted
-  precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
-  only a draw of every non-zero cell gives: a compiled kernel on the host (a CuPy matrix
-  is copied there, ``# synchronize!``) draws cells holding at least 16 counts by
-  sequential binomials and the others sample by sample from an alias table, so a
-  resample costs at most ~16 draws per non-zero cell however large N is;
+    precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
+    only a draw of every non-zero cell gives: numpy's multinomial up to 2**24 resamples x
+    cells (no compiled kernel), beyond it a compiled kernel on the host (a CuPy matrix
+    is copied there, ``# synchronize!``) draws cells holding at least 16 counts by
+    sequential binomials and the others sample by sample from an alias table, so a
+    resample costs at most ~16 draws per non-zero cell however large N is;
 * a callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
 
 Examples
