@@ -1,8 +1,10 @@
 """Results in the caller's array type.
 
-fastcm counts in numpy (CPU) or CuPy (GPU). At the public entry points that return a
-matrix (:func:`fastcm.confusion_matrix`, :meth:`fastcm.ConfusionMatrix.compute`) the
-counts go back in the array type the labels came in:
+fastcm counts in numpy (CPU) or CuPy (GPU). At the public entry points that return
+counts (:func:`fastcm.confusion_matrix`, :func:`fastcm.binary_confusion_matrix`,
+:func:`fastcm.threshold_confusion_matrices`, :func:`fastcm.multilabel_confusion_matrix`,
+``compute()`` of :class:`fastcm.ConfusionMatrix` and :class:`fastcm.ThresholdConfusionMatrix`)
+the counts go back in the array type the labels came in:
 
 ================================  =================================  ==================
 input (``y_true``, else ``y_pred``)  result                            copy?
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["KINDS", "kind_of", "resolve", "convert", "to_caller"]
+__all__ = ["KINDS", "kind_of", "resolve", "convert", "to_caller", "to_host"]
 
 #: the array types a result can be returned in
 KINDS = ("numpy", "cupy", "torch", "jax", "tensorflow")
@@ -134,3 +136,23 @@ def to_caller(result, like, *inputs):
     if kind != "numpy" and kind_of(result) == kind:
         return result
     return convert(result, kind)
+
+
+def to_host(a) -> np.ndarray:
+    """``a`` (numpy, CuPy, torch, JAX or TensorFlow) as a numpy array: how code that works on
+    the host reads a result of :func:`to_caller` back. A CPU torch tensor is read without a
+    copy; device data is copied to the host once.
+
+    Examples
+    --------
+    >>> to_host(np.eye(2, dtype=np.int64)).tolist()
+    [[1, 0], [0, 1]]
+    """
+    kind = kind_of(a)
+    if kind == "cupy":
+        return a.get()  # synchronize!
+    if kind == "torch":
+        return a.detach().cpu().numpy()  # synchronize! (a CUDA tensor; a CPU one is shared)
+    if kind == "tensorflow":
+        return a.numpy()  # synchronize!
+    return np.asarray(a)  # numpy, JAX (synchronize! on a GPU), anything with __array__

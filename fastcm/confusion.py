@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backends
-from .array_types import to_caller
+from .array_types import to_caller, to_host
 from .overflow import INT64_MAX
 from .inputs import (
     InvalidInputError,
@@ -255,7 +255,7 @@ def _lut_for(lab: np.ndarray):
 
 
 def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
+    return a if isinstance(a, np.ndarray) else to_host(a)  # CuPy, or a compute() in the caller's type
 
 
 # The int64 record of the first invalid element of one counting pass (see invalid_record):

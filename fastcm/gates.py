@@ -32,6 +32,7 @@ import numpy as np
 
 from . import metrics as _metrics
 from . import intervals as _intervals
+from .array_types import to_host
 from .intervals import confidence_interval
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
@@ -107,7 +108,7 @@ def _matrix_and_labels(cm):
     else:
         m = cm
         labels = None
-    m = np.asarray(m if isinstance(m, np.ndarray) or not hasattr(m, "get") else m.get())  # synchronize!
+    m = to_host(m)  # synchronize! (CuPy, or an accumulator's compute() in the caller's type)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
     if labels is None:

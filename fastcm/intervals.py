@@ -89,7 +89,7 @@ from statistics import NormalDist
 import numpy as np
 
 from . import metrics as _metrics
-from .inputs import array_module
+from .array_types import to_host
 
 __all__ = ["METHODS", "Interval", "confidence_interval"]
 
@@ -147,13 +147,11 @@ class Interval:
 
 # -- inputs ------------------------------------------------------------------------------
 def _counts_matrix(cm) -> np.ndarray:
-    """``cm`` (numpy, CuPy, or anything with ``.compute()``) as a host int64 count matrix."""
+    """``cm`` (numpy, CuPy, torch, JAX, TensorFlow, or anything with ``.compute()``) as a
+    host int64 count matrix."""
     if hasattr(cm, "compute") and hasattr(cm, "labels"):
         cm = cm.compute()
-    xp = array_module(cm)
-    m = xp.asarray(cm)
-    if not isinstance(m, np.ndarray):
-        m = m.get()  # synchronize!
+    m = to_host(cm)  # synchronize! (a GPU matrix)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
     if m.dtype.kind == "b":

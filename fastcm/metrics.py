@@ -2,7 +2,12 @@
 
 Every function takes a (C, C) confusion matrix (rows = true class), numpy or CuPy, and
 does array arithmetic in that array's namespace, so results stay on the device the counts
-were built on. Counts are taken in float64 while every sum a metric forms stays below 2**53,
+were built on. A matrix in another array type (torch, JAX, TensorFlow, as
+:func:`fastcm.confusion_matrix` returns for such inputs) is read as numpy (a CPU torch
+tensor without a copy, a GPU one copied to the host once), and the results are numpy: per
+class a ``numpy.ndarray``, an average a Python ``float``, as scikit-learn. For tensors, the
+metric classes of :mod:`fastcm.torch` and :mod:`fastcm.keras` answer in their framework's
+type. Counts are taken in float64 while every sum a metric forms stays below 2**53,
 where float64 is exact; an integer matrix whose sums reach 2**53 (or pass 2**63, where
 numpy's int64 sums wrap) is computed on a host copy in Python integers instead, so every
 ratio of counts is correctly rounded and MCC and kappa are right to float64 rounding for
@@ -35,6 +40,7 @@ import numbers
 import numpy as np
 
 from .exceptions import warn_undefined
+from .array_types import to_host
 from .inputs import array_module
 
 __all__ = [
@@ -79,7 +85,7 @@ def _check_average(average, n_classes):
 
 def _as_matrix(cm):
     xp = array_module(cm)
-    cm = xp.asarray(cm)
+    cm = xp.asarray(cm) if xp is not np else to_host(cm)  # torch, JAX, TensorFlow: read as numpy
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(cm.shape)}")
     return cm, xp

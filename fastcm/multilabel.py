@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from . import backends
+from .array_types import to_caller
 from .confusion import _check_all_weights_finite, _host, count
 from .inputs import as_array, check_weights, to_integer_labels
 from .scores import AS_GIVEN, check_scores, logit
@@ -34,7 +35,7 @@ def _thresholds(threshold, n_labels):
 
 
 def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=None, samplewise=False, threshold=0.5,
-                                scores="auto", backend="auto"):
+                                scores="auto", backend="auto", like=None):
     """Per-label (or per-sample) binary confusion matrices, as scikit-learn's.
 
     ``y_true`` and ``y_pred`` are 1-D multiclass labels (one-vs-rest per label) or (N, L)
@@ -53,6 +54,10 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     Empty input and weights that are all zero are refused with scikit-learn's ValueErrors,
     as by every drop-in score (see :mod:`fastcm.sklearn_metrics`).
 
+    The result is in the array type of ``y_true`` (else ``y_pred``): CPU torch tensors give
+    a torch tensor sharing the counts' memory, TensorFlow a ``tf.Tensor``, JAX a
+    ``jax.Array``; ``like=`` picks another (``"numpy"``, ...; see :mod:`fastcm.array_types`).
+
     Examples
     --------
     >>> multilabel_confusion_matrix([[1, 0], [0, 1]], [[1, 1], [0, 0]]).tolist()
@@ -62,8 +67,9 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     >>> multilabel_confusion_matrix([[1, 0]], [[0.8, -1.4]]).tolist()  # logits: sigmoid 0.69, 0.20
     [[[0, 0], [0, 1]], [[1, 0], [0, 0]]]
     """
-    return confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, check_scores(scores),
-                                 backend)
+    counts = confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, check_scores(scores),
+                                   backend)
+    return to_caller(counts, like, y_true, y_pred)
 
 
 def confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, scores, backend):

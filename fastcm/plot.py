@@ -51,6 +51,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .array_types import to_host  # numpy only: reads CuPy, or an accumulator's compute() in the caller's type
+
 __all__ = [
     "ConfusionMatrixDisplay",
     "RocCurveDisplay",
@@ -90,7 +92,8 @@ def _counts_and_names(cm, labels):
         default = None
     if hasattr(counts, "toarray"):  # a scipy.sparse matrix
         counts = counts.toarray()
-    counts = counts if isinstance(counts, np.ndarray) else (counts.get() if hasattr(counts, "get") else np.asarray(counts))
+    if not isinstance(counts, np.ndarray):
+        counts = to_host(counts)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise ValueError(f"Expected a square (C, C) confusion matrix, but got shape {counts.shape}")
     c = counts.shape[0]
@@ -702,8 +705,7 @@ def _checked_rates(a, b, kind):
 
 
 def _host(a):
-    a = a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a
-    return np.asarray(a, dtype=np.float64)
+    return np.asarray(to_host(a), dtype=np.float64)
 
 
 def _area(x, y):

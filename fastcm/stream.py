@@ -22,6 +22,7 @@ import numpy as np
 
 from . import backends
 from . import metrics as _metrics
+from .array_types import resolve, to_caller
 from .confusion import Cells, _as_labels, _host, count, invalid_message
 from .inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from .overflow import INT64_MAX, add_counts, wrapped_cells
@@ -288,6 +289,15 @@ class ConfusionMatrix(ThreadSafeState):
         Pairs whose true label equals it are skipped.
     backend : {"auto", "numba", "numpy", "cupy"}
         As in :func:`fastcm.confusion_matrix`, chosen again for each batch.
+    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
+        The array type :meth:`compute` (and :attr:`matrix`) returns. None: the type of the
+        arrays fed, decided by the first :meth:`update` (``y_true``'s type, else
+        ``y_pred``'s, as :func:`fastcm.confusion_matrix`): CPU torch tensors give a torch
+        tensor sharing the counts' memory, TensorFlow a ``tf.Tensor``, JAX a ``jax.Array``;
+        numpy, lists and pandas give the counts as fastcm holds them (numpy, CuPy on a GPU).
+        Until a batch decides, and after :meth:`reset` or :meth:`load`, that is numpy; an
+        accumulator that has seen no batch takes the type of one merged into it.
+        ``"numpy"`` always gives numpy. See :mod:`fastcm.array_types`.
 
     Attributes
     ----------
@@ -313,6 +323,11 @@ class ConfusionMatrix(ThreadSafeState):
     result is the same as counting the batches one after another, in some order.
     :meth:`all_reduce` replaces the state with the sum: do not update while it runs.
 
+    The metric methods (:meth:`precision`, :meth:`report`, ...) are those of
+    :mod:`fastcm.metrics` and return numpy (or CuPy) values whatever the type fed; only
+    :meth:`compute` follows ``like``. :meth:`save`, :meth:`load`, :meth:`merge`, ``copy``
+    and pickling work on the counts as fastcm holds them.
+
     Examples
     --------
     >>> cm = ConfusionMatrix(num_classes=3)
@@ -334,8 +349,12 @@ class ConfusionMatrix(ThreadSafeState):
     #: whether ``_counts`` is this accumulator's alone (never returned by compute): only
     #: then may an update add a batch's cells into it in place
     _owned = False
+    #: the array type asked for (a name among fastcm.array_types.KINDS), None: the inputs'
+    like = None
+    #: the array type compute() returns: None until the first update decides (numpy)
+    _kind = None
 
-    def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto"):
+    def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto", like=None):
         self.num_classes = check_num_classes(num_classes)
         self._fixed_labels = None if labels is None else _as_labels(labels)
         if self.num_classes is not None and self._fixed_labels is not None and self._fixed_labels.size != self.num_classes:
@@ -348,6 +367,7 @@ class ConfusionMatrix(ThreadSafeState):
             backends.get(backend)  # the ValueError listing the valid names (known ones load on first use)
         self.ignore_index = check_ignore_index(ignore_index)  # 255.0 is 255: merge compares them
         self.backend = backend
+        self.like = None if like is None else resolve(like)  # a name: modules do not pickle
         self._init_lock()
         self.reset()
 
@@ -376,6 +396,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._deferred = None  # device state of deferred checks, or None
             self._bound = 0  # host bound on |every int64 cell|, or None when unknown
             self._weighted = False  # whether a batch with sample weights was counted
+            self._kind = self.like  # None: the next update's inputs decide
         return self
 
     @property
@@ -409,10 +430,27 @@ class ConfusionMatrix(ThreadSafeState):
             raise error
 
     def compute(self):
-        """The (C, C) counts accumulated so far (int64, or float64 once float weights were seen).
+        """The (C, C) counts accumulated so far (int64, or float64 once float weights were seen),
+        in the array type of the arrays fed (or ``like``; see the class parameters).
 
         Raises the ValueError of an invalid batch whose check :meth:`update` deferred (GPU
         arrays), once; see the class notes.
+
+        Examples
+        --------
+        >>> ConfusionMatrix(num_classes=2, like="numpy").update([0, 1], [1, 1]).compute().tolist()
+        [[0, 1], [0, 1]]
+        """
+        with self._lock:
+            counts, kind = self._matrix(), self._kind
+        if kind is None or (kind == "numpy" and self.like is None):  # numpy-like inputs: as held
+            return counts
+        return to_caller(counts, kind)
+
+    def _matrix(self):
+        """The counts as fastcm holds them (numpy, or CuPy on a GPU): what internal code reads.
+
+        Runs the deferred checks (see :meth:`compute`).
         """
         with self._lock:
             self._check_deferred()
@@ -438,6 +476,7 @@ class ConfusionMatrix(ThreadSafeState):
         OverflowError naming the cell, raised before anything changes, never a wrapped
         count. Unweighted batches are checked against a host bound, without a device read.
         """
+        kind = resolve(self.like, y_true, y_pred)  # before as_array: the caller's types
         if self.growing:  # the inputs' dtypes name the labels
             y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
         res = count(
@@ -453,7 +492,7 @@ class ConfusionMatrix(ThreadSafeState):
         )
         n_pairs = int(res.n_pairs)
         if isinstance(res.counts, Cells):
-            return self._add_cells(res.counts, n_pairs)
+            return self._add_cells(res.counts, n_pairs, kind)
         batch_counts = res.counts
         if res.invalid is not None:
             xp = array_module(batch_counts)
@@ -485,9 +524,10 @@ class ConfusionMatrix(ThreadSafeState):
             self._bound = bound if cannot_wrap else None
             self._weighted = self._weighted or sample_weight is not None
             self._batches += 1
+            self._kind = self._kind or kind
         return self
 
-    def _add_cells(self, cells, n_pairs) -> "ConfusionMatrix":
+    def _add_cells(self, cells, n_pairs, kind) -> "ConfusionMatrix":
         """Add an unweighted, checked batch counted as :class:`Cells` (fixed classes, host):
         O(batch) work, the state's matrix changed in place only once nothing can fail."""
         with self._lock:
@@ -513,6 +553,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._n_seen = n_seen
             self._bound = bound if cannot_wrap else None
             self._batches += 1
+            self._kind = self._kind or kind
         return self
 
     def _grow(self, batch_labels, batch_counts, cannot_wrap=False):
@@ -554,8 +595,8 @@ class ConfusionMatrix(ThreadSafeState):
         # other's state is read under its lock and combined under ours, never both held:
         # a.merge(b) and b.merge(a) in two threads cannot deadlock
         with other._lock:
-            o_counts, o_labels, o_deferred, o_seen, o_bound, o_weighted = (
-                other._counts, other._labels, other._deferred, other._n_seen, other._bound, other._weighted
+            o_counts, o_labels, o_deferred, o_seen, o_bound, o_weighted, o_kind = (
+                other._counts, other._labels, other._deferred, other._n_seen, other._bound, other._weighted, other._kind
             )
         if o_counts is None:
             return self
@@ -571,6 +612,7 @@ class ConfusionMatrix(ThreadSafeState):
             self._counts, self._labels, self._deferred = counts, labels, deferred
             self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
             self._weighted = self._weighted or o_weighted
+            self._kind = self._kind or o_kind  # one that has seen no batch takes the other's type
         return self
 
     def all_reduce(self, group=None) -> "ConfusionMatrix":
@@ -587,7 +629,7 @@ class ConfusionMatrix(ThreadSafeState):
         import torch  # deferred: only distributed training jobs need torch
         import torch.distributed as dist
 
-        info = (self.growing, self.labels, self.ignore_index, self.compute().dtype.kind == "f")
+        info = (self.growing, self.labels, self.ignore_index, self._matrix().dtype.kind == "f")
         seen = [None] * dist.get_world_size(group)
         dist.all_gather_object(seen, info, group=group)
         for rank, (growing, labels, ignore, _) in enumerate(seen):
@@ -598,7 +640,7 @@ class ConfusionMatrix(ThreadSafeState):
                 )
         if len({lab.dtype.kind in "US" for _, lab, _, _ in seen if lab.size}) > 1:
             raise TypeError(f"Cannot all_reduce: some processes saw string labels, others numbers: {[lab.dtype.str for _, lab, _, _ in seen]}")
-        counts = _host(self.compute())
+        counts = _host(self._matrix())
         labels = self.labels
         if self.growing:
             union = np.empty(0, dtype=labels.dtype)
@@ -615,7 +657,7 @@ class ConfusionMatrix(ThreadSafeState):
             tensor = tensor.cuda()  # NCCL reduces CUDA tensors only
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
         flat = tensor.cpu().numpy()
-        xp = array_module(self.compute())
+        xp = array_module(self._matrix())
         with self._lock:
             self._counts = xp.asarray(flat[:-1].reshape(labels.size, labels.size))
             self._labels = labels if self.growing else self._labels
@@ -644,7 +686,7 @@ class ConfusionMatrix(ThreadSafeState):
         return (
             self.ignore_index == other.ignore_index
             and np.array_equal(self.labels, other.labels)
-            and np.array_equal(_host(self.compute()), _host(other.compute()))
+            and np.array_equal(_host(self._matrix()), _host(other._matrix()))
         )
 
     __hash__ = None
@@ -665,7 +707,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
-            counts = _host(self.compute())
+            counts = _host(self._matrix())
             fields = {
                 "fastcm_format": np.array(_FORMAT),
                 "format_version": np.array(_FORMAT_VERSION),
@@ -685,8 +727,11 @@ class ConfusionMatrix(ThreadSafeState):
         write_npz_atomic(path, fields)
 
     @classmethod
-    def load(cls, path, *, backend="auto") -> "ConfusionMatrix":
+    def load(cls, path, *, backend="auto", like=None) -> "ConfusionMatrix":
         """Read an accumulator written by :meth:`save`; a corrupt or foreign file is a ValueError.
+
+        The file holds no array type: the loaded accumulator's :meth:`compute` returns numpy
+        until an update decides the type, or the type ``like`` names (see the class).
 
         Only the fields fastcm writes are read (never a Python object), each after its
         header shows it fits in the file and agrees with the labels: a small file cannot
@@ -698,10 +743,10 @@ class ConfusionMatrix(ThreadSafeState):
         fastcm that records nothing about weights, any finite int64 or float64 counts load.
         """
         with read_npz(path, "ConfusionMatrix") as data:
-            return cls._from_fields(data, backend)
+            return cls._from_fields(data, backend, like)
 
     @classmethod
-    def _from_fields(cls, data, backend) -> "ConfusionMatrix":
+    def _from_fields(cls, data, backend, like=None) -> "ConfusionMatrix":
         """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
         path = data.path
         if "fastcm_format" not in data:
@@ -729,11 +774,11 @@ class ConfusionMatrix(ThreadSafeState):
         if mode == "growing" and labels.size > 1 and not (labels[1:] > labels[:-1]).all():
             raise ValueError(f"{path!r} is a damaged fastcm file: the labels of a growing accumulator are not sorted and distinct")
         if mode == "classes":
-            cm = cls(labels.size, ignore_index=ignore, backend=backend)
+            cm = cls(labels.size, ignore_index=ignore, backend=backend, like=like)
         elif mode == "labels":
-            cm = cls(labels=labels, ignore_index=ignore, backend=backend)
+            cm = cls(labels=labels, ignore_index=ignore, backend=backend, like=like)
         else:
-            cm = cls(ignore_index=ignore, backend=backend)
+            cm = cls(ignore_index=ignore, backend=backend, like=like)
             cm._labels = labels
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
@@ -742,67 +787,68 @@ class ConfusionMatrix(ThreadSafeState):
         return cm
 
     # -- metrics ---------------------------------------------------------------------------
-    # Each forwards to the function of the same name in fastcm.metrics on compute().
+    # Each forwards to the function of the same name in fastcm.metrics on the counts as held
+    # (numpy or CuPy), whatever type compute() returns.
 
     def precision(self, average=None, zero_division="warn"):
         """Per-class (or averaged) precision; see :func:`fastcm.metrics.precision`."""
-        return _metrics.precision(self.compute(), average, zero_division)
+        return _metrics.precision(self._matrix(), average, zero_division)
 
     def recall(self, average=None, zero_division="warn"):
         """Per-class (or averaged) recall; see :func:`fastcm.metrics.recall`."""
-        return _metrics.recall(self.compute(), average, zero_division)
+        return _metrics.recall(self._matrix(), average, zero_division)
 
     def fbeta(self, beta, average=None, zero_division="warn"):
         """F-beta; see :func:`fastcm.metrics.fbeta`."""
-        return _metrics.fbeta(self.compute(), beta, average, zero_division)
+        return _metrics.fbeta(self._matrix(), beta, average, zero_division)
 
     def f1(self, average=None, zero_division="warn"):
         """F1; see :func:`fastcm.metrics.f1`."""
-        return _metrics.f1(self.compute(), average, zero_division)
+        return _metrics.f1(self._matrix(), average, zero_division)
 
     def support(self):
         """True samples per class."""
-        return _metrics.support(self.compute())
+        return _metrics.support(self._matrix())
 
     def accuracy(self):
         """Fraction of samples on the diagonal."""
-        return _metrics.accuracy(self.compute())
+        return _metrics.accuracy(self._matrix())
 
     def balanced_accuracy(self, adjusted=False):
         """Mean recall over the classes present in the truth."""
-        return _metrics.balanced_accuracy(self.compute(), adjusted)
+        return _metrics.balanced_accuracy(self._matrix(), adjusted)
 
     def specificity(self, average=None, zero_division="warn"):
         """True negative rate, one-vs-rest."""
-        return _metrics.specificity(self.compute(), average, zero_division)
+        return _metrics.specificity(self._matrix(), average, zero_division)
 
     def npv(self, average=None, zero_division="warn"):
         """Negative predictive value, one-vs-rest."""
-        return _metrics.npv(self.compute(), average, zero_division)
+        return _metrics.npv(self._matrix(), average, zero_division)
 
     def fpr(self, average=None, zero_division="warn"):
         """False positive rate, one-vs-rest."""
-        return _metrics.fpr(self.compute(), average, zero_division)
+        return _metrics.fpr(self._matrix(), average, zero_division)
 
     def fnr(self, average=None, zero_division="warn"):
         """False negative rate, one-vs-rest."""
-        return _metrics.fnr(self.compute(), average, zero_division)
+        return _metrics.fnr(self._matrix(), average, zero_division)
 
     def iou(self, average=None, zero_division="warn"):
         """Intersection over union (Jaccard) per class."""
-        return _metrics.iou(self.compute(), average, zero_division)
+        return _metrics.iou(self._matrix(), average, zero_division)
 
     def mean_iou(self, *, ignore_absent=True):
         """Mean IoU, leaving out classes absent from truth and prediction by default."""
-        return _metrics.mean_iou(self.compute(), ignore_absent=ignore_absent)
+        return _metrics.mean_iou(self._matrix(), ignore_absent=ignore_absent)
 
     def mcc(self):
         """Matthews correlation coefficient."""
-        return _metrics.mcc(self.compute())
+        return _metrics.mcc(self._matrix())
 
     def cohen_kappa(self, weights=None):
         """Cohen's kappa."""
-        return _metrics.cohen_kappa(self.compute(), weights)
+        return _metrics.cohen_kappa(self._matrix(), weights)
 
     def confidence_interval(self, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
                             **metric_kwargs):
@@ -819,7 +865,7 @@ class ConfusionMatrix(ThreadSafeState):
         from .intervals import confidence_interval
 
         return confidence_interval(
-            self.compute(), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
+            self._matrix(), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
             **metric_kwargs,
         )
 
@@ -835,7 +881,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         names = [str(v) for v in self.labels] if target_names is None else target_names
         return _metrics.report(
-            self.compute(), names, digits, output_dict, zero_division=zero_division, ci=ci, random_state=random_state
+            self._matrix(), names, digits, output_dict, zero_division=zero_division, ci=ci, random_state=random_state
         )
 
     def plot(self, **kwargs):
@@ -849,4 +895,4 @@ class ConfusionMatrix(ThreadSafeState):
         from .diagnose import diagnose
 
         names = kwargs.pop("target_names", None) or [str(v) for v in self.labels]
-        return diagnose(_host(self.compute()), target_names=names, **kwargs)
+        return diagnose(_host(self._matrix()), target_names=names, **kwargs)

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from . import backends
+from .array_types import resolve, to_caller
 from .confusion import _host
 from .exceptions import UndefinedMetricWarning
 from .inputs import check_num_classes
@@ -68,6 +69,14 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         with a ValueError naming it (a batch inside [0, 1] after logits is read as logits).
         The thresholds stay probabilities.
     backend : {"auto", "numba", "numpy", "cupy"}
+    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
+        The array type :meth:`compute` returns. None: the type of the arrays fed, decided by
+        the first :meth:`update` as the scores' reading is (``y_true``'s type, else
+        ``y_score``'s): a CPU torch tensor in gives a torch tensor out, TensorFlow a
+        ``tf.Tensor``, JAX a ``jax.Array``, CuPy a ``cupy.ndarray``. Until a batch decides,
+        and after :meth:`reset` or :meth:`load`, that is numpy; an accumulator that has seen
+        no batch takes the type of one merged into it. The curves, areas and operating
+        points are numpy whatever the type. See :mod:`fastcm.array_types`.
 
     Notes
     -----
@@ -96,14 +105,19 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     _reading = None
     #: batches counted (updates and merged ones), for naming a refused batch
     n_batches = 0
+    #: the array type asked for (a name among fastcm.array_types.KINDS), None: the inputs'
+    like = None
+    #: the array type compute() returns: None until the first update decides (numpy)
+    _kind = None
 
-    def __init__(self, thresholds=101, *, num_classes=None, scores="auto", backend="auto"):
+    def __init__(self, thresholds=101, *, num_classes=None, scores="auto", backend="auto", like=None):
         self.thresholds = check_thresholds(thresholds)
         self.num_classes = check_num_classes(num_classes)
         self.scores = check_scores(scores)
         if backend != "auto" and backend not in backends.NAMES:
             backends.get(backend)  # the ValueError listing the valid names now, not at the first update
         self.backend = backend
+        self.like = None if like is None else resolve(like)  # a name: modules do not pickle
         self._init_lock()
         self.reset()
 
@@ -115,6 +129,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             self.n_batches = 0
             self._weighted = False  # whether a batch with sample weights was counted
             self._reading = self._fixed_reading()
+            self._kind = self.like  # None: the next update's inputs decide
         return self
 
     def _fixed_reading(self):
@@ -146,6 +161,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         So does one whose counts (or ``n_samples``) would pass the int64 range: an
         OverflowError naming the cell, never a wrapped count.
         """
+        kind = resolve(self.like, y_true, y_score)  # before prepare: the caller's types
         t, s, w = prepare(y_true, y_score, sample_weight, num_classes=self.num_classes or 1)
         while True:
             with self._lock:
@@ -161,10 +177,18 @@ class ThresholdConfusionMatrix(ThreadSafeState):
                 self.n_batches += 1
                 self._weighted = self._weighted or w is not None
                 self._reading = reading or decided
+                self._kind = self._kind or kind
             return self
 
     def compute(self):
-        """(T, 2, 2) matrices ``[[tn, fp], [fn, tp]]`` (or (C, T, 2, 2) with ``num_classes``)."""
+        """(T, 2, 2) matrices ``[[tn, fp], [fn, tp]]`` (or (C, T, 2, 2) with ``num_classes``),
+        in the array type of the arrays fed (or ``like``; see the class parameters)."""
+        with self._lock:
+            kind = self._kind
+        return to_caller(self._matrices(), kind or "numpy")
+
+    def _matrices(self):
+        """The matrices as a numpy array: what the curves and the other internal code read."""
         with self._lock:
             hist = self._hist  # replaced, never written in place
         out = matrices_from_hist(hist)
@@ -181,7 +205,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             raise ValueError("Cannot merge accumulators with different thresholds or num_classes")
         with other._lock:  # never both locks at once: a.merge(b) with b.merge(a) cannot deadlock
             o_hist, o_seen, o_weighted = other._hist, other.n_samples, other._weighted
-            o_reading, o_batches = other._reading, other.n_batches
+            o_reading, o_batches, o_kind = other._reading, other.n_batches, other._kind
         with self._lock:
             reading = self._reading if o_reading is None or not o_seen else o_reading
             if self._reading is not None and self.n_samples and reading != self._reading:
@@ -195,6 +219,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             self.n_batches += o_batches
             self._weighted = self._weighted or o_weighted
             self._reading = reading
+            self._kind = self._kind or (o_kind if o_batches else None)  # none seen: take the other's type
         return self
 
     def __add__(self, other):
@@ -211,7 +236,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
 
     # -- curves on the binned matrices -------------------------------------------------
     def _rates(self):
-        m = np.asarray(self.compute(), dtype=np.float64)
+        m = np.asarray(self._matrices(), dtype=np.float64)
         tn, fp, fn, tp = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
@@ -231,7 +256,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
 
     def _one_class(self):
         """Per curve: True where the truth seen so far holds only positives or only negatives."""
-        m = np.asarray(self.compute())
+        m = np.asarray(self._matrices())
         positives = m[..., 0, 1, 0] + m[..., 0, 1, 1]
         negatives = m[..., 0, 0, 0] + m[..., 0, 0, 1]
         return (positives == 0) | (negatives == 0)
@@ -263,7 +288,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         """
         precision, recall, _ = self.precision_recall_curve()
         r = np.concatenate([recall, np.zeros(recall.shape[:-1] + (1,))], axis=-1)
-        m = np.asarray(self.compute())
+        m = np.asarray(self._matrices())
         if np.any(m[..., 0, 1, 0] + m[..., 0, 1, 1] == 0):
             warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", UserWarning, stacklevel=2)
         ap = 0.0 + np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
@@ -286,11 +311,11 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         """
         from .operating_points import threshold_for
 
-        return threshold_for(self.compute(), self.thresholds, recall=recall, precision=precision, fpr=fpr)
+        return threshold_for(self._matrices(), self.thresholds, recall=recall, precision=precision, fpr=fpr)
 
     def best_threshold(self, metric="f1"):
         """(threshold, value) maximising ``metric`` ("f1", "accuracy", "youden"); per class with num_classes."""
-        m = np.asarray(self.compute(), dtype=np.float64)
+        m = np.asarray(self._matrices(), dtype=np.float64)
         tn, fp, fn, tp = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             if metric == "f1":
@@ -349,8 +374,11 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         write_npz_atomic(path, fields)
 
     @classmethod
-    def load(cls, path, *, backend="auto") -> "ThresholdConfusionMatrix":
+    def load(cls, path, *, backend="auto", like=None) -> "ThresholdConfusionMatrix":
         """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError.
+
+        The file holds no array type: the loaded accumulator's :meth:`compute` returns numpy
+        until an update decides the type, or the type ``like`` names (see the class).
 
         Only the fields fastcm writes are read, each after its header shows it fits in the
         file; the histogram's declared shape must match ``num_classes`` and the thresholds
@@ -361,10 +389,10 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         of an older fastcm, which record nothing about weights, take any finite counts.
         """
         with read_npz(path, "ThresholdConfusionMatrix") as data:
-            return cls._from_fields(data, backend)
+            return cls._from_fields(data, backend, like)
 
     @classmethod
-    def _from_fields(cls, data, backend) -> "ThresholdConfusionMatrix":
+    def _from_fields(cls, data, backend, like=None) -> "ThresholdConfusionMatrix":
         """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
         path = data.path
         if "fastcm_format" not in data:
@@ -391,7 +419,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             scores = field(data, "scores", path, _scores_field)
             reading = field(data, "scores_read_as", path, _reading_field) or None
             n_batches = field(data, "n_batches", path, scalar_int)
-        m = cls(thresholds, num_classes=k or None, scores=scores, backend=backend)
+        m = cls(thresholds, num_classes=k or None, scores=scores, backend=backend, like=like)
         if scores != "auto" and reading != scores:
             raise ValueError(f"{path!r} is a damaged fastcm file: scores {scores!r} read as {reading!r}")
         m._hist, m.n_samples = hist, n_samples

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from . import backends
+from .array_types import to_caller
 from .confusion import _host
 from .inputs import array_module, as_array, check_weights, to_integer_labels
 from .scores import AS_GIVEN, check_scores, logit_thresholds, read_scores, softmax_blocks, softmax_rows
@@ -257,7 +258,8 @@ def count_scores(t, s, weights, thr, reading, backend):
     return hist
 
 
-def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, scores="auto", backend="auto"):
+def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weight=None, scores="auto", backend="auto",
+                                 like=None):
     """One binary confusion matrix per threshold, all counted in one pass over the scores.
 
     Parameters
@@ -280,12 +282,17 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
         into the pass; "probabilities" refuses a value outside [0, 1]; "auto" reads any value
         outside [0, 1] as the sign of logits.
     backend : {"auto", "numba", "numpy", "cupy"}
+    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
+        The array type of the result; None: that of ``y_true`` (else ``y_score``), so CPU
+        torch tensors give a torch tensor sharing the counts' memory (see
+        :mod:`fastcm.array_types`).
 
     Returns
     -------
-    ndarray, (T, 2, 2) for 1-D scores, (C, T, 2, 2) for (N, C) scores
+    array, (T, 2, 2) for 1-D scores, (C, T, 2, 2) for (N, C) scores
         ``out[..., j, :, :]`` is ``[[tn, fp], [fn, tp]]`` predicting positive iff
-        ``score >= thresholds[j]``; int64, float64 with float weights.
+        ``score >= thresholds[j]``; int64, float64 with float weights; in the inputs'
+        array type unless ``like`` says otherwise.
 
     Examples
     --------
@@ -299,7 +306,7 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
     t, s, weights = prepare(y_true, y_score, sample_weight)
     reading = score_reading(scores, s, thr)
     out = matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))
-    return out[0] if s.ndim == 1 else out
+    return to_caller(out[0] if s.ndim == 1 else out, like, y_true, y_score)
 
 
 def check_binary_threshold(threshold, logits=False) -> float:
@@ -333,7 +340,7 @@ def binary_threshold(threshold, scores, logits):
 
 
 def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=None, scores="auto", logits=False,
-                            backend="auto"):
+                            backend="auto", like=None):
     """The (2, 2) matrix ``[[tn, fp], [fn, tp]]`` predicting positive iff ``score >= threshold``.
 
     Parameters
@@ -352,6 +359,10 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     logits : bool, default=False
         The same as ``scores="logits"`` (kept from earlier releases).
     backend : {"auto", "numba", "numpy", "cupy"}
+    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
+        The array type of the result; None: that of ``y_true`` (else ``y_score``), so CPU
+        torch tensors give a torch tensor sharing the counts' memory (see
+        :mod:`fastcm.array_types`).
 
     Examples
     --------
@@ -363,4 +374,4 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     scores, thr = binary_threshold(threshold, scores, logits)
     t, s, weights = prepare(y_true, y_score, sample_weight, num_classes=1)
     reading = score_reading(scores, s, thr)
-    return matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))[0, 0]
+    return to_caller(matrices_from_hist(count_scores(t, s, weights, thr, reading, backend))[0, 0], like, y_true, y_score)

@@ -62,3 +62,198 @@ def test_jax_without_x64_refuses_a_count_past_int32():
     with pytest.raises(OverflowError, match="like='numpy'"):
         _int32_for_jax(np.array([2**31], dtype=np.int64))
     assert _int32_for_jax(np.array([2**31 - 1], dtype=np.int64)).tolist() == [2**31 - 1]
+
+
+# -- everywhere a result holds counts: the other functions, the accumulators, the metrics --
+
+FRAMEWORKS = ("torch", "tensorflow", "jax")
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request):
+    """(kind, array maker, host reader) for each framework installed; skips the others."""
+    if request.param == "torch":
+        torch = pytest.importorskip("torch")
+        return "torch", torch.tensor, lambda a: a.numpy()
+    if request.param == "tensorflow":
+        tf = pytest.importorskip("tensorflow")
+        return "tensorflow", tf.constant, lambda a: a.numpy()
+    jnp = pytest.importorskip("jax.numpy")
+    return "jax", jnp.asarray, np.asarray
+
+
+def _same(got, kind, read, want):
+    assert kind_of(got) == kind, type(got)
+    np.testing.assert_array_equal(read(got), want)
+
+
+S = [0.1, 0.8, 0.4, 0.5, 0.9, 0.3]
+Y = [0, 1, 1, 0, 1, 0]
+
+
+def test_threshold_functions_answer_in_the_callers_type(framework):
+    kind, arr, read = framework
+    _same(fastcm.binary_confusion_matrix(arr(Y), arr(S)), kind, read, fastcm.binary_confusion_matrix(Y, S))
+    _same(fastcm.binary_confusion_matrix(Y, arr(S)), kind, read, fastcm.binary_confusion_matrix(Y, S))  # y_score's type
+    want = fastcm.threshold_confusion_matrices(Y, S, thresholds=[0.2, 0.5, 0.85])
+    _same(fastcm.threshold_confusion_matrices(arr(Y), arr(S), thresholds=[0.2, 0.5, 0.85]), kind, read, want)
+    scores = np.random.default_rng(0).random((6, 3))
+    want = fastcm.threshold_confusion_matrices([0, 1, 2, 2, 1, 0], scores, thresholds=5)
+    _same(fastcm.threshold_confusion_matrices(arr([0, 1, 2, 2, 1, 0]), arr(scores), thresholds=5), kind, read, want)
+    for got in (fastcm.binary_confusion_matrix(arr(Y), arr(S), like="numpy"),
+                fastcm.threshold_confusion_matrices(arr(Y), arr(S), thresholds=3, like=np)):
+        assert type(got) is np.ndarray
+
+
+def test_multilabel_answers_in_the_callers_type(framework):
+    kind, arr, read = framework
+    t, p = [[1, 0, 1], [0, 1, 1]], [[1, 1, 0], [0, 0, 1]]
+    _same(fastcm.multilabel_confusion_matrix(arr(t), arr(p)), kind, read, fastcm.multilabel_confusion_matrix(t, p))
+    scores = [[0.7, 0.2, 0.4], [0.1, 0.9, 0.6]]
+    _same(fastcm.multilabel_confusion_matrix(arr(t), arr(scores)), kind, read, fastcm.multilabel_confusion_matrix(t, scores))
+    assert type(fastcm.multilabel_confusion_matrix(arr(t), arr(p), like="numpy")) is np.ndarray
+
+
+def test_numpy_inputs_still_give_numpy():
+    assert type(fastcm.binary_confusion_matrix(Y, S)) is np.ndarray
+    assert type(fastcm.threshold_confusion_matrices(np.array(Y), np.array(S))) is np.ndarray
+    assert type(fastcm.multilabel_confusion_matrix([[1, 0]], [[1, 1]])) is np.ndarray
+    cm = fastcm.ConfusionMatrix(3).update(np.array(T), P)
+    assert type(cm.compute()) is np.ndarray and cm.compute() is cm.compute()  # the state, as before
+    assert type(fastcm.ThresholdConfusionMatrix(thresholds=3).update(Y, np.array(S)).compute()) is np.ndarray
+
+
+def test_the_functions_share_memory_with_the_counts_for_cpu_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import fastcm.multilabel
+    import fastcm.thresholds
+
+    seen = []
+
+    def recording(result, like, *inputs):
+        seen.append(result)
+        return to_caller(result, like, *inputs)
+
+    monkeypatch.setattr(fastcm.thresholds, "to_caller", recording)
+    monkeypatch.setattr(fastcm.multilabel, "to_caller", recording)
+    calls = (lambda: fastcm.binary_confusion_matrix(torch.tensor(Y), torch.tensor(S)),
+             lambda: fastcm.threshold_confusion_matrices(torch.tensor(Y), torch.tensor(S), thresholds=4),
+             lambda: fastcm.multilabel_confusion_matrix(torch.tensor([[1, 0]]), torch.tensor([[1, 1]])))
+    for call in calls:
+        got = call()
+        assert isinstance(got, torch.Tensor) and np.shares_memory(got.numpy(), seen[-1])
+
+
+@pytest.mark.parametrize("growing", [False, True])
+def test_the_accumulator_answers_in_the_type_it_was_fed(framework, growing):
+    kind, arr, read = framework
+    ref = fastcm.ConfusionMatrix(None if growing else 3).update(T, P).update([1], [1])
+    cm = fastcm.ConfusionMatrix(None if growing else 3)
+    assert type(cm.compute()) is np.ndarray  # nothing fed yet: numpy
+    cm.update(arr(T), arr(P)).update(arr([1]), arr([1]))
+    _same(cm.compute(), kind, read, ref.compute())
+    _same(cm.matrix, kind, read, ref.compute())
+    cm.update([2], [0])  # a later batch of another type does not change it: the first decided
+    _same(cm.compute(), kind, read, ref.copy().update([2], [0]).compute())
+    assert type(cm.precision()) is np.ndarray and type(cm.accuracy()) is float  # metrics: numpy
+    np.testing.assert_array_equal(cm.precision(), ref.copy().update([2], [0]).precision())
+    assert type(cm.reset().compute()) is np.ndarray  # reset: the next update decides again
+    assert kind_of(cm.update(T, arr(P)).compute()) == kind  # y_pred's type when y_true is a list
+
+
+def test_like_on_the_accumulator(framework):
+    kind, arr, read = framework
+    as_numpy = fastcm.ConfusionMatrix(3, like="numpy").update(arr(T), arr(P))
+    assert type(as_numpy.compute()) is np.ndarray and as_numpy.compute().tolist() == WANT
+    asked = fastcm.ConfusionMatrix(3, like=kind)
+    _same(asked.compute(), kind, read, np.zeros((3, 3), np.int64))  # before any batch too
+    _same(asked.update(T, P).compute(), kind, read, WANT)
+    with pytest.raises(ValueError, match="Expected `like` to be one of"):
+        fastcm.ConfusionMatrix(3, like="pandas")
+
+
+def test_the_accumulator_shares_memory_with_its_counts_for_cpu_torch():
+    torch = pytest.importorskip("torch")
+    cm = fastcm.ConfusionMatrix(3).update(torch.tensor(T), torch.tensor(P))
+    got = cm.compute()
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.int64
+    assert np.shares_memory(got.numpy(), cm._matrix())  # zero-copy
+    cm.update(torch.tensor([0]), torch.tensor([0]))
+    assert got.tolist() == WANT and cm.compute()[0, 0] == 2  # a handed-out matrix never changes
+
+
+def test_the_accumulators_type_through_pickle_copy_merge_save_and_load(framework, tmp_path):
+    import pickle
+
+    kind, arr, read = framework
+    cm = fastcm.ConfusionMatrix(3).update(arr(T), arr(P))
+    for other in (pickle.loads(pickle.dumps(cm)), cm.copy(), cm + cm, sum([cm, cm]), fastcm.ConfusionMatrix(3).merge(cm)):
+        assert kind_of(other.compute()) == kind
+    assert type(fastcm.ConfusionMatrix(3).update(T, P).merge(cm).compute()) is np.ndarray  # decided: numpy stays
+    cm.save(tmp_path / "cm.npz")
+    loaded = fastcm.ConfusionMatrix.load(tmp_path / "cm.npz")
+    assert type(loaded.compute()) is np.ndarray and loaded == cm  # a file holds no array type
+    _same(fastcm.ConfusionMatrix.load(tmp_path / "cm.npz", like=kind).compute(), kind, read, WANT)
+    assert kind_of(loaded.update(arr([0]), arr([0])).compute()) == kind  # or the next update decides
+
+
+def test_the_threshold_accumulator_answers_in_the_type_it_was_fed(framework, tmp_path):
+    import pickle
+
+    kind, arr, read = framework
+    ref = fastcm.ThresholdConfusionMatrix(thresholds=[0.3, 0.6]).update(Y, S)
+    m = fastcm.ThresholdConfusionMatrix(thresholds=[0.3, 0.6])
+    assert type(m.compute()) is np.ndarray
+    m.update(arr(Y), arr(S))
+    _same(m.compute(), kind, read, ref.compute())
+    assert m.auroc() == ref.auroc() and type(m.roc_curve()[0]) is np.ndarray  # curves: numpy
+    assert m.best_threshold() == ref.best_threshold()
+    for other in (pickle.loads(pickle.dumps(m)), m.copy(), fastcm.ThresholdConfusionMatrix(thresholds=[0.3, 0.6]).merge(m)):
+        _same(other.compute(), kind, read, ref.compute())
+    as_numpy = fastcm.ThresholdConfusionMatrix(thresholds=[0.3, 0.6], like="numpy").update(arr(Y), arr(S))
+    assert type(as_numpy.compute()) is np.ndarray
+    m.save(tmp_path / "m.npz")
+    assert type(fastcm.ThresholdConfusionMatrix.load(tmp_path / "m.npz").compute()) is np.ndarray
+    _same(fastcm.ThresholdConfusionMatrix.load(tmp_path / "m.npz", like=kind).compute(), kind, read, ref.compute())
+    classes = fastcm.ThresholdConfusionMatrix(thresholds=3, num_classes=3).update(arr([0, 1, 2]), arr(np.eye(3)))
+    want = fastcm.ThresholdConfusionMatrix(thresholds=3, num_classes=3).update([0, 1, 2], np.eye(3)).compute()
+    _same(classes.compute(), kind, read, want)
+    assert type(m.reset().compute()) is np.ndarray
+
+
+def test_the_threshold_accumulator_shares_memory_for_cpu_torch():
+    torch = pytest.importorskip("torch")
+    m = fastcm.ThresholdConfusionMatrix(thresholds=[0.5], like=torch).update(Y, S)
+    got = m.compute()
+    assert isinstance(got, torch.Tensor) and got.tolist() == [[[2, 1], [1, 2]]]
+
+
+def test_metrics_of_a_tensor_matrix_are_numpy(framework):
+    kind, arr, read = framework
+    cm = np.array([[5, 1, 0], [2, 2, 1], [0, 1, 3]])
+    m = arr(cm)
+    for name in ("precision", "recall", "f1", "support", "specificity", "iou"):
+        got = getattr(fastcm.metrics, name)(m)
+        assert type(got) is np.ndarray
+        np.testing.assert_array_equal(got, getattr(fastcm.metrics, name)(cm))
+    for name in ("accuracy", "balanced_accuracy", "mcc", "cohen_kappa", "mean_iou"):
+        got = getattr(fastcm.metrics, name)(m)
+        assert type(got) is float and got == getattr(fastcm.metrics, name)(cm)
+    assert fastcm.metrics.f1(m, average="macro") == fastcm.metrics.f1(cm, average="macro")
+    assert fastcm.metrics.report(m) == fastcm.metrics.report(cm)
+
+
+def test_metrics_read_a_torch_matrix_that_requires_grad():
+    torch = pytest.importorskip("torch")
+    soft = torch.tensor([[5.0, 1.0], [2.0, 2.0]], requires_grad=True)  # a differentiable (soft) matrix
+    np.testing.assert_array_equal(fastcm.metrics.precision(soft), fastcm.metrics.precision(np.array([[5, 1], [2, 2]])))
+
+
+def test_readers_of_an_accumulator_take_one_fed_tensors(framework):
+    kind, arr, read = framework
+    cm = fastcm.ConfusionMatrix(2).update(arr([0, 0, 1, 1] * 10), arr([0, 1, 1, 1] * 10))
+    ref = fastcm.ConfusionMatrix(2).update([0, 0, 1, 1] * 10, [0, 1, 1, 1] * 10)
+    assert fastcm.check(cm, min_accuracy=0.5).passed == fastcm.check(ref, min_accuracy=0.5).passed
+    ci = fastcm.metrics.confidence_interval(cm, "recall", method="wilson")
+    np.testing.assert_array_equal(ci.low, fastcm.metrics.confidence_interval(ref, "recall", method="wilson").low)
+    assert str(fastcm.diagnose(ref.compute(), train=cm)) == str(fastcm.diagnose(ref.compute(), train=ref))
