@@ -330,6 +330,7 @@ def _host_suite(mode: str) -> list[Case]:
             label_cases([2000], [3], [np.int32])
             + [segmentation_case(1)]
             + logits_cases(2000, [4])
+            + logits_cases(500, [1000])  # the wide-row argmax (C >= kernels.WIDE_MIN_C)
             + stream_cases(4096, [1024])
             + threshold_cases(2000, 11)
             + roc_auc_cases(2000)
@@ -349,6 +350,7 @@ def _host_suite(mode: str) -> list[Case]:
             + label_cases([10**8], [1000], [np.int32])
             + [segmentation_case(4)]
             + logits_cases(10**7, [10, 100])
+            + logits_cases(10**6, [1000])
             + stream_cases(10**7, [1024, 65536])
             + threshold_cases(10**8, 1000)
             + roc_auc_cases(10**7)
@@ -365,6 +367,7 @@ def _host_suite(mode: str) -> list[Case]:
             + label_cases([10**7], [1000], [np.int32], sklearn_max=10**5)
             + [segmentation_case(1)]
             + logits_cases(10**6, [10, 100])
+            + logits_cases(10**5, [1000])
             + stream_cases(10**6, [1024, 65536])
             + threshold_cases(10**7, 1000, anchor_max=10**5)
             + roc_auc_cases(10**6)
@@ -381,6 +384,7 @@ def _host_suite(mode: str) -> list[Case]:
         + [streamed_label_case(10**9, 10, np.uint8)]
         + [segmentation_case(8)]
         + logits_cases(10**7, [10, 100])
+        + logits_cases(10**6, [1000])
         + stream_cases(10**7, [256, 1024, 4096, 65536])
         + threshold_cases(10**8, 1000)
         + roc_auc_cases(10**7, (np.float32, np.float64))

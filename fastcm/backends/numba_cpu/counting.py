@@ -17,6 +17,7 @@ _count_pairs_rows = jit(kernels.count_pairs_rows)
 _count_lut = jit(kernels.count_lut)
 _count_scores = jit(kernels.count_scores)
 _count_score_rows = jit(kernels.count_score_rows)
+_count_score_rows_wide = jit(kernels.count_score_rows_wide)
 _pair_codes = jit(kernels.pair_codes)
 _class_counts = jit(kernels.class_counts)
 
@@ -227,7 +228,8 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     n = t.shape[0] * t.shape[1]
     t = strategy.labels_as(t, strategy.label_dtype(t.dtype))  # 1/C of the scores read in the same pass
     if t.shape[1] == 1:  # (N, C): one row per prediction, no pixel tiles
-        kernel, s = _count_score_rows, s.reshape(s.shape[0], s.shape[1])
+        s = s.reshape(s.shape[0], s.shape[1])
+        kernel = _count_score_rows_wide if C >= kernels.WIDE_MIN_C else _count_score_rows
     else:
         kernel = _count_scores
     ranges = _chunks(n)
