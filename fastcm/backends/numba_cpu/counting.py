@@ -232,7 +232,10 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
         kernel = _count_score_rows_wide if C >= kernels.WIDE_MIN_C else _count_score_rows
     else:
         kernel = _count_scores
-    ranges = _chunks(n)
+    if kernel is _count_score_rows_wide:  # a wide row is C values of work: split by values read
+        ranges = split(n, min(n, len(_chunks(n * C)))) if n else [(0, 0)]
+    else:
+        ranges = _chunks(n)
     outs = {r: np.zeros(C * C, dtype=_accumulator_dtype(weights)) for r in ranges}
     results = run_parallel(lambda a, b: kernel(t, s, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
     total = outs[ranges[0]]
