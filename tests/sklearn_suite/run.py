@@ -15,9 +15,10 @@ Usage::
 
     python tests/sklearn_suite/run.py [-j JOBS] [-k EXPR] [--keep DIR] [--files NAME ...]
 
-scikit-learn's own outcomes depend only on its version and its test files: they are kept in
-``baseline.json`` (next to this file; ``--update-baseline`` rewrites it) and the verbatim
-copy runs only when the installed version or a file differs from what it records.
+scikit-learn's own outcomes depend only on its version and its test files (and pytest's,
+which names parametrized tests): they are kept in ``baseline.json`` (next to this file;
+``--update-baseline`` rewrites it) and the verbatim copy runs only when an installed
+version or a file differs from what it records.
 
 Exit status 0 when there is no unlisted regression, 1 otherwise.
 """
@@ -114,14 +115,16 @@ def _digest(path: Path) -> str:
 
 def recorded_outcomes(src: Path, files) -> dict[str, str] | None:
     """scikit-learn's outcomes of ``files`` from ``baseline.json``, or None when the installed
-    scikit-learn or one of its test files is not the one recorded."""
+    scikit-learn, pytest (it names parametrized tests) or one of the test files is not the
+    one recorded."""
+    import pytest
     import sklearn
 
     try:
         base = json.loads(BASELINE.read_text())
     except (OSError, ValueError):
         return None
-    if base.get("sklearn") != sklearn.__version__:
+    if base.get("sklearn") != sklearn.__version__ or base.get("pytest") != pytest.__version__:
         return None
     if any(base.get("files", {}).get(name) != _digest(src / name) for name in files):
         return None
@@ -129,9 +132,10 @@ def recorded_outcomes(src: Path, files) -> dict[str, str] | None:
 
 
 def record_outcomes(src: Path, outcomes_: dict[str, str]) -> None:
+    import pytest
     import sklearn
 
-    doc = {"sklearn": sklearn.__version__, "files": {name: _digest(src / name) for name in TEST_FILES},
+    doc = {"sklearn": sklearn.__version__, "pytest": pytest.__version__, "files": {name: _digest(src / name) for name in TEST_FILES},
            "outcomes": dict(sorted(outcomes_.items()))}
     BASELINE.write_text(json.dumps(doc, indent=0) + "\n")
 
