@@ -32,6 +32,10 @@ def _label_calls(cm, dtype):
     cm(t, t, labels=[2, 0])
     cm(t, t, num_classes=3, sample_weight=np.ones(64))
     cm(t, t, num_classes=3, sample_weight=np.ones(64, dtype=np.int64))
+    # thousands of classes over several threads: row bands of one shared matrix (72 MB here)
+    big = (np.arange(2 * (1 << 18)) % 3000).astype(dtype) if np.iinfo(dtype).max >= 3000 else None
+    if big is not None:
+        cm(big, big, num_classes=3000)
 
 
 def _score_calls(fastcm, dtype):
@@ -49,6 +53,11 @@ def _score_calls(fastcm, dtype):
     fastcm.roc_auc_score(binary, probs[:, 1])
     fastcm.average_precision_score(binary, probs[:, 1])
     fastcm.compare(t, probs, rng.integers(0, 3, 64))
+    fastcm.compare(t, rng.integers(0, 3, 64), rng.integers(0, 3, 64))
+    fastcm.compare(t, rng.integers(0, 20, 64), rng.integers(0, 20, 64), num_classes=20)
+    fastcm.roc_curve(binary, probs[:, 1])
+    wide = rng.random((8, 300)).astype(dtype)  # the argmax of wide rows has a kernel of its own
+    fastcm.confusion_matrix(rng.integers(0, 300, 8), wide)
 
 
 def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), score_dtypes=("float32", "float64")) -> dict:
@@ -83,6 +92,9 @@ def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), scor
             _label_calls(lambda *a, **k: fastcm.confusion_matrix(*a, backend="numba", **k), np.dtype(dtype))
         for dtype in score_dtypes:
             _score_calls(fastcm, np.dtype(dtype))
+        many = np.arange(2000) % 1500  # many classes: per-class counts, and pairs added in place
+        fastcm.f1_score(many, many[::-1].copy(), average="macro")
+        fastcm.ConfusionMatrix(num_classes=1500).update(many[:64], many[:64])
         fastcm.multilabel_confusion_matrix(np.eye(3, dtype=np.int64), np.eye(3, dtype=np.int64))
     numba_backend.wait_for_compiles()
     return {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
