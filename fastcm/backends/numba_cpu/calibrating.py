@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import calibration_kernels
+from . import calibration_kernels, strategy
 from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
 
 _calibration_rows = jit(calibration_kernels.calibration_rows)
@@ -23,6 +23,8 @@ def calibration_counts(t, s, edges, num_classes, *, logits=False, per_class=Fals
     K = edges.size
     if s.dtype == np.float16:
         s = s.astype(np.float32)  # numba has no half type; widening is exact
+    if t.dtype.kind in "biu":  # labels in the compiled dtypes (a copy only for the others)
+        t = strategy.labels_as(t, strategy.label_dtype(t.dtype))
     n_int = C * C + 2 * K + (2 * C * K if per_class else 0)
     n_flt = K + (C * K if per_class else 0)
     ranges = _chunks(s.shape[0], C)

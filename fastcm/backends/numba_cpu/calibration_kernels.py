@@ -18,10 +18,8 @@ import math
 import numpy as np
 
 from ._jit import helper
-from .argmax import argmax_4_rows, argmax_row
+from .argmax import argmax_row
 
-#: up to this many classes four rows are scanned side by side
-FOUR_ROWS_MAX_C = 32
 #: a row of probabilities must sum to 1 within this (fastcm.calibration documents it; the
 #: numpy reference holds the same number)
 ROW_SUM_TOLERANCE = 1e-2
@@ -64,11 +62,10 @@ def calibration_rows(t, s, edges, C, logits, per_class, iout, fout, start, stop)
     i = start
     while i < stop:
         k = min(4, stop - i)
-        if k == 4 and C <= FOUR_ROWS_MAX_C:
-            argmax_4_rows(s, i, C, arg, top, nan)
-        else:
-            for r in range(k):
-                argmax_row(s, i + r, C, r, arg, top, nan)
+        # one row at a time: the four-rows argmax of the counting kernel measured no faster
+        # here (19.6 ms either way, 10^6 x 10 float32) and cost 0.3-0.4 s more to compile
+        for r in range(k):
+            argmax_row(s, i + r, C, r, arg, top, nan)
         for r in range(k):
             row = i + r
             y = np.uint64(np.int64(t[row]))
