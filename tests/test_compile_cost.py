@@ -138,3 +138,49 @@ def test_a_compiling_first_call_says_so_once_on_a_terminal_only(tmp_path):
     assert said.count("fastcm: compiling kernels") == 1, said
     assert "fastcm warm-up" in said
     assert "compiling" not in _first_call_stderr(tmp_path / "pipe", tty=False)
+
+
+_NUMPY_FIRST = r"""
+import time, numpy as np, fastcm
+from numba.core import event
+from fastcm.backends.numba_cpu import counting, thresholds
+compiled = []
+class L(event.Listener):
+    def on_start(self, e): compiled.append(str(e.data.get("dispatcher")))
+    def on_end(self, e): pass
+event.register("numba:compile", L())
+rng = np.random.default_rng(0)
+y, logits = rng.integers(0, 10, 300_000), rng.standard_normal((300_000, 10), dtype=np.float32)
+yb, scores = rng.integers(0, 2, 300_000), rng.random(300_000)
+logits[777, 3] = np.nan
+try:
+    fastcm.confusion_matrix(y, logits)
+    raise SystemExit("NaN not refused")
+except ValueError as exc:
+    assert "position 777" in str(exc), exc
+logits[777, 3] = 0.0
+first = (fastcm.confusion_matrix(y, logits), fastcm.threshold_confusion_matrices(yb, scores))
+assert not compiled, compiled  # served by numpy while other processes compile
+assert (first[0] == fastcm.confusion_matrix(y, logits, backend="numpy")).all()
+assert (first[1] == fastcm.threshold_confusion_matrices(yb, scores, backend="numpy")).all()
+start = time.perf_counter()
+kernels = (counting._count_score_rows.dispatcher, thresholds._binary_hist.dispatcher)
+while not all(k.overloads for k in kernels) and time.perf_counter() - start < 300:
+    time.sleep(0.1)
+    fastcm.confusion_matrix(y[:8], logits[:8]); fastcm.threshold_confusion_matrices(yb[:8], scores[:8])
+assert all(k.overloads for k in kernels), "the kernels never arrived from the disk cache"
+assert (fastcm.confusion_matrix(y, logits) == first[0]).all()
+assert (fastcm.threshold_confusion_matrices(yb, scores) == first[1]).all()
+print("ok")
+"""
+
+
+def test_first_scores_call_counts_on_numpy_while_the_kernel_compiles_elsewhere(tmp_path):
+    """Logits and a binary threshold sweep with an empty cache: the first calls compile
+    nothing here (numpy's exact integer counts, NaN refused at its position), and give the
+    same counts as the numba kernels that another process compiles and caches meanwhile."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), FASTCM_COMPILE="background")
+    env.pop("FASTCM_DISABLE_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", _NUMPY_FIRST], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert out.stdout.strip() == "ok"

@@ -245,6 +245,28 @@ def tuned(kernel, args, key, *, compiler):
     return None
 
 
+def needs_compile(kernel, args) -> bool:
+    """Whether calling ``kernel(*args)`` would compile it: with the disk cache on, no
+    compiled or cached version for these argument types, and tiers in the background mode
+    (under ``FASTCM_COMPILE=sync|never`` a kernel compiles where it is called, as before).
+
+    Reads numba's cache index (a private part of numba): when that cannot be read, the
+    answer is False and the kernel is called as before.
+    """
+    if _compile_mode() != "background" or _sync.get() or not cache_enabled():
+        return False
+    dispatcher = kernel.dispatcher
+    try:
+        sig = tuple(numba.typeof(kernel_arg(a)) for a in args)
+        if sig in dispatcher.overloads:
+            return False
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key not in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - another numba's internals: behave as before
+        return False
+
+
 def wait_for_compiles() -> None:
     """Block until no thread of this process compiles or loads a tuned kernel.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels, strategy
-from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split, synchronous, tuned
+from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, run_parallel, split, synchronous, tuned
 
 _value_range = jit(kernels.value_range)
 _label_presence = jit(kernels.label_presence)
@@ -232,6 +232,14 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
         kernel = _count_score_rows_wide if C >= kernels.WIDE_MIN_C else _count_score_rows
     else:
         kernel = _count_scores
+    if weights is None and kernel is not _count_scores:
+        first = (t[:0], s[:0], w, lut_, lo, C, has_ignore, ignore, np.zeros(1, np.int64), 0, 0)
+        if needs_compile(kernel, first):
+            # the first tier: numpy's exact counts (integers: the same to the last bit) in
+            # bounded blocks, while another process compiles and caches the kernel
+            compiler = (__name__, "compile_score_rows", kernel.__name__, t.dtype.str, s.dtype.str)
+            tuned(kernel, first, (kernel.__name__, t.dtype.str, s.dtype.str), compiler=compiler)
+            return _count_score_rows_numpy(t, s, C, ignore_index, lut, lut_offset)
     if kernel is _count_score_rows_wide:  # a wide row is C values of work: split by values read
         ranges = split(n, min(n, len(_chunks(n * C)))) if n else [(0, 0)]
     else:
@@ -242,6 +250,34 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     for r in ranges[1:]:
         total += outs[r]
     return total.reshape(C, C), _combine(results)
+
+
+def compile_score_rows(name, t_dtype, s_dtype) -> None:
+    """Compile (and cache) the (N, C) scores kernel ``name``: the compiling process's work."""
+    kernel = {"count_score_rows": _count_score_rows, "count_score_rows_wide": _count_score_rows_wide}[name]
+    t, s = np.zeros((0, 1), t_dtype), np.zeros((0, 2), s_dtype)
+    kernel(t, s, _NO_WEIGHTS, _NO_LUT, np.int64(0), 2, False, np.int64(0), np.zeros(4, np.int64), 0, 0)
+
+
+#: rows the numpy first tier counts at a time (bounded temporaries)
+_NUMPY_ROWS = 1 << 16
+
+
+def _count_score_rows_numpy(t, s, C, ignore_index, lut, lut_offset):
+    """``count_scores`` of unweighted (N, C) rows by the numpy reference, block by block."""
+    from ..numpy_ref import counting as reference
+
+    total, n_bad, first = np.zeros((C, C), dtype=np.int64), 0, -1
+    for a in range(0, s.shape[0], _NUMPY_ROWS):
+        b = min(s.shape[0], a + _NUMPY_ROWS)
+        counts, invalid = reference.count_scores(
+            t[a:b], s[a:b].reshape(b - a, C, 1), C, ignore_index=ignore_index, lut=lut, lut_offset=lut_offset
+        )
+        total += counts
+        n_bad += int(invalid[0])
+        if first < 0 and invalid[1] >= 0:
+            first = a + int(invalid[1])
+    return total, np.array([n_bad, first], dtype=np.int64)
 
 
 def _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset):

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import strategy
 from . import thresholds_kernels as kernels
-from ._jit import MIN_PARALLEL, jit, num_threads, pool, run_parallel, split
+from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, pool, run_parallel, split, tuned
 
 _threshold_hist = jit(kernels.threshold_hist)
 _binary_hist = jit(kernels.binary_hist)
@@ -134,6 +134,14 @@ def _binary_counts(t, s, thr, weights):
     chunks = _chunked(N, workers)
     outs = [np.zeros(copies * width, dtype=dtype) for _ in range(min(workers, len(chunks)))]
     half = s.dtype == np.float16 or t1.dtype == np.float16
+    if weights is None and not half:
+        args = (t1, s, w, thr, linspace, lo, hi, step, inv_step, bias, copies, np.zeros(1, dtype), 0, 0)
+        if needs_compile(_binary_hist, args):
+            # the first tier: numpy's exact counts (integers: the same to the last bit) in
+            # bounded blocks, while another process compiles and caches the kernel
+            compiler = (__name__, "compile_binary_hist", t1.dtype.str, s.dtype.str, np.dtype(dtype).str)
+            tuned(_binary_hist, args, ("binary_hist", t1.dtype.str, s.dtype.str), compiler=compiler)
+            return _binary_counts_numpy(t1, s, thr)
 
     def run(out, a, b):
         if not half:
@@ -165,6 +173,31 @@ def _binary_counts(t, s, thr, weights):
         hist += o
     hist = hist.reshape(copies, T + 2, 2).sum(axis=0) if copies > 1 else hist.reshape(T + 2, 2)
     return hist[None, : T + 1].copy(), _combine([r for rs in per_worker for r in rs])
+
+
+def compile_binary_hist(t_dtype, s_dtype, out_dtype) -> None:
+    """Compile (and cache) the binary sweep for these dtypes: the compiling process's work."""
+    _binary_hist(np.zeros(0, t_dtype), np.zeros(0, s_dtype), _NO_WEIGHTS, np.zeros(1), True, 0.0, 0.0, 0.0, 0.0, 0.0, 1,
+                 np.zeros(1, out_dtype), 0, 0)
+
+
+#: rows the numpy first tier counts at a time (bounded temporaries)
+_NUMPY_BLOCK = 1 << 18
+
+
+def _binary_counts_numpy(t, s, thr):
+    """``_binary_counts`` of unweighted rows by the numpy reference, block by block."""
+    from ..numpy_ref import thresholds as reference
+
+    total, n_bad, first = None, 0, -1
+    for a in range(0, max(s.shape[0], 1), _NUMPY_BLOCK):
+        b = min(s.shape[0], a + _NUMPY_BLOCK)
+        hist, invalid = reference.threshold_counts(t[a:b], s[a:b], thr)
+        total = hist if total is None else total + hist
+        n_bad += int(invalid[0])
+        if first < 0 and invalid[1] >= 0:
+            first = a + int(invalid[1])
+    return total, np.array([n_bad, first], dtype=np.int64)
 
 
 def threshold_counts(t, s, thresholds, *, weights=None):
