@@ -110,7 +110,7 @@ def test_large_first_call_and_other_entry_points_wait_for_numba():
     code = (
         "import numpy as np\n"
         "from fastcm.confusion import count\n"
-        "t = np.arange(70_000) % 5\n"  # above SMALL_WHILE_LOADING as a first call
+        "t = np.arange(1_100_000) % 5\n"  # above SMALL_WHILE_LOADING (two arrays) as a first call
         "print(count(t, t, num_classes=5).backend)\n"
     )
     out = _run(code)

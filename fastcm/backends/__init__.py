@@ -85,9 +85,10 @@ def is_device_backend(name: str) -> bool:
     return name in _DEVICE_BACKENDS
 
 
-#: host calls of at most this many elements run on the numpy reference while numba loads in
-#: the background (see ``select``); numpy counts them in about a millisecond
-SMALL_WHILE_LOADING = 1 << 16
+#: host calls of at most this many elements (10^6 pairs) run on the numpy reference while
+#: numba loads in the background (see ``select``): numpy counts them in 10-30 ms, with
+#: temporaries of about 50 MB at the most, where numba's import and start-up take 0.3 s
+SMALL_WHILE_LOADING = 1 << 21
 
 _warm_lock = threading.Lock()
 _warm_thread: threading.Thread | None = None
