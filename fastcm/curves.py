@@ -167,10 +167,9 @@ def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
 
 def _drop_intermediate(fps, tps, thr, be):
     """Keep the ends and the corners, as scikit-learn's ``drop_intermediate``."""
-    if be.NAME == "numba":  # one pass, no temporaries
-        from .backends.numba_cpu.thresholds import drop_intermediate
-
-        return drop_intermediate(fps, tps, thr)
+    fast = getattr(be, "drop_intermediate", None)  # an optional backend entry: one pass, no temporaries
+    if fast is not None:
+        return fast(fps, tps, thr)
     keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
     return fps[keep], tps[keep], thr[keep]
 
@@ -253,9 +252,8 @@ def _rank_auc(t, s, positive, backend="auto"):
     scikit-learn's float sum of trapezoids can differ from it in the last bits.
     """
     be = backends.get(backends.select(backend, t, s))
-    if be.NAME == "numba":
-        from .backends.numba_cpu.thresholds import binary_auc
-
+    binary_auc = getattr(be, "binary_auc", None)  # an optional backend entry: ranks, no curve
+    if binary_auc is not None:
         twice_u, n_pos, n_neg, invalid = binary_auc(t, s, positive=positive)
         _raise_invalid(invalid, t, s, None)
     else:

@@ -9,7 +9,7 @@ import numpy as xp
 from ._jit import compile_synchronously, wait_for_compiles
 from .counting import class_counts, count_pairs, count_scores, label_presence, pair_codes, value_range, warm_up
 from .multilabel import multilabel_counts, top_k_hits
-from .thresholds import score_groups, threshold_counts
+from .thresholds import binary_auc, drop_intermediate, score_groups, threshold_counts
 from .comparing import compare_counts
 
 NAME = "numba"
@@ -17,6 +17,9 @@ NAME = "numba"
 __all__ = ["NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts", "top_k_hits", "threshold_counts", "score_groups", "warm_up"]
 __all__ += ["pair_codes", "class_counts"]
 __all__ += ["compare_counts", "compile_synchronously", "wait_for_compiles"]
+#: optional entry points (others fall back to numpy in the caller): exact AUC by ranks and
+#: scikit-learn's ``drop_intermediate`` in one pass
+__all__ += ["binary_auc", "drop_intermediate"]
 
 from .calibrating import calibration_counts  # noqa: E402
 
