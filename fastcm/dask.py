@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -142,24 +143,14 @@ def _task_threads() -> int:
         return 1
 
 
-class _kernel_threads:
-    """Limit numba's threads on this thread (numba's setting is thread-local) for one task."""
-
-    def __enter__(self):
-        try:
-            import numba
-        except ImportError:  # numpy-only install: nothing is threaded
-            self._numba = None
-            return self
-        self._numba = numba
-        self._saved = numba.get_num_threads()
-        numba.set_num_threads(min(_task_threads(), int(numba.config.NUMBA_NUM_THREADS)))
-        return self
-
-    def __exit__(self, *exc):
-        if self._numba is not None:
-            self._numba.set_num_threads(self._saved)
-        return False
+def _kernel_threads():
+    """Limit the kernels' threads on this thread for one task (the backend's optional
+    ``threads`` entry; a numpy-only install threads nothing)."""
+    try:
+        limit = getattr(backends.get("numba"), "threads", None)
+    except ValueError:  # numba is not installed
+        limit = None
+    return limit(_task_threads()) if limit is not None else contextlib.nullcontext()
 
 
 def _no_label_in_truth(t, labels) -> bool:

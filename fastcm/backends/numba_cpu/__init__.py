@@ -6,7 +6,7 @@ threads; the other modules are the entry points, with the signatures of ``numpy_
 
 import numpy as xp
 
-from ._jit import compile_synchronously, wait_for_compiles
+from ._jit import compile_synchronously, threads, wait_for_compiles
 from .counting import class_counts, count_pairs, count_scores, label_presence, pair_codes, value_range, warm_up
 from .multilabel import multilabel_counts, top_k_hits
 from .thresholds import binary_auc, drop_intermediate, score_groups, threshold_counts
@@ -20,6 +20,8 @@ __all__ += ["compare_counts", "compile_synchronously", "wait_for_compiles"]
 #: optional entry points (others fall back to numpy in the caller): exact AUC by ranks and
 #: scikit-learn's ``drop_intermediate`` in one pass
 __all__ += ["binary_auc", "drop_intermediate"]
+#: optional: a limit on kernel threads for a block (``fastcm.dask`` runs one task a thread)
+__all__ += ["threads"]
 
 from .calibrating import calibration_counts  # noqa: E402
 

@@ -356,6 +356,25 @@ def num_threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+@contextlib.contextmanager
+def threads(n: int):
+    """At most ``n`` kernel threads on this thread for the block (numba's setting is
+    thread-local), restored after: one task of a Dask worker, say.
+
+    Examples
+    --------
+    >>> with threads(1):
+    ...     num_threads()
+    1
+    """
+    saved = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS))))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(saved)
+
+
 def pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
