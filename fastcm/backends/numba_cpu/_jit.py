@@ -127,7 +127,10 @@ class Kernel:
         Kernel.made.append(self)
 
     def __call__(self, *args):
-        return self.dispatcher(*[kernel_arg(a) for a in args])
+        for a in args:  # the usual case, every array writeable, costs one look at each
+            if isinstance(a, np.ndarray) and not a.flags.writeable:
+                return self.dispatcher(*[kernel_arg(a) for a in args])
+        return self.dispatcher(*args)
 
     def __repr__(self):
         return f"<fastcm kernel {self.__name__}>"

@@ -84,6 +84,11 @@ def _private_sum(call, arrays, dtypes, n, size, acc_dtype):
     ``dtypes`` (see ``strategy.stage``).
     """
     ranges = _chunks(n)
+    if len(ranges) == 1:  # a small batch: no thread hand-off, and no staging when none is needed
+        views = [strategy.kernel_view(a, d) for a, d in zip(arrays, dtypes)]
+        if all(v is not None for v in views):
+            out = np.zeros(size, dtype=acc_dtype)
+            return out, _combine([call(out, views, 0, n)])
     outs = {r: np.zeros(size, dtype=acc_dtype) for r in ranges}
     results = run_parallel(  # each range stages its own blocks
         lambda a, b: strategy.stage(lambda arrs, s, e: call(outs[(a, b)], arrs, s, e), arrays, dtypes, [(a, b)], _serial)[0],
