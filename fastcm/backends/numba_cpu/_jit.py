@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -263,11 +264,26 @@ def needs_compile(kernel, args) -> bool:
         sig = tuple(numba.typeof(kernel_arg(a)) for a in args)
         if sig in dispatcher.overloads:
             return False
+        # reading the index costs ~0.7 ms: while a compile is pending, a miss is trusted
+        # for a quarter of a second rather than read again on every call
+        seen = (id(dispatcher), sig)
+        now = time.monotonic()
+        if now - _index_misses.get(seen, -1.0) < 0.25:
+            return True
         cache = dispatcher._cache
         key = cache._index_key(sig, dispatcher.targetctx.codegen())
-        return key not in cache._cache_file._load_index()
+        missing = key not in cache._cache_file._load_index()
     except Exception:  # noqa: BLE001 - another numba's internals: behave as before
         return False
+    if missing:
+        _index_misses[seen] = now
+    else:
+        _index_misses.pop(seen, None)
+    return missing
+
+
+#: (dispatcher id, signature) -> when numba's cache index last lacked it (see needs_compile)
+_index_misses: dict = {}
 
 
 def wait_for_compiles() -> None:

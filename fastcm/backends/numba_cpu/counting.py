@@ -117,17 +117,17 @@ def warm_up(dtypes=()) -> None:
         count_pairs(z, z, 2)
 
 
-def _tuned_args(name, dtype, has_ignore=False):
-    """Arguments of the tuned kernel ``name`` for ``dtype`` labels, on empty ranges (their
-    numba types are those of every real call)."""
+def _tuned_args(dtype):
+    """Arguments of a tuned kernel for ``dtype`` labels, on empty ranges (their numba types
+    are those of every real call)."""
     z = np.zeros(0, dtype=dtype)
-    return (z, z, 2, np.int64(0), bool(has_ignore), np.zeros((), dtype=dtype)[()], np.zeros(4, dtype=np.int64), 0, 0)
+    return (z, z, 2, np.int64(0), False, np.zeros((), dtype=dtype)[()], np.zeros(4, dtype=np.int64), 0, 0)
 
 
 def compile_tuned(name, dtype) -> None:
     """Compile (and cache) the tuned kernel ``name`` for ``dtype`` labels: the work of the
     compiling process that ``_jit.tuned`` starts."""
-    _TUNED[name](*_tuned_args(name, np.dtype(dtype)))
+    _TUNED[name](*_tuned_args(np.dtype(dtype)))
 
 
 def _tuned_kernel(name, dtype, n):
@@ -139,7 +139,7 @@ def _tuned_kernel(name, dtype, n):
         _plain_pairs += n
         if _plain_pairs < TUNE_AFTER:
             return None
-    return tuned(_TUNED[name], _tuned_args(name, dtype), (name, dtype.str), compiler=(__name__, "compile_tuned", name, dtype.str))
+    return tuned(_TUNED[name], _tuned_args(dtype), (name, dtype.str), compiler=(__name__, "compile_tuned", name, dtype.str))
 
 
 def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
