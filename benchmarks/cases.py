@@ -257,14 +257,14 @@ def interval_cases(classes, n_resamples=10_000):
     (a C-class classifier at about 70% accuracy). Each method is one family of what a
     resample draws: nothing (Wilson), 2C groups (macro recall), every non-zero cell (macro F1,
     MCC)."""
-    if importlib.util.find_spec("fastcm.intervals") is None:
+    if importlib.util.find_spec("fastcm.answers.intervals") is None:
         return []
     out = []
     for c in classes:
 
         def setup(c=c):
             from fastcm import metrics
-            from fastcm.intervals import confidence_interval
+            from fastcm.answers.intervals import confidence_interval
 
             rng = np.random.default_rng(6)
             cm = np.diag(rng.integers(20, 60, size=c))

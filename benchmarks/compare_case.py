@@ -44,7 +44,7 @@ def main(n: int = 10**8, C: int = 10) -> dict:
         "compare_bootstrap_10k_s": t_boot,
     }
     print(f"N={n:.0e} int32 labels, C={C}, {res['threads']} threads")
-    print(f"  fastcm.compare (3 arrays, no bootstrap): {res['compare_gps']:.2f} G pairs/s  (first call {cold:.2f} s)")
+    print(f"  fastcm.answers.compare (3 arrays, no bootstrap): {res['compare_gps']:.2f} G pairs/s  (first call {cold:.2f} s)")
     print(f"  fastcm.confusion_matrix (2 arrays):      {res['confusion_matrix_gps']:.2f} G pairs/s")
     print(f"  compare with 10**4 bootstrap resamples on top: {t_boot * 1e3:.1f} ms")
     return res

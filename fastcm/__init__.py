@@ -12,18 +12,22 @@ Examples
 """
 
 from . import metrics
-from . import strict  # scikit-learn-exact drop-ins: from fastcm import strict as metrics
-from .calibration import CalibrationError, calibration_error
-from .compare import Comparison, PairedComparison, compare
-from .confusion import confusion_matrix
-from .curves import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
-from .diagnose import diagnose
-from .evaluate import evaluate
-from .gates import check
-from .exceptions import UndefinedMetricWarning
-from .multilabel import multilabel_confusion_matrix
-from .operating_points import OperatingPoint, threshold_for
-from .sklearn_metrics import (
+from .accumulate.confusion import ConfusionMatrix
+from .accumulate.evaluate import evaluate
+from .accumulate.thresholds import ThresholdConfusionMatrix
+from .answers.calibration import CalibrationError, calibration_error
+from .answers.compare import Comparison, PairedComparison, compare
+from .answers.diagnose import diagnose
+from .answers.gates import check
+from .answers.operating_points import OperatingPoint, threshold_for
+from .core.exceptions import UndefinedMetricWarning
+from .counts.confusion import confusion_matrix
+from .counts.multilabel import multilabel_confusion_matrix
+from .counts.thresholds import binary_confusion_matrix, threshold_confusion_matrices
+from .counts.warmup import warm_up
+from .metrics import strict  # scikit-learn-exact drop-ins: from fastcm import strict as metrics
+from .metrics.ranking import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from .metrics.sklearn import (
     accuracy_score,
     balanced_accuracy_score,
     classification_report,
@@ -37,10 +41,6 @@ from .sklearn_metrics import (
     recall_score,
     top_k_accuracy_score,
 )
-from .stream import ConfusionMatrix
-from .stream_thresholds import ThresholdConfusionMatrix
-from .thresholds import binary_confusion_matrix, threshold_confusion_matrices
-from .warmup import warm_up
 
 __version__ = "0.1.0"
 
@@ -84,13 +84,75 @@ __all__ = [
     "__version__",
 ]
 
+#: module paths of the flat layout this package grew out of, kept importable as they were
+#: (``import fastcm.stream``, ``from fastcm.plot import ...``, pickles naming them): each
+#: name is the same module object as its home in the layered layout (see DESIGN.md, Layout)
+MOVED_MODULES = {
+    "array_types": "backends.arrays",
+    "calibration": "answers.calibration",
+    "compare": "answers.compare",
+    "confusion": "counts.confusion",
+    "curves": "metrics.ranking",
+    "diagnose": "answers.diagnose",
+    "evaluate": "accumulate.evaluate",
+    "exceptions": "core.exceptions",
+    "gates": "answers.gates",
+    "inputs": "core.inputs",
+    "intervals": "answers.intervals",
+    "multilabel": "counts.multilabel",
+    "operating_points": "answers.operating_points",
+    "overflow": "core.overflow",
+    "persist": "accumulate.files",
+    "plot": "present.plots",
+    "report": "present.report",
+    "scores": "core.scores",
+    "sklearn_metrics": "metrics.sklearn",
+    "stream": "accumulate.confusion",
+    "stream_thresholds": "accumulate.thresholds",
+    "strict": "metrics.strict",
+    "thresholds": "counts.thresholds",
+    "topk": "counts.topk",
+    "warmup": "counts.warmup",
+}
+
 #: submodules with heavy or optional dependencies, imported on first attribute access so
 #: that ``fastcm.plot.per_class_bars`` works after a plain ``import fastcm``
-_LAZY_SUBMODULES = frozenset({"plot", "dask", "io", "cli", "backends", "persist", "inputs"})
+_LAZY_SUBMODULES = frozenset({"dask", "cli", "backends"})
+
+
+class _MovedModuleFinder:
+    """Import ``fastcm.<old name>`` as the module it moved to (one object, two names)."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        prefix, _, name = fullname.partition(".")
+        if prefix != __name__ or name not in MOVED_MODULES:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(fullname, _MovedModuleFinder)
+
+    @staticmethod
+    def create_module(spec):
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{MOVED_MODULES[spec.name.partition('.')[2]]}")
+        spec.loader_state = module.__spec__  # importlib puts the alias's spec on the module
+        return module
+
+    @staticmethod
+    def exec_module(module):
+        module.__spec__ = module.__spec__.loader_state or module.__spec__  # already executed
+
+
+import sys as _sys  # noqa: E402
+
+_sys.meta_path.insert(0, _MovedModuleFinder)  # before an editable install's finder, which may map fastcm elsewhere
+del _sys
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
+    if name in _LAZY_SUBMODULES or name in MOVED_MODULES:
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

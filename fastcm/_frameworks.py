@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-from . import metrics as _metrics
+from .metrics import matrix as _metrics
 
 __all__ = ["AVERAGES", "check_average", "check_num_classes", "value"]
 

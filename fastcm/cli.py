@@ -129,9 +129,9 @@ def _parse_labels(values):
 
 
 def _progress(total, quiet):
-    from .evaluate import progress_bar
+    from .accumulate.evaluate import progress_bar
 
-    # the rule of fastcm.evaluate: on a terminal or in a notebook only; a bar without tqdm too
+    # the rule of fastcm.accumulate.evaluate: on a terminal or in a notebook only; a bar without tqdm too
     return progress_bar(total, enabled=not quiet, unit="row", desc="counting")
 
 
@@ -145,14 +145,14 @@ class ScoreReading:
     FLAG = "--scores-are logits"
 
     def __init__(self, rule="auto"):
-        from .scores import check_scores
+        from .core.scores import check_scores
 
         self.rule = check_scores(rule)
         self.read_as = None if rule == "auto" else rule
 
     def chunk(self, s, index, offset):
         """The reading of one chunk's scores ("probabilities" or "logits"); InputError when refused."""
-        from .scores import contradiction, outside_unit, read_scores
+        from .core.scores import contradiction, outside_unit, read_scores
 
         where = f" (in the chunk starting at row {offset})" if index else ""
         try:
@@ -188,7 +188,7 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
     in the data (values out of range, mismatched shapes, mixed label kinds) come out as
     :class:`~fastcm.io.InputError`.
     """
-    from .stream import ConfusionMatrix
+    from .accumulate.confusion import ConfusionMatrix
 
     scores = ScoreReading() if scores is None else scores
 
@@ -330,7 +330,7 @@ def _update_curves(curves, t, s, ignore_index, thresholds, offset, reading="auto
     """Add one chunk's one-vs-rest threshold matrices: (C, T, 2, 2), or (T, 2, 2) for one
     score column (the positive class 1). A fixed threshold set makes chunks add exactly;
     ``reading`` is the one decided for every chunk ("probabilities" or "logits")."""
-    from .thresholds import threshold_confusion_matrices
+    from .counts.thresholds import threshold_confusion_matrices
 
     t = np.asarray(t)
     s = np.asarray(s)
@@ -349,7 +349,7 @@ def _update_curves(curves, t, s, ignore_index, thresholds, offset, reading="auto
 
 def _curve_rows(curves, names):
     """Per class: AUROC and average precision through the threshold matrices' points."""
-    from .plot import auroc_from_counts, average_precision_from_counts
+    from .present.plots import auroc_from_counts, average_precision_from_counts
 
     if curves is None:
         return []
@@ -452,9 +452,9 @@ def _few(items, k=10) -> str:
 
 def _summary(ev: Evaluation, normalize):
     """Everything a report shows, as plain Python data."""
-    from . import metrics
-    from .confusion import normalize_counts
-    from .diagnose import diagnose
+    from .metrics import matrix as metrics
+    from .counts.confusion import normalize_counts
+    from .answers.diagnose import diagnose
 
     full, rows, labels = ev.counts()
     counts = full[np.ix_(rows, rows)]  # the listed classes' matrix, as confusion_matrix(labels=...)
@@ -547,7 +547,7 @@ def _top_confusions(matrix, names, k=10):
 
 
 def render_text(s) -> str:
-    from .report import format_report
+    from .present.report import format_report
 
     rep = s["report"]
     raw = s["target_names"]
@@ -681,7 +681,7 @@ def _parse_operating_point(spec):
 
 def _operating_point_rows(curves, names, specs):
     """One dict per (criterion, class) for the writers."""
-    from .operating_points import threshold_for
+    from .answers.operating_points import threshold_for
 
     thr = np.linspace(0, 1, CURVE_THRESHOLDS)
     rows = []
@@ -707,7 +707,7 @@ DEMO_REQUIREMENTS = ("accuracy>=0.9", "recall>=0.8")
 def _parse_requirements(texts):
     """``--require`` texts, each checked (metric, >= or >, a threshold in [0, 1]); a bad one is
     exit 2 before counting."""
-    from .gates import read_requirement
+    from .answers.gates import read_requirement
 
     for text in texts:
         try:
@@ -720,7 +720,7 @@ def _parse_requirements(texts):
 def _judge(cm, requirements, labels, lower_bound):
     """The failures of the requirements, as lines: every requirement judged, none replacing
     another on the same metric."""
-    from .gates import check
+    from .answers.gates import check
 
     result = check(cm, require=requirements, classes=None if labels is None else list(labels),
                    use_lower_bound=lower_bound)
@@ -944,7 +944,7 @@ def _check_plot_possible(path):
 def _write_plot(path, ev: Evaluation, normalize, title=None):
     full, rows, _ = ev.counts()
     try:
-        from . import plot
+        from .present import plots as plot
         fig = plot.summary(full[np.ix_(rows, rows)], labels=ev.names, normalize=normalize, curves=ev.curves, title=title)
     except ImportError:
         raise InputError("--plot needs matplotlib, which is not installed: pip install 'fastcm[plot]'") from None
@@ -995,7 +995,7 @@ def _cmd_report(args) -> int:
             raise InputError("--calibration needs --scores (probabilities, one column per class)")
         if args.calibration < 1:
             raise InputError(f"--calibration needs a positive number of bins, but got {args.calibration}")
-        from .calibration import CalibrationError
+        from .answers.calibration import CalibrationError
 
         calibration = CalibrationError(args.calibration, scores=args.scores_are)
     reading = ScoreReading(args.scores_are)
@@ -1083,8 +1083,8 @@ def synthetic_throughput(n, num_classes=10, chunk=1 << 20, seed=0):
     Labels are int32, 90% correct. The first update is timed apart: it loads (or compiles)
     the kernels.
     """
-    from .confusion import confusion_matrix as confusion_matrix_once
-    from .stream import ConfusionMatrix
+    from .counts.confusion import confusion_matrix as confusion_matrix_once
+    from .accumulate.confusion import ConfusionMatrix
 
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, num_classes, n, dtype=np.int32)
@@ -1137,8 +1137,8 @@ DEMO_EXAMPLES = {
 def _demo_example(name, args):
     """The summary of one bundled example, with what the demo adds: the threshold that
     restores a missed rare class's recall, and the release gate explained."""
-    from .calibration import CalibrationError
-    from .gates import check
+    from .answers.calibration import CalibrationError
+    from .answers.gates import check
 
     spec = DEMO_EXAMPLES[name]
     data, path = _demo_arrays(spec["file"])
@@ -1366,7 +1366,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_warm_up(args) -> int:
-    from .warmup import warm_up
+    from .counts.warmup import warm_up
 
     stats = warm_up()
     print(f"{PROG} warm-up: kernels ready in {stats['seconds']:.1f} s ({stats['cpu_seconds']:.1f} s CPU)")

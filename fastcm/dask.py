@@ -43,10 +43,10 @@ import functools
 import numpy as np
 
 from . import backends
-from .confusion import _as_labels, _check_label_kinds, _host, _infer_labels, count, normalize_counts, warn_if_single_label
-from .inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
-from .scores import AS_GIVEN, check_scores, read_scores
-from .thresholds import binary_threshold, check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare
+from .counts.confusion import _as_labels, _check_label_kinds, _host, _infer_labels, count, normalize_counts, warn_if_single_label
+from .core.inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
+from .core.scores import AS_GIVEN, check_scores, read_scores
+from .counts.thresholds import binary_threshold, check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare
 
 __all__ = [
     "binary_confusion_matrix",
@@ -584,7 +584,7 @@ def _score_reading(scores, s, thr):
         return scores
     if s.dtype.kind == "b":
         return "probabilities"
-    outside = ((s < 0) | (s > 1)).any()  # NaN compares False both ways, as in fastcm.scores
+    outside = ((s < 0) | (s > 1)).any()  # NaN compares False both ways, as in fastcm.core.scores
     return "logits" if bool(outside.compute()) else "probabilities"  # synchronize!
 
 

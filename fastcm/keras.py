@@ -47,8 +47,8 @@ import numpy as np
 import tensorflow as tf
 
 from . import _frameworks
-from .confusion import confusion_matrix
-from .thresholds import binary_confusion_matrix
+from .counts.confusion import confusion_matrix
+from .counts.thresholds import binary_confusion_matrix
 
 __all__ = ["Accuracy", "ConfusionMatrix", "F1Score", "FBetaScore", "IoU", "Precision", "Recall"]
 

@@ -45,8 +45,8 @@ import importlib.util
 import torch
 
 from . import _frameworks
-from .array_types import to_caller
-from .confusion import confusion_matrix
+from .backends.arrays import to_caller
+from .counts.confusion import confusion_matrix
 
 __all__ = ["Accuracy", "ConfusionMatrix", "F1Score", "FBetaScore", "JaccardIndex", "Precision", "Recall", "USES_TORCHMETRICS"]
 
@@ -171,7 +171,7 @@ class ConfusionMatrix(_Base):
     def _value(self, counts):
         if self.normalize is None:
             return counts.clone()
-        from .confusion import normalize_counts
+        from .counts.confusion import normalize_counts
 
         return torch.as_tensor(normalize_counts(_as_fastcm(counts), self.normalize), device=counts.device)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastcm
-from fastcm.array_types import KINDS, kind_of, resolve, to_caller
+from fastcm.backends.arrays import KINDS, kind_of, resolve, to_caller
 
 T, P = [0, 1, 2, 2], [0, 2, 2, 1]
 WANT = [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
@@ -57,7 +57,7 @@ def test_jax_in_jax_out():
 
 
 def test_jax_without_x64_refuses_a_count_past_int32():
-    from fastcm.array_types import _int32_for_jax
+    from fastcm.backends.arrays import _int32_for_jax
 
     with pytest.raises(OverflowError, match="like='numpy'"):
         _int32_for_jax(np.array([2**31], dtype=np.int64))
@@ -125,8 +125,8 @@ def test_numpy_inputs_still_give_numpy():
 
 def test_the_functions_share_memory_with_the_counts_for_cpu_torch(monkeypatch):
     torch = pytest.importorskip("torch")
-    import fastcm.multilabel
-    import fastcm.thresholds
+    import fastcm.counts.multilabel
+    import fastcm.counts.thresholds
 
     seen = []
 
@@ -134,8 +134,8 @@ def test_the_functions_share_memory_with_the_counts_for_cpu_torch(monkeypatch):
         seen.append(result)
         return to_caller(result, like, *inputs)
 
-    monkeypatch.setattr(fastcm.thresholds, "to_caller", recording)
-    monkeypatch.setattr(fastcm.multilabel, "to_caller", recording)
+    monkeypatch.setattr(fastcm.counts.thresholds, "to_caller", recording)
+    monkeypatch.setattr(fastcm.counts.multilabel, "to_caller", recording)
     calls = (lambda: fastcm.binary_confusion_matrix(torch.tensor(Y), torch.tensor(S)),
              lambda: fastcm.threshold_confusion_matrices(torch.tensor(Y), torch.tensor(S), thresholds=4),
              lambda: fastcm.multilabel_confusion_matrix(torch.tensor([[1, 0]]), torch.tensor([[1, 1]])))

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
-from fastcm.calibration import CalibrationError, bin_edges, calibration_error
+from fastcm.answers.calibration import CalibrationError, bin_edges, calibration_error
 
 
 def _brute(y, s, n_bins, logits=False):
@@ -287,7 +287,7 @@ def test_reliability_diagram_renders(tmp_path):
     assert acc.compute().plot(ax=ax2) is ax2.figure
 
 
-@pytest.mark.parametrize("name", ["fastcm.calibration", "fastcm.operating_points", "fastcm.backends.numpy_ref.calibrating"])
+@pytest.mark.parametrize("name", ["fastcm.answers.calibration", "fastcm.answers.operating_points", "fastcm.backends.numpy_ref.calibrating"])
 def test_docstring_examples(name):
     if name == "fastcm.plot":
         pytest.importorskip("matplotlib")
@@ -327,7 +327,7 @@ def test_rows_that_are_not_distributions_are_refused(backend, kind, scores):
 
 
 def test_row_sum_tolerance(backend):
-    from fastcm.calibration import ROW_SUM_TOLERANCE
+    from fastcm.answers.calibration import ROW_SUM_TOLERANCE
 
     rng = np.random.default_rng(8)
     z = rng.normal(size=(500, 1000)).astype(np.float32)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fastcm import cli
-from fastcm.calibration import calibration_error
-from fastcm.intervals import confidence_interval
+from fastcm.answers.calibration import calibration_error
+from fastcm.answers.intervals import confidence_interval
 
 
 @pytest.fixture(scope="module")

@@ -248,7 +248,7 @@ def test_demo_plot_draws_each_example(capsys, tmp_path):
     assert code == 0 and (tmp_path / "r.png").stat().st_size > 1000 and "r.png" in out
 
 
-# -- 9. progress: one rule for the CLI and fastcm.evaluate, a bar without tqdm -----------------
+# -- 9. progress: one rule for the CLI and fastcm.accumulate.evaluate, a bar without tqdm -----------------
 def _batches(k):
     rng = np.random.default_rng(0)
     return [(rng.integers(0, 4, 50), rng.integers(0, 4, 50)) for _ in range(k)]
@@ -296,7 +296,7 @@ def test_evaluate_and_cli_draw_a_bar_on_a_terminal(capsys, monkeypatch, tmp_path
 
 
 def test_text_bar_without_tqdm_draws_in_place(monkeypatch):
-    from fastcm.evaluate import progress_bar
+    from fastcm.accumulate.evaluate import progress_bar
 
     _no_tqdm(monkeypatch)
     out = io.StringIO()

@@ -1,4 +1,4 @@
-"""fastcm.compare / PairedComparison against brute force, statsmodels and each other."""
+"""fastcm.answers.compare / PairedComparison against brute force, statsmodels and each other."""
 
 import doctest
 import importlib
@@ -12,9 +12,9 @@ from hypothesis import given, strategies as st
 
 import fastcm
 from fastcm import backends
-from fastcm.compare import Comparison, PairedComparison, compare, mcnemar_exact
+from fastcm.answers.compare import Comparison, PairedComparison, compare, mcnemar_exact
 
-COMPARE = importlib.import_module("fastcm.compare")
+COMPARE = importlib.import_module("fastcm.answers.compare")
 
 
 def brute(t, a, b, labels):
@@ -316,7 +316,7 @@ def test_backends_agree_on_scores():
 
 
 def test_exported():
-    assert fastcm.compare is compare
+    assert fastcm.answers.compare is compare
 
 
 def test_docstring_examples():
@@ -348,7 +348,7 @@ def test_cupy_backend_matches_numpy():
 @pytest.mark.parametrize("b, c", [(1, 0), (3, 9), (5, 5), (1, 2), (100, 130), (4_800, 5_300)])
 def test_mcnemar_chi2_is_statsmodels_convention(b, c):
     """statsmodels' mcnemar(exact=False, correction=True): (|b - c| - 1)**2 / (b + c), chi2(1) tail."""
-    from fastcm.compare import mcnemar_chi2
+    from fastcm.answers.compare import mcnemar_chi2
 
     stat, p = mcnemar_chi2(b, c)
     assert stat == pytest.approx((abs(b - c) - 1) ** 2 / (b + c), rel=1e-15)

@@ -206,7 +206,7 @@ def test_torch_cpu_tensor_is_read_without_copy():
     torch = pytest.importorskip("torch")
     t = torch.randint(0, 4, (1000,))
     p = torch.randint(0, 4, (1000,))
-    from fastcm.inputs import as_array
+    from fastcm.core.inputs import as_array
 
     assert as_array(t, "y_true").ctypes.data == t.data_ptr()
     np.testing.assert_array_equal(fastcm.confusion_matrix(t, p, num_classes=4), _sk(t.numpy(), p.numpy(), labels=range(4)))

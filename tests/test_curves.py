@@ -6,7 +6,7 @@ import sklearn.metrics as skm
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fastcm.curves as fc
+import fastcm.metrics.ranking as fc
 
 
 def _close(a, b):

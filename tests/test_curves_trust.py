@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
-import fastcm.curves as fc
+import fastcm.metrics.ranking as fc
 from fastcm import backends
 
 from conftest import HOST_BACKENDS

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastcm
-from fastcm.intervals import confidence_interval
+from fastcm.answers.intervals import confidence_interval
 
 
 def test_a_rare_class_with_few_samples_is_flagged_with_its_interval():

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastcm
-from fastcm.scores import logit, logit_thresholds
+from fastcm.core.scores import logit, logit_thresholds
 from _fuzz_strategies import (
     FLOAT_DTYPES,
     I64_MAX,

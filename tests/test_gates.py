@@ -5,7 +5,7 @@ import pytest
 
 import fastcm
 from fastcm import ConfusionMatrix, metrics
-from fastcm.gates import CheckResult, Failure, check, parse_requirement
+from fastcm.answers.gates import CheckResult, Failure, check, parse_requirement
 
 CM = np.array([[45, 5, 0], [20, 30, 0], [1, 1, 8]])
 
@@ -81,7 +81,7 @@ def test_parse_requirement_rejects(text):
 def test_docstring_examples():
     import doctest
 
-    from fastcm import gates
+    from fastcm.answers import gates
 
     result = doctest.testmod(gates, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

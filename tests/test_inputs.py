@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastcm
-from fastcm.inputs import as_array, common_integer_labels
+from fastcm.core.inputs import as_array, common_integer_labels
 
 BIG_ENDIAN = [">i2", ">i4", ">i8", ">u2", ">u4", ">u8"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fastcm import ConfusionMatrix, metrics
-from fastcm.intervals import Interval, confidence_interval
+from fastcm.answers.intervals import Interval, confidence_interval
 
 CM3 = np.array([[30, 4, 2], [3, 25, 6], [1, 5, 24]])
 
@@ -77,7 +77,7 @@ def test_thread_count_does_not_change_the_draw(cell_draw):
 def cell_draw(request, monkeypatch):
     """Both samplers of the cell draw: numpy's multinomial (small B x cells, compiles
     nothing) and the numba kernel (conditional binomials and an alias table)."""
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     if request.param == "numba cells":
         pytest.importorskip("numba")
@@ -153,7 +153,7 @@ def test_coverage_of_bootstrap():
     One draw of 1,000 resamples per test set serves the three metrics (the machinery of
     ``confidence_interval``, without its per-call checks, to keep this test short).
     """
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     p = np.array([[0.30, 0.04, 0.02], [0.03, 0.25, 0.05], [0.01, 0.05, 0.25]])
     truth = {"f1": metrics.f1(p, average="macro"), "mcc": metrics.mcc(p), "accuracy": metrics.accuracy(p)}
@@ -209,7 +209,7 @@ def test_interval_unpacks_and_forwards_from_metrics():
 
 def test_large_matrix_is_consistent(cell_draw):
     """1000 classes: every resample keeps N pairs and the sums' means match the counts."""
-    from fastcm.intervals import _resample_sums
+    from fastcm.answers.intervals import _resample_sums
 
     rng = np.random.default_rng(0)
     c = 1000
@@ -226,7 +226,7 @@ def test_large_matrix_is_consistent(cell_draw):
 def test_docstring_examples():
     import doctest
 
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     result = doctest.testmod(intervals, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
@@ -246,7 +246,7 @@ def _big_matrix(c=1000, seed=0):
 def test_one_sided_metrics_draw_per_class_groups_not_cells(monkeypatch, metric, kwargs):
     """Macro recall and precision read each class's diagonal and its row (or column) sum:
     a multinomial over 2C groups, O(B * C), never the O(B * cells) matrix draw."""
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     def cells(*a, **k):
         raise AssertionError("drew every cell")
@@ -260,7 +260,7 @@ def test_one_sided_metrics_draw_per_class_groups_not_cells(monkeypatch, metric, 
 @pytest.mark.parametrize("metric", ["recall", "precision", "f1", "iou", "specificity", "accuracy"])
 def test_proportions_need_no_resampling(monkeypatch, metric):
     """Per-class proportions (and F1 through IoU) get the Wilson score interval: no draws."""
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     monkeypatch.setattr(intervals, "_resample_sums", None)
     monkeypatch.setattr(intervals, "_draw_groups", None, raising=False)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import fastcm
 from fastcm import ConfusionMatrix, backends
-from fastcm.confusion import Cells, count
+from fastcm.counts.confusion import Cells, count
 
 HOST = [b for b in backends.available() if not backends.is_device_backend(b)]
 
@@ -179,7 +179,7 @@ def test_class_counts_equal_the_reference_and_the_matrix(C, n, ignore, weights, 
 @pytest.fixture(scope="module")
 def few_classes_count_per_class():
     """The per-class pass from 3 classes on, so that small random inputs exercise it."""
-    from fastcm import confusion
+    from fastcm.counts import confusion
 
     saved, confusion._PER_CLASS_MIN = confusion._PER_CLASS_MIN, 2
     yield
@@ -221,7 +221,7 @@ def test_drop_ins_on_per_class_counts_equal_sklearn(few_classes_count_per_class,
 
 
 def test_many_classes_metrics_do_not_build_the_matrix(monkeypatch):
-    from fastcm import confusion
+    from fastcm.counts import confusion
 
     monkeypatch.setattr(confusion, "_PER_CLASS_MIN", 1024)
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
-from fastcm.operating_points import OperatingPoint, threshold_for
+from fastcm.answers.operating_points import OperatingPoint, threshold_for
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 

@@ -157,7 +157,7 @@ def test_bad_inputs():
 def test_curves_from_threshold_matrices_match_sklearn(tmp_path):
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from fastcm.thresholds import threshold_confusion_matrices
+    from fastcm.counts.thresholds import threshold_confusion_matrices
 
     rng = np.random.default_rng(4)
     t = rng.integers(0, 3, 600)

@@ -5,7 +5,7 @@ import pytest
 
 import fastcm
 from fastcm import metrics
-from fastcm.intervals import confidence_interval
+from fastcm.answers.intervals import confidence_interval
 
 CM = np.array([[45, 5, 0], [10, 40, 3], [1, 2, 8]])
 

@@ -59,7 +59,7 @@ def test_first_small_call_counts_on_numpy_while_numba_loads():
     code = (
         "import sys, numpy as np\n"
         "from fastcm import backends\n"
-        "from fastcm.confusion import count\n"
+        "from fastcm.counts.confusion import count\n"
         "rng = np.random.default_rng(0)\n"
         "t, p, w = rng.integers(0, 5, 1000), rng.integers(0, 5, 1000), rng.random(1000)\n"
         "first = count(t, p, num_classes=5, sample_weight=w)\n"
@@ -99,7 +99,7 @@ def test_large_first_call_and_other_entry_points_wait_for_numba():
     code = (
         "import numpy as np\n"
         "from fastcm import backends\n"
-        "from fastcm.confusion import count\n"
+        "from fastcm.counts.confusion import count\n"
         "print(backends.select('auto', np.zeros(3)))\n"  # curves, thresholds: no numpy detour
         "t = np.arange(backends.SMALL_WHILE_LOADING + 1) % 5\n"
         "print(count(t, t, num_classes=5).backend)\n"
@@ -109,7 +109,7 @@ def test_large_first_call_and_other_entry_points_wait_for_numba():
     assert out.stdout.split() == ["numba", "numba"]
     code = (
         "import numpy as np\n"
-        "from fastcm.confusion import count\n"
+        "from fastcm.counts.confusion import count\n"
         "t = np.arange(1_100_000) % 5\n"  # above SMALL_WHILE_LOADING (two arrays) as a first call
         "print(count(t, t, num_classes=5).backend)\n"
     )

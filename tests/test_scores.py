@@ -1,4 +1,4 @@
-"""Scores are probabilities or logits, read by one rule everywhere (fastcm.scores).
+"""Scores are probabilities or logits, read by one rule everywhere (fastcm.core.scores).
 
 Each entry point that thresholds or bins scores gives scikit-learn's value on logits (the
 binned ones within about 1/T of it) or a clear error; never a silently wrong number.
@@ -14,7 +14,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import fastcm
 from fastcm import cli
-from fastcm.scores import read_scores, logit_thresholds
+from fastcm.core.scores import read_scores, logit_thresholds
 
 BACKENDS = ["numpy", "numba"]
 T = 1001
@@ -218,14 +218,14 @@ def test_accumulator_decision_saved_loaded_merged(binary, tmp_path):
 
 def test_calibration_auto_reads_logits(three):
     y, s = three
-    auto = fastcm.calibration.calibration_error(y, s)
-    assert auto == fastcm.calibration.calibration_error(y, s, scores="logits")
-    assert fastcm.calibration.calibration_error(y, _softmax(s)) == fastcm.calibration.calibration_error(y, _softmax(s), scores="probabilities")
-    acc = fastcm.calibration.CalibrationError(10).update(y[:100], _softmax(s[:100]))
+    auto = fastcm.answers.calibration.calibration_error(y, s)
+    assert auto == fastcm.answers.calibration.calibration_error(y, s, scores="logits")
+    assert fastcm.answers.calibration.calibration_error(y, _softmax(s)) == fastcm.answers.calibration.calibration_error(y, _softmax(s), scores="probabilities")
+    acc = fastcm.answers.calibration.CalibrationError(10).update(y[:100], _softmax(s[:100]))
     with pytest.raises(ValueError, match=r"batch 2.*scores='logits'"):
         acc.update(y[100:200], s[100:200])
     assert acc.n_samples == 100
-    logit_acc = fastcm.calibration.CalibrationError(10).update(y[:100], s[:100])
+    logit_acc = fastcm.answers.calibration.CalibrationError(10).update(y[:100], s[:100])
     with pytest.raises(ValueError, match="probabilities.*logits|logits.*probabilities"):
         logit_acc.merge(acc)
 
@@ -253,7 +253,7 @@ def test_cli_report_on_logits(capsys, tmp_path, three):
         assert row["auroc"] == pytest.approx(roc_auc_score(y == k, p[:, k]), abs=2 / T)
         assert row["average_precision"] == pytest.approx(average_precision_score(y == k, p[:, k]), abs=5 / T)
     assert all(r["achieved"] for r in doc["operating_points"])
-    assert doc["calibration"]["ece"] == pytest.approx(fastcm.calibration.calibration_error(y, s, 10, scores="logits"))
+    assert doc["calibration"]["ece"] == pytest.approx(fastcm.answers.calibration.calibration_error(y, s, 10, scores="logits"))
     code, text, err = _report(capsys, "--true", tmp_path / "y.npy", "--scores", tmp_path / "logits.npy")
     assert code == 0 and "logits" in text and "binned" in text
 

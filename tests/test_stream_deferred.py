@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 import fastcm
 from fastcm import ConfusionMatrix
-from fastcm import confusion as confusion_mod
-from fastcm import stream as stream_mod
+from fastcm.core import invalid as invalid_mod
+from fastcm.counts import confusion as confusion_mod
+from fastcm.accumulate import confusion as stream_mod
 
 C = 4
 KINDS = ["good", "scores", "weighted", "bad_true", "bad_pred", "nan_score", "bad_weight"]
@@ -259,8 +260,8 @@ def test_growing_accumulators_never_defer(backend):
 def test_count_defer_returns_the_record(backend):
     res = confusion_mod.count([0, 1, 7], [0, 1, 1], num_classes=2, backend=backend, defer=True)
     np.testing.assert_array_equal(res.counts, [[1, 0], [0, 1]])  # valid pairs counted; the caller drops them
-    assert res.invalid.shape == (confusion_mod.RECORD_SIZE,)
-    assert confusion_mod.invalid_message(res.invalid) == "Expected `y_true` labels in 0..1 (num_classes=2), but got 7 at position 2"
+    assert res.invalid.shape == (invalid_mod.RECORD_SIZE,)
+    assert invalid_mod.invalid_message(res.invalid) == "Expected `y_true` labels in 0..1 (num_classes=2), but got 7 at position 2"
     assert confusion_mod.count([0], [0], num_classes=2, backend=backend, defer="device").invalid is None
     ok = confusion_mod.count(np.empty(0, int), np.empty(0, int), num_classes=2, backend=backend, defer=True)
-    assert confusion_mod.invalid_message(ok.invalid) is None
+    assert invalid_mod.invalid_message(ok.invalid) is None

@@ -5,8 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from fastcm.stream_thresholds import ThresholdConfusionMatrix
-from fastcm.thresholds import threshold_confusion_matrices
+from fastcm.accumulate.thresholds import ThresholdConfusionMatrix
+from fastcm.counts.thresholds import threshold_confusion_matrices
 
 
 def test_streaming_equals_one_shot(backend, tmp_path):

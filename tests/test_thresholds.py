@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix
 
 from fastcm.backends.numpy_ref import thresholds as ref
-from fastcm.scores import logit_thresholds
-from fastcm.thresholds import binary_confusion_matrix, matrices_from_hist, threshold_confusion_matrices
+from fastcm.core.scores import logit_thresholds
+from fastcm.counts.thresholds import binary_confusion_matrix, matrices_from_hist, threshold_confusion_matrices
 
 
 def brute(t, s, thr, w=None):
@@ -37,7 +37,7 @@ def test_binary_sweep_matches_brute_force(backend, n, decimals, T, evenly, weigh
 def test_scores_on_float32_threshold_boundaries(backend):
     thr = np.linspace(0, 1, 1001)
     s = np.concatenate([thr, np.nextafter(thr, 2), np.nextafter(thr, -2), thr.astype(np.float32)])
-    s = np.clip(s, 0.0, 1.0)  # probabilities: a value beyond [0, 1] would mean logits (fastcm.scores)
+    s = np.clip(s, 0.0, 1.0)  # probabilities: a value beyond [0, 1] would mean logits (fastcm.core.scores)
     t = np.arange(s.size) % 2
     np.testing.assert_array_equal(threshold_confusion_matrices(t, s, thresholds=1001, backend=backend), brute(t, s, thr))
 
@@ -157,7 +157,7 @@ def test_sweep_exact_on_tricky_floats(backend, seed, n, kind, T, dtype, label):
     s = _tricky_scores(rng, thr[np.isfinite(thr)] if np.isfinite(thr).any() else np.zeros(1), dtype, n)
     t = rng.integers(0, 2, s.size).astype(label)
     got = threshold_confusion_matrices(t, s, thresholds=thresholds, backend=backend)
-    # probability thresholds read scores beyond [0, 1] as logits: compared with logit(thr) (fastcm.scores)
+    # probability thresholds read scores beyond [0, 1] as logits: compared with logit(thr) (fastcm.core.scores)
     logits = np.all((thr >= 0) & (thr <= 1)) and np.any((s < 0) | (s > 1))
     np.testing.assert_array_equal(got, _brute_hist(t, s, logit_thresholds(thr) if logits else thr))
 

@@ -13,7 +13,8 @@ from _gpu import cupy_with_a_device
 
 cupy = cupy_with_a_device()
 from fastcm import ConfusionMatrix  # noqa: E402
-from fastcm import confusion as confusion_mod  # noqa: E402
+from fastcm.core import invalid as invalid_mod  # noqa: E402
+from fastcm.counts import confusion as confusion_mod  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
@@ -122,8 +123,8 @@ def test_update_calls_no_host_read(monkeypatch):
 def test_count_defers_on_the_device_only():
     t = cupy.asarray([0, 1, 9])
     res = confusion_mod.count(t, t, num_classes=2, defer="device")
-    assert isinstance(res.invalid, cupy.ndarray) and res.invalid.shape == (confusion_mod.RECORD_SIZE,)
-    assert confusion_mod.invalid_message(cupy.asnumpy(res.invalid)) == (
+    assert isinstance(res.invalid, cupy.ndarray) and res.invalid.shape == (invalid_mod.RECORD_SIZE,)
+    assert invalid_mod.invalid_message(cupy.asnumpy(res.invalid)) == (
         "Expected `y_true` labels in 0..1 (num_classes=2), but got 9 at position 2"
     )
     with pytest.raises(ValueError, match="got 9 at position 2$"):

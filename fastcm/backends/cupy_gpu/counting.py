@@ -1,7 +1,7 @@
 """Launchers of the label and fused-argmax kernels (entry points: see ``numpy_ref``).
 
 No function here synchronises with the host: counts and ``invalid`` are returned as device
-arrays, and the caller decides when to read them (``fastcm.confusion._report_invalid``,
+arrays, and the caller decides when to read them (``fastcm.counts.confusion._report_invalid``,
 marked ``# synchronize!``). ``value_range`` is the exception: it returns Python ints.
 """
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import calibration_kernels, strategy
+from . import calibration_kernels
+from . import strategy
 from ._jit import MIN_PARALLEL, jit, num_threads, run_parallel, split
 
 _calibration_rows = jit(calibration_kernels.calibration_rows)

@@ -20,7 +20,7 @@ import numpy as np
 from ._jit import helper
 from .argmax import argmax_row
 
-#: a row of probabilities must sum to 1 within this (fastcm.calibration documents it; the
+#: a row of probabilities must sum to 1 within this (fastcm.answers.calibration documents it; the
 #: numpy reference holds the same number)
 ROW_SUM_TOLERANCE = 1e-2
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, strategy
+from . import kernels
+from . import strategy
 from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, run_parallel, split, synchronous, tuned
 
 _value_range = jit(kernels.value_range)

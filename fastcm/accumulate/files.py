@@ -22,7 +22,7 @@ import zipfile
 
 import numpy as np
 
-from .overflow import INT64_MAX
+from ..core.overflow import INT64_MAX
 
 __all__ = [
     "read_npz",

@@ -13,11 +13,11 @@ import numbers
 
 import numpy as np
 
-from . import backends
-from .array_types import to_caller
+from .. import backends
+from ..backends.arrays import to_caller
 from .confusion import _host
-from .inputs import array_module, as_array, check_weights, to_integer_labels
-from .scores import AS_GIVEN, check_scores, logit_thresholds, read_scores, softmax_blocks, softmax_rows
+from ..core.inputs import array_module, as_array, check_weights, to_integer_labels
+from ..core.scores import AS_GIVEN, check_scores, logit_thresholds, read_scores, softmax_blocks, softmax_rows
 
 __all__ = ["binary_confusion_matrix", "threshold_confusion_matrices", "check_thresholds", "matrices_from_hist"]
 
@@ -227,7 +227,7 @@ def in_unit_interval(thr) -> bool:
 
 def score_reading(scores, s, thr, *, flag="scores='logits'", name="y_score") -> str:
     """How the scores ``s`` are compared with ``thr`` (see :mod:`fastcm.scores`): "probabilities",
-    "logits", or, under "auto" with thresholds outside [0, 1], :data:`~fastcm.scores.AS_GIVEN`."""
+    "logits", or, under "auto" with thresholds outside [0, 1], :data:`~fastcm.core.scores.AS_GIVEN`."""
     if check_scores(scores) == "auto" and not in_unit_interval(thr):
         return AS_GIVEN
     return read_scores(scores, s, flag=flag, name=name)

@@ -6,11 +6,11 @@ import numbers
 
 import numpy as np
 
-from . import backends
-from .array_types import to_caller
+from .. import backends
+from ..backends.arrays import to_caller
 from .confusion import _check_all_weights_finite, _host, count
-from .inputs import as_array, check_weights, to_integer_labels
-from .scores import AS_GIVEN, check_scores, logit
+from ..core.inputs import as_array, check_weights, to_integer_labels
+from ..core.scores import AS_GIVEN, check_scores, logit
 from .thresholds import score_reading
 
 __all__ = ["multilabel_confusion_matrix", "is_indicator", "at_or_above"]
@@ -73,8 +73,8 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
 
 
 def confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, threshold, scores, backend):
-    """:func:`multilabel_confusion_matrix`, with ``scores`` one of :data:`~fastcm.scores.SCORE_KINDS`
-    or :data:`~fastcm.scores.AS_GIVEN` (scores compared with ``threshold`` as they are)."""
+    """:func:`multilabel_confusion_matrix`, with ``scores`` one of :data:`~fastcm.core.scores.SCORE_KINDS`
+    or :data:`~fastcm.core.scores.AS_GIVEN` (scores compared with ``threshold`` as they are)."""
     t = as_array(y_true, "y_true", allow_device=False)
     p = as_array(y_pred, "y_pred", allow_device=False)
     if (_is_column(t) and (_is_column(p) or p.ndim == 1)) or (t.ndim == 1 and _is_column(p)):

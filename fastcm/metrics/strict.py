@@ -34,11 +34,11 @@ import functools
 import inspect
 import sys
 
-from . import curves as _curves
-from . import multilabel as _multilabel
-from . import sklearn_metrics as _sk
-from . import topk as _topk
-from .confusion import confusion_matrix as _confusion_matrix
+from . import ranking as _curves
+from ..counts import multilabel as _multilabel
+from . import sklearn as _sk
+from ..counts import topk as _topk
+from ..counts.confusion import confusion_matrix as _confusion_matrix
 
 def _top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=None, labels=None):
     # weights that are all zero: scikit-learn's ZeroDivisionError (0.0 with normalize=False),

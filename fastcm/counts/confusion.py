@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends
-from .array_types import to_caller, to_host
-from .overflow import INT64_MAX
-from .inputs import (
+from .. import backends
+from ..backends.arrays import to_caller, to_host
+from ..core.invalid import report_invalid
+from ..core.overflow import INT64_MAX
+from ..core.inputs import (
     InvalidInputError,
     array_module,
     as_array,
@@ -258,95 +259,6 @@ def _host(a):
     return a if isinstance(a, np.ndarray) else to_host(a)  # CuPy, or a compute() in the caller's type
 
 
-# The int64 record of the first invalid element of one counting pass (see invalid_record):
-# where it is, the values found there and what the message needs to name them.
-_R_BAD, _R_POS, _R_T, _R_P, _R_WEIGHT, _R_FLAGS, _R_CLASSES, _R_NDIM, _R_SHAPE = range(9)
-_R_MAXDIM = 32  # deeper shapes are named by flat position only
-RECORD_SIZE = _R_SHAPE + _R_MAXDIM
-_T_U64, _P_U64, _SCORES = 1, 2, 4  # flags: uint64 values stored as their int64 bits; scores
-_WEIGHT_VALUES = {1: float("nan"), 2: float("inf"), 3: float("-inf")}
-
-
-def _gather_int64(xp, a, pos):
-    """``a[pos]`` as int64 bits on the device; zeros for arrays that are never invalid (strings)."""
-    if a is None or a.dtype.kind not in "biu":
-        return xp.zeros(1, np.int64)
-    v = xp.take(a, pos)
-    return v.view(np.int64) if v.dtype == np.uint64 else v.astype(np.int64)
-
-
-def invalid_record(invalid, t, p, weights, num_classes, scores=False, shape=None):
-    """The first invalid element a kernel reported, as a (RECORD_SIZE,) int64 array on its device.
-
-    ``invalid`` is a kernel's ``[n_invalid, first_position]``. The values at that position
-    are gathered by device-side indexing and the host-known facts (number of classes,
-    shape, whether ``p`` holds scores) are appended, so building the record reads nothing
-    back from a GPU; :func:`invalid_message` turns a host copy of it into the error text.
-    """
-    xp = array_module(invalid)
-    n = int(t.shape[0])
-    if n:
-        pos = xp.clip(invalid[1:2], 0, n - 1)  # -1 (nothing invalid) gathers element 0, unused
-        tv, pv = _gather_int64(xp, t, pos), _gather_int64(xp, p, pos)
-        if weights is not None and weights.dtype.kind == "f":
-            w = xp.take(weights, pos).astype(np.float64)
-            wcode = (w != w) + 2 * (w == np.inf) + 3 * (w == -np.inf)
-        else:
-            wcode = xp.zeros(1, np.int64)
-        dynamic = [invalid, tv, pv, wcode.astype(np.int64, copy=False)]
-    else:
-        dynamic = [invalid, xp.zeros(3, np.int64)]
-    shape = (n,) if shape is None else tuple(int(d) for d in shape)
-    ndim = len(shape) if len(shape) <= _R_MAXDIM else 1
-    static = np.zeros(RECORD_SIZE - _R_FLAGS, np.int64)
-    static[0] = (_T_U64 if t.dtype == np.uint64 else 0) | (_P_U64 if p is not None and p.dtype == np.uint64 else 0)
-    static[0] |= _SCORES if scores else 0
-    static[1], static[2] = num_classes, ndim
-    static[3 : 3 + ndim] = shape[:ndim]
-    return xp.concatenate(dynamic + [xp.asarray(static)])
-
-
-def invalid_message(record) -> str | None:
-    """The ValueError text for a host copy of an :func:`invalid_record`; None if nothing was invalid.
-
-    The checks run in a fixed order (weights, then ``y_true``, then scores or ``y_pred``),
-    so a message names the same problem whichever backend counted.
-    """
-    rec = np.asarray(record, dtype=np.int64)
-    n_bad, pos, flags = int(rec[_R_BAD]), int(rec[_R_POS]), int(rec[_R_FLAGS])
-    if n_bad == 0:
-        return None
-    ndim = int(rec[_R_NDIM])
-    where = f"position {pos}"
-    if ndim > 1:
-        index = np.unravel_index(pos, tuple(int(d) for d in rec[_R_SHAPE : _R_SHAPE + ndim]))
-        where += f" (index {tuple(int(i) for i in index)})"
-    more = f" ({n_bad} invalid pairs in total)" if n_bad > 1 else ""
-    if int(rec[_R_WEIGHT]):
-        return f"Expected finite `sample_weight`, but got {_WEIGHT_VALUES[int(rec[_R_WEIGHT])]!r} at {where}{more}"
-    num_classes = int(rec[_R_CLASSES])
-    tv = int(rec[_R_T : _R_T + 1].view(np.uint64)[0]) if flags & _T_U64 else int(rec[_R_T])
-    rng = f"0..{num_classes - 1} (num_classes={num_classes})"
-    if not 0 <= tv < num_classes:
-        return f"Expected `y_true` labels in {rng}, but got {tv} at {where}{more}"
-    if flags & _SCORES:
-        return f"Expected finite scores in `y_pred`, but got NaN at {where}{more}"
-    pv = int(rec[_R_P : _R_P + 1].view(np.uint64)[0]) if flags & _P_U64 else int(rec[_R_P])
-    return f"Expected `y_pred` labels in {rng}, but got {pv} at {where}{more}"
-
-
-def _report_invalid(invalid, t, p, weights, num_classes, scores=False, shape=None, defer=False):
-    """Raise the ValueError for the first invalid pair a kernel reported.
-
-    With ``defer``, read nothing and return the device :func:`invalid_record` instead.
-    """
-    if defer:
-        return invalid_record(invalid, t, p, weights, num_classes, scores, shape)
-    if int(_host(invalid)[0]) == 0:  # synchronize!
-        return None
-    raise ValueError(invalid_message(_host(invalid_record(invalid, t, p, weights, num_classes, scores, shape))))  # synchronize!
-
-
 #: integer weights are split into parts of this many bits when their sums could pass int64
 _PART_BITS = 21
 
@@ -456,7 +368,7 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
         counts, invalid = _count_weighted(
             lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index), weights
         )
-        record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
+        record = report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
         return Counted(counts, None, be.NAME, t.size, record)
     lab = _as_labels(labels)
     if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
@@ -465,7 +377,7 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     counts, invalid = _count_weighted(
         lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index, lut=lut), weights
     )
-    record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
+    record = report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
     idx = be.xp.asarray(lab.astype(np.int64))
     return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
 
@@ -588,7 +500,7 @@ def count(
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
         counts, invalid = _compact_pairs(be, tf, pf, num_classes, weights, compact and not defer, ignore_index=ignore_index)
-        record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
+        record = report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
         return Counted(counts, None, be.NAME, t.size, record)
 
     if labels is not None:
@@ -623,7 +535,7 @@ def count(
         counts, invalid = _count_weighted(
             lambda w: be.class_counts(t_, p_, lab.size, weights=w, ignore_index=ignore, lut=lut, lut_offset=lo), weights
         )
-        record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+        record = report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
         return Counted(counts, lab, be.NAME, t.size, record, per_class=True)
     if plan is not None:
         lut, lo = plan
@@ -643,7 +555,7 @@ def count(
             be, ct, cp_, lab.size, weights, compact and labels is not None and not defer,
             lut=table, lut_offset=_IDENTITY_OFFSET,
         )
-    record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+    record = report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
         kept = _host(tf)
         if ignore_index is not None:  # an all-ignored batch (streamed segmentation) counts nothing, rightly

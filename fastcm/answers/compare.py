@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backends
-from .inputs import (
+from ..backends.arrays import to_host
+from .. import backends
+from ..core.inputs import (
     InvalidInputError,
     array_module,
     as_array,
@@ -54,7 +55,7 @@ from .inputs import (
     flatten,
     to_integer_labels,
 )
-from .overflow import add_counts
+from ..core.overflow import add_counts
 
 __all__ = ["Comparison", "PairedComparison", "compare", "mcnemar_chi2", "mcnemar_exact"]
 
@@ -452,10 +453,6 @@ def comparison_from_counts(
 _NAMES = ("y_true", "y_pred_a", "y_pred_b")
 
 
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()  # synchronize! (device arrays)
-
-
 def _as_labels(labels) -> np.ndarray:
     lab = np.asarray(labels).reshape(-1)
     if lab.size == 0:
@@ -550,14 +547,14 @@ def _invalid_error(invalid, originals, codes, C, labels, scores, n_valid_range):
     more = f" ({n_bad} invalid triples in total)" if n_bad > 1 else ""
     for name, orig, code, is_scores in zip(_NAMES, originals, codes, scores):
         if is_scores:
-            row = _host(orig[pos : pos + 1])  # synchronize!
+            row = to_host(orig[pos : pos + 1])  # synchronize!
             if row.dtype.kind == "f" and np.isnan(row).any():
                 return ValueError(f"Expected finite scores in `{name}`, but got NaN at position {pos}{more}")
             continue
-        c = int(_host(code[pos : pos + 1])[0])  # synchronize!
+        c = int(to_host(code[pos : pos + 1])[0])  # synchronize!
         if 0 <= c < C:
             continue
-        v = _host(orig[pos : pos + 1])[0].item()
+        v = to_host(orig[pos : pos + 1])[0].item()
         if labels is None:
             return ValueError(f"Expected `{name}` labels in 0..{C - 1} (num_classes={C}), but got {v!r} at position {pos}{more}")
         shown = labels.tolist() if labels.size <= 20 else labels[:20].tolist() + ["..."]
@@ -604,7 +601,7 @@ def _tally(y_true, y_pred_a, y_pred_b, labels, num_classes, backend) -> _Tally:
             if lo >= 0 and hi < _MAX_DENSE:
                 num_classes, dense_cut = max(hi + 1, 1), True
         if not dense_cut:
-            host = [_host(x) for x in label_arrays]
+            host = [to_host(x) for x in label_arrays]
             if len(host) == 3 and True in kinds:
                 host[0], host[1] = common_integer_labels(host[0], host[1])
                 host[0], host[2] = common_integer_labels(host[0], host[2])
@@ -622,17 +619,17 @@ def _tally(y_true, y_pred_a, y_pred_b, labels, num_classes, backend) -> _Tally:
     elif lab.dtype.kind in "biu" and lab.size and (lab == np.arange(lab.size)).all() and True in kinds:
         codes, C = label_arrays, lab.size  # labels 0..C-1 in order: counted as they are
     else:
-        codes = [be.xp.asarray(_encode(_host(x), lab)) for x in label_arrays]  # host encoding
+        codes = [be.xp.asarray(_encode(to_host(x), lab)) for x in label_arrays]  # host encoding
         C = lab.size
     it = iter(codes)
     kernel_in = [p if s else next(it) for p, s in zip([t] + preds, scores)]
     ma, mb, both, invalid = be.compare_counts(kernel_in[0], kernel_in[1], kernel_in[2], C)
-    invalid = _host(invalid)  # synchronize!
+    invalid = to_host(invalid)  # synchronize!
     if int(invalid[0]):
         it = iter(label_arrays)
         originals = [p if s else next(it) for p, s in zip([t] + preds, scores)]
         raise _invalid_error(invalid, originals, kernel_in, C, lab, scores, None)
-    ma, mb, both = (_host(x).astype(np.int64, copy=False) for x in (ma, mb, both))  # synchronize!
+    ma, mb, both = (to_host(x).astype(np.int64, copy=False) for x in (ma, mb, both))  # synchronize!
     cases = _cases(ma, mb, both)
     classes = np.arange(C, dtype=np.int64) if lab is None else lab
     if dense_cut:
@@ -644,7 +641,7 @@ def _tally(y_true, y_pred_a, y_pred_b, labels, num_classes, backend) -> _Tally:
 def _check_weights(sample_weight):
     if sample_weight is not None:
         raise TypeError(
-            "`sample_weight` is not supported by fastcm.compare: McNemar's exact test and the paired bootstrap "
+            "`sample_weight` is not supported by fastcm.answers.compare: McNemar's exact test and the paired bootstrap "
             "count pairs; repeat the pairs (e.g. numpy.repeat) for integer weights"
         )
 

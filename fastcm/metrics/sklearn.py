@@ -1,7 +1,7 @@
 """Drop-in replacements for ``sklearn.metrics`` classification scores.
 
 Same signatures, defaults, warnings and results as scikit-learn; each builds one
-confusion matrix in one pass (:func:`fastcm.confusion.count`) and derives the score from
+confusion matrix in one pass (:func:`fastcm.counts.confusion.count`) and derives the score from
 it with :mod:`fastcm.metrics`. Multilabel indicator inputs go through
 :func:`fastcm.multilabel_confusion_matrix`.
 
@@ -22,12 +22,12 @@ import warnings
 
 import numpy as np
 
-from . import metrics as M
-from .confusion import _host, confusion_matrix, count, warn_if_single_label
-from .inputs import InvalidInputError, as_array, common_integer_labels
-from .multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
-from .report import format_report
-from .scores import AS_GIVEN
+from . import matrix as M
+from ..counts.confusion import _host, confusion_matrix, count, warn_if_single_label
+from ..core.inputs import InvalidInputError, as_array, common_integer_labels
+from ..counts.multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
+from ..present.report import format_report
+from ..core.scores import AS_GIVEN
 
 __all__ = [
     "accuracy_score",
@@ -580,6 +580,6 @@ def top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=
     >>> top_k_accuracy_score([0, 1, 2, 2], [[0.5, 0.2, 0.2], [0.3, 0.4, 0.2], [0.2, 0.4, 0.3], [0.7, 0.2, 0.1]], k=2)
     0.75
     """
-    from .topk import top_k_hits
+    from ..counts.topk import top_k_hits
 
     return top_k_hits(y_true, y_score, k=k, normalize=normalize, sample_weight=sample_weight, labels=labels)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import metrics
-from .confusion import _host, count
+from ..metrics import matrix as metrics
+from ..counts.confusion import _host, count
 
 __all__ = ["Diagnosis", "Finding", "diagnose"]
 

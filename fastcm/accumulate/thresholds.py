@@ -13,14 +13,14 @@ import warnings
 
 import numpy as np
 
-from . import backends
-from .array_types import resolve, to_caller
-from .confusion import _host
-from .exceptions import UndefinedMetricWarning
-from .inputs import check_num_classes
-from .overflow import INT64_MAX, add_counts
-from .stream import ThreadSafeState
-from .persist import (
+from .. import backends
+from ..backends.arrays import resolve, to_caller, to_host
+from ..core.exceptions import UndefinedMetricWarning
+from ..core.inputs import check_num_classes
+from ..core.overflow import INT64_MAX, add_counts
+from ..metrics import threshold_curves
+from .confusion import ThreadSafeState
+from .files import (
     ArraysInMemory,
     check_finite_counts,
     check_unweighted_counts,
@@ -32,8 +32,8 @@ from .persist import (
     scalar_int,
     write_npz_atomic,
 )
-from .scores import AS_GIVEN, check_scores, contradiction, outside_unit
-from .thresholds import check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare, score_reading
+from ..core.scores import AS_GIVEN, check_scores, contradiction, outside_unit
+from ..counts.thresholds import check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare, score_reading
 
 __all__ = ["ThresholdConfusionMatrix"]
 
@@ -105,7 +105,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     _reading = None
     #: batches counted (updates and merged ones), for naming a refused batch
     n_batches = 0
-    #: the array type asked for (a name among fastcm.array_types.KINDS), None: the inputs'
+    #: the array type asked for (a name among fastcm.backends.arrays.KINDS), None: the inputs'
     like = None
     #: the array type compute() returns: None until the first update decides (numpy)
     _kind = None
@@ -167,7 +167,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             with self._lock:
                 decided, batch = self._reading, self.n_batches + 1
             reading = self._batch_reading(s, decided, batch)
-            hist = _host(count_scores(t, s, w, self.thresholds, reading or "probabilities", self.backend))
+            hist = to_host(count_scores(t, s, w, self.thresholds, reading or "probabilities", self.backend))
             with self._lock:  # counted outside the lock; only the read-modify-write holds it
                 if self._reading != decided:  # another thread's first batch decided meanwhile
                     continue
@@ -235,31 +235,15 @@ class ThresholdConfusionMatrix(ThreadSafeState):
                 f"scores_read_as={self._reading!r}, n_samples={self.n_samples})")
 
     # -- curves on the binned matrices -------------------------------------------------
-    def _rates(self):
-        m = np.asarray(self._matrices(), dtype=np.float64)
-        tn, fp, fn, tp = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
-            recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-            fpr = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
-        return precision, recall, fpr
-
     def precision_recall_curve(self):
         """(precision, recall, thresholds) per threshold; precision is 1 where nothing is predicted positive."""
-        precision, recall, _ = self._rates()
+        precision, recall, _ = threshold_curves.rates(self._matrices())
         return precision, recall, self.thresholds
 
     def roc_curve(self):
         """(fpr, tpr, thresholds) per threshold."""
-        _, tpr, fpr = self._rates()
+        _, tpr, fpr = threshold_curves.rates(self._matrices())
         return fpr, tpr, self.thresholds
-
-    def _one_class(self):
-        """Per curve: True where the truth seen so far holds only positives or only negatives."""
-        m = np.asarray(self._matrices())
-        positives = m[..., 0, 1, 0] + m[..., 0, 1, 1]
-        negatives = m[..., 0, 0, 0] + m[..., 0, 0, 1]
-        return (positives == 0) | (negatives == 0)
 
     def auroc(self):
         """Trapezoidal area under the binned ROC curve, closed by the points (0, 0) and (1, 1).
@@ -267,11 +251,9 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         NaN, with an :class:`UndefinedMetricWarning`, for a curve whose truth holds only one
         class (scikit-learn's ``roc_auc_score`` raises there).
         """
-        fpr, tpr, _ = self.roc_curve()
-        x = np.concatenate([np.ones(fpr.shape[:-1] + (1,)), fpr, np.zeros(fpr.shape[:-1] + (1,))], axis=-1)
-        y = np.concatenate([np.ones(tpr.shape[:-1] + (1,)), tpr, np.zeros(tpr.shape[:-1] + (1,))], axis=-1)
-        area = 0.0 - np.trapezoid(y, x, axis=-1)  # 0.0 - : no -0.0
-        undefined = self._one_class()
+        m = self._matrices()
+        area = threshold_curves.auroc(m)
+        undefined = threshold_curves.one_class(m)
         if np.any(undefined):
             warnings.warn(
                 "Only one class present in y_true. ROC AUC score is not defined in that case.",
@@ -286,17 +268,14 @@ class ThresholdConfusionMatrix(ThreadSafeState):
 
         0.0 with a warning for a curve without positives, as scikit-learn.
         """
-        precision, recall, _ = self.precision_recall_curve()
-        r = np.concatenate([recall, np.zeros(recall.shape[:-1] + (1,))], axis=-1)
         m = np.asarray(self._matrices())
-        if np.any(m[..., 0, 1, 0] + m[..., 0, 1, 1] == 0):
+        if np.any(m[..., 0, 1, 0] + m[..., 0, 1, 1] == 0):  # the positives, the same at every threshold
             warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.", UserWarning, stacklevel=2)
-        ap = 0.0 + np.sum((r[..., :-1] - r[..., 1:]) * precision, axis=-1)
-        return ap if np.ndim(ap) else float(ap)
+        return threshold_curves.average_precision(m)
 
     def threshold_for(self, *, recall=None, precision=None, fpr=None):
         """The operating point reaching ``recall``, ``precision`` or ``fpr`` (exactly one), per
-        class with ``num_classes``; see :func:`fastcm.operating_points.threshold_for`.
+        class with ``num_classes``; see :func:`fastcm.answers.operating_points.threshold_for`.
 
         ``recall=r``: the highest threshold whose recall is at least ``r``;
         ``precision=p``: the lowest threshold whose precision is at least ``p``;
@@ -309,7 +288,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         >>> p.threshold, p.precision
         (0.5, 0.6666666666666666)
         """
-        from .operating_points import threshold_for
+        from ..answers.operating_points import threshold_for
 
         return threshold_for(self._matrices(), self.thresholds, recall=recall, precision=precision, fpr=fpr)
 
@@ -336,7 +315,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
 
         See :func:`fastcm.plot.roc_curve` and :func:`fastcm.plot.pr_curve`.
         """
-        from . import plot as _plot
+        from ..present import plots as _plot
 
         if kind not in ("roc", "pr"):
             raise ValueError(f"Expected `kind` to be 'roc' or 'pr', but got {kind!r}")

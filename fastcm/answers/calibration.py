@@ -50,11 +50,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends
-from .inputs import array_module, as_array, check_num_classes, to_integer_labels
-from .backends.numpy_ref.calibrating import ROW_SUM_TOLERANCE
-from .persist import field, read_npz, scalar_int, write_npz_atomic
-from .scores import check_scores, contradiction, outside_unit, read_scores
+from ..backends.arrays import to_host
+from .. import backends
+from ..core.inputs import array_module, as_array, check_num_classes, to_integer_labels
+from ..backends.numpy_ref.calibrating import ROW_SUM_TOLERANCE
+from ..accumulate.files import field, read_npz, scalar_int, write_npz_atomic
+from ..core.scores import check_scores, contradiction, outside_unit, read_scores
 
 __all__ = ["CalibrationError", "CalibrationResult", "calibration_error", "bin_edges", "ROW_SUM_TOLERANCE"]
 
@@ -64,10 +65,6 @@ SCORE_KINDS = ("auto", "probabilities", "logits")
 NORMS = ("l1", "max", "l2")
 
 
-def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()  # synchronize! (a device array)
-
-
 def check_n_bins(n_bins) -> int:
     if isinstance(n_bins, (bool, np.bool_)) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
         raise ValueError(f"Expected `n_bins` to be a positive int, but got {n_bins!r}")
@@ -75,7 +72,7 @@ def check_n_bins(n_bins) -> int:
 
 
 def _check_scores_kind(scores) -> str:
-    return check_scores(scores)  # the one rule for scores: fastcm.scores
+    return check_scores(scores)  # the one rule for scores: fastcm.core.scores
 
 
 def bin_edges(n_bins=15, dtype=np.float32) -> np.ndarray:
@@ -141,7 +138,7 @@ class CalibrationResult:
 
     def plot(self, ax=None):
         """The reliability diagram (see :func:`fastcm.plot.reliability_diagram`)."""
-        from .plot import reliability_diagram
+        from ..present.plots import reliability_diagram
 
         return reliability_diagram(self, ax=ax)
 
@@ -192,10 +189,10 @@ def _invalid_message(invalid, t, s, C, logits) -> str:
     """The error for the first invalid row a kernel reported (host copies of that row only)."""
     n_bad, pos = int(invalid[0]), int(invalid[1])
     more = f" ({n_bad} invalid rows in total)" if n_bad > 1 else ""
-    tv = int(_host(t[pos : pos + 1])[0])
+    tv = int(to_host(t[pos : pos + 1])[0])
     if not 0 <= tv < C:
         return f"Expected `y_true` labels in 0..{C - 1} (num_classes={C}), but got {tv} at position {pos}{more}"
-    row = _host(s[pos]).astype(np.float64)
+    row = to_host(s[pos]).astype(np.float64)
     nan = np.flatnonzero(np.isnan(row))
     if nan.size:
         return f"Expected finite scores in `y_score`, but got NaN at index ({pos}, {int(nan[0])}){more}"
@@ -228,10 +225,10 @@ def _count(t, s, n_bins, num_classes, logits, per_class, backend):
     C, K = int(s.shape[1]), n_bins + 1
     edges = bin_edges(n_bins, s.dtype)
     iout, fout, invalid = be.calibration_counts(t, s, edges, C, logits=logits, per_class=per_class)
-    invalid = _host(invalid)  # synchronize! (the one check that reads the pass back)
+    invalid = to_host(invalid)  # synchronize! (the one check that reads the pass back)
     if int(invalid[0]):
         raise ValueError(_invalid_message(invalid, t, s, C, logits))
-    iout, fout = _host(iout), _host(fout)
+    iout, fout = to_host(iout), to_host(fout)
     cut = np.cumsum([C * C, K, K, C * K])
     matrix, counts, correct, ccounts, chits = np.split(iout, cut)
     conf, cconf = fout[:K], fout[K:]
@@ -394,7 +391,7 @@ class CalibrationError:
 
     def plot(self, ax=None):
         """The reliability diagram (see :func:`fastcm.plot.reliability_diagram`)."""
-        from .plot import reliability_diagram
+        from ..present.plots import reliability_diagram
 
         return reliability_diagram(self, ax=ax)
 

@@ -61,7 +61,7 @@ Speed: a resample draws only what the metric reads (``_reads``), each exactly:
 Examples
 --------
 >>> import numpy as np
->>> from fastcm.intervals import confidence_interval
+>>> from fastcm.answers.intervals import confidence_interval
 >>> cm = np.array([[45, 5], [10, 40]])
 >>> ci = confidence_interval(cm, "recall", method="wilson")
 >>> ci.estimate.tolist()
@@ -88,8 +88,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import metrics as _metrics
-from .array_types import to_host
+from ..metrics import matrix as _metrics
+from ..backends.arrays import to_host
 
 __all__ = ["METHODS", "Interval", "confidence_interval"]
 
@@ -421,7 +421,7 @@ def _alias_loop(p, prob, alias, small, large):
 
 @functools.cache
 def _kernels():
-    from .backends.numba_cpu import _jit
+    from ..backends.numba_cpu import _jit
 
     return _jit, _jit.jit(_draw_loop), _jit.jit(_alias_loop)
 

@@ -20,13 +20,14 @@ import weakref
 
 import numpy as np
 
-from . import backends
-from . import metrics as _metrics
-from .array_types import resolve, to_caller
-from .confusion import Cells, _as_labels, _host, count, invalid_message
-from .inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
-from .overflow import INT64_MAX, add_counts, wrapped_cells
-from .persist import (
+from .. import backends
+from ..metrics import matrix as _metrics
+from ..backends.arrays import resolve, to_caller
+from ..counts.confusion import Cells, _as_labels, _host, count
+from ..core.invalid import deferred_error, deferred_float_earned, deferred_pairs, merge_deferred, note_batch
+from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
+from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
+from .files import (
     ArraysInMemory,
     check_finite_counts,
     check_unweighted_counts,
@@ -115,78 +116,8 @@ def _embed(counts, labels, into_labels, size):
     return out
 
 
-# Deferred checks: one int64 array on the counts' device,
-#   [invalid batches, their pairs, float earned, first invalid batch, merged?, *its invalid_record]
-# "float earned" is 1 once a *valid* batch (or merge) made the counts float64, so that an
-# invalid float-weighted batch does not leave int64 counts float64. Fields from "first
-# invalid batch" on are meaningful only while field 0 is non-zero.
-_D_BATCHES, _D_PAIRS, _D_FLOAT, _D_FIRST, _D_MERGED, _D_RECORD = range(6)
-
-
 def _is_float(counts) -> bool:
     return counts is not None and counts.dtype.kind == "f"
-
-
-def _note_batch(state, record, batch, n_pairs, *, counts_float, batch_float):
-    """The deferred-check state after one more batch; device operations only, no host read.
-
-    ``counts_float`` and ``batch_float`` are host facts: the accumulated counts and the
-    batch's counts are float64.
-    """
-    xp = array_module(record)
-    bad = (record[:1] > 0).astype(np.int64)
-    earned = (1 - bad) if batch_float else xp.zeros(1, np.int64)
-    if state is None:
-        earned = earned | int(counts_float)
-        return xp.concatenate([bad, bad * n_pairs, earned, xp.full(1, batch, np.int64), xp.zeros(1, np.int64), record])
-    seen = state[:1] > 0  # an earlier batch was invalid: keep its record
-    return xp.concatenate([
-        state[_D_BATCHES : _D_BATCHES + 1] + bad,
-        state[_D_PAIRS : _D_PAIRS + 1] + bad * n_pairs,
-        state[_D_FLOAT : _D_FLOAT + 1] | earned,
-        xp.where(seen, state[_D_FIRST : _D_FIRST + 1], batch),
-        state[_D_MERGED : _D_MERGED + 1] * seen,
-        xp.where(seen, state[_D_RECORD:], record),
-    ])
-
-
-def _merge_deferred(mine, mine_float, theirs, theirs_float):
-    """Combine two deferred-check states (None: nothing pending); ``theirs`` is marked merged.
-
-    ``*_float``: whether each side's counts are float64 (a host fact; earned when that
-    side has nothing pending).
-    """
-    if theirs is None and (mine is None or not theirs_float):
-        return mine
-    if theirs is None:  # checked float counts join: the float dtype is earned
-        xp = array_module(mine)
-        return xp.concatenate([mine[:_D_FLOAT], xp.ones(1, np.int64), mine[_D_FLOAT + 1 :]])
-    xp = array_module(theirs)
-    theirs = xp.concatenate([theirs[:_D_MERGED], xp.ones(1, np.int64), theirs[_D_RECORD:]])
-    if mine is None:
-        if mine_float:
-            theirs[_D_FLOAT] = 1
-        return theirs
-    mine = xp.asarray(mine)
-    seen = mine[:1] > 0
-    return xp.concatenate([
-        mine[:_D_FLOAT] + theirs[:_D_FLOAT],
-        mine[_D_FLOAT : _D_FLOAT + 1] | theirs[_D_FLOAT : _D_FLOAT + 1],
-        xp.where(seen, mine[_D_FIRST:], theirs[_D_FIRST:]),
-    ])
-
-
-def _deferred_error(state) -> ValueError | None:
-    """The ValueError for a host copy of a deferred-check state, or None if every batch was valid."""
-    batches = int(state[_D_BATCHES])
-    if not batches:
-        return None
-    source = "of an accumulator merged into this one" if state[_D_MERGED] else "passed to update()"
-    later = f"; {batches - 1} later invalid batch(es) were not counted either" if batches > 1 else ""
-    return ValueError(
-        f"{invalid_message(state[_D_RECORD:])}, in batch {int(state[_D_FIRST])} {source} "
-        f"(counting from 0 since reset). That batch was not counted{later}"
-    )
 
 
 def _named_like_inputs(labels, t, p):
@@ -349,7 +280,7 @@ class ConfusionMatrix(ThreadSafeState):
     #: whether ``_counts`` is this accumulator's alone (never returned by compute): only
     #: then may an update add a batch's cells into it in place
     _owned = False
-    #: the array type asked for (a name among fastcm.array_types.KINDS), None: the inputs'
+    #: the array type asked for (a name among fastcm.backends.arrays.KINDS), None: the inputs'
     like = None
     #: the array type compute() returns: None until the first update decides (numpy)
     _kind = None
@@ -420,10 +351,10 @@ class ConfusionMatrix(ThreadSafeState):
             return
         state = _host(self._deferred)  # synchronize! the only host read of deferred checks
         self._deferred = None
-        error = _deferred_error(state)
+        error = deferred_error(state)
         if error is not None:
-            self._n_seen -= int(state[_D_PAIRS])
-            if _is_float(self._counts) and not state[_D_FLOAT]:
+            self._n_seen -= deferred_pairs(state)
+            if _is_float(self._counts) and not deferred_float_earned(state):
                 # only invalid batches had float weights: their zeros made the counts
                 # float64; the CPU never added them, so neither is the dtype changed
                 self._counts = self._counts.astype(np.int64)
@@ -506,7 +437,7 @@ class ConfusionMatrix(ThreadSafeState):
         with self._lock:
             deferred = self._deferred
             if res.invalid is not None:
-                deferred = _note_batch(
+                deferred = note_batch(
                     deferred, res.invalid, self._batches, n_pairs,
                     counts_float=_is_float(self._counts), batch_float=_is_float(batch_counts),
                 )
@@ -608,7 +539,7 @@ class ConfusionMatrix(ThreadSafeState):
                 labels, counts = self._grow(o_labels, o_counts, cannot_wrap)
             else:
                 labels, counts = self._labels, _add(self._counts, o_counts, cannot_wrap=cannot_wrap)
-            deferred = _merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
+            deferred = merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
             self._counts, self._labels, self._deferred = counts, labels, deferred
             self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
             self._weighted = self._weighted or o_weighted
@@ -703,7 +634,7 @@ class ConfusionMatrix(ThreadSafeState):
         A pending deferred error is raised first and nothing is written. So is a ValueError
         for a state :meth:`load` would refuse (float counts summed to inf, ``n_samples``
         set below the pairs counted): nothing is written that cannot be read back. The
-        file's mode is 0o666 less the umask; see :func:`fastcm.persist.write_npz_atomic`.
+        file's mode is 0o666 less the umask; see :func:`fastcm.accumulate.files.write_npz_atomic`.
         """
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
@@ -853,7 +784,7 @@ class ConfusionMatrix(ThreadSafeState):
     def confidence_interval(self, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
                             **metric_kwargs):
         """A metric of the counted matrix with its confidence interval, from the counts alone;
-        see :func:`fastcm.intervals.confidence_interval`.
+        see :func:`fastcm.answers.intervals.confidence_interval`.
 
         Examples
         --------
@@ -862,7 +793,7 @@ class ConfusionMatrix(ThreadSafeState):
         >>> ci.low.round(3).tolist(), ci.high.round(3).tolist()
         ([0.786, 0.67], [0.957, 0.888])
         """
-        from .intervals import confidence_interval
+        from ..answers.intervals import confidence_interval
 
         return confidence_interval(
             self._matrix(), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
@@ -886,13 +817,13 @@ class ConfusionMatrix(ThreadSafeState):
 
     def plot(self, **kwargs):
         """Draw the matrix (needs matplotlib); see :func:`fastcm.plot.confusion_matrix`."""
-        from .plot import confusion_matrix
+        from ..present.plots import confusion_matrix
 
         return confusion_matrix(self, **kwargs)
 
     def diagnose(self, **kwargs):
         """Findings a person should act on; see :func:`fastcm.diagnose`."""
-        from .diagnose import diagnose
+        from ..answers.diagnose import diagnose
 
         names = kwargs.pop("target_names", None) or [str(v) for v in self.labels]
         return diagnose(_host(self._matrix()), target_names=names, **kwargs)

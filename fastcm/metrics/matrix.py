@@ -16,7 +16,7 @@ any int64 matrix.
 Averages follow scikit-learn: ``None`` (per class), ``"micro"`` (pool the counts),
 ``"macro"`` (unweighted mean over classes), ``"weighted"`` (mean weighted by support) and,
 for a 2x2 matrix, ``"binary"`` (the class at index 1). ``zero_division`` is ``"warn"``
-(0 and an :class:`~fastcm.exceptions.UndefinedMetricWarning`), 0, 1 or ``np.nan`` (left
+(0 and an :class:`~fastcm.core.exceptions.UndefinedMetricWarning`), 0, 1 or ``np.nan`` (left
 out of averages).
 
 Examples
@@ -39,9 +39,9 @@ import numbers
 
 import numpy as np
 
-from .exceptions import warn_undefined
-from .array_types import to_host
-from .inputs import array_module
+from ..core.exceptions import warn_undefined
+from ..backends.arrays import to_host
+from ..core.inputs import array_module
 
 __all__ = [
     "accuracy",
@@ -637,7 +637,7 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
     weighted avg       0.67      1.00      0.80         2
     <BLANKLINE>
     """
-    from .report import format_report
+    from ..present.report import format_report
 
     cm, _ = _as_matrix(cm)
     rows = _report_rows(cm.shape[0], labels)
@@ -679,7 +679,7 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
 
 def _report_intervals(cm, rows, level, random_state):
     """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy."""
-    from .intervals import confidence_interval
+    from ..answers.intervals import confidence_interval
 
     m = _to_host(cm)
     classes = {}
@@ -718,14 +718,14 @@ def _format_intervals(names, bounds, level, digits):
 def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
                         **metric_kwargs):
     """A metric with its confidence interval, from the counts alone; see
-    :func:`fastcm.intervals.confidence_interval` (bootstrap over multinomial resamples of
+    :func:`fastcm.answers.intervals.confidence_interval` (bootstrap over multinomial resamples of
     the matrix, or Wilson / Clopper-Pearson for per-class proportions and accuracy).
 
     >>> ci = confidence_interval(np.array([[45, 5], [10, 40]]), "recall", method="wilson")
     >>> ci.low.round(3).tolist()
     [0.786, 0.67]
     """
-    from .intervals import confidence_interval as interval
+    from ..answers.intervals import confidence_interval as interval
 
     return interval(cm, metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
                     **metric_kwargs)

@@ -3,7 +3,7 @@
 :func:`check` judges accuracy, and per-class (or macro-averaged) recall, precision and F1
 against thresholds and returns every failure with the numbers behind it. With
 ``use_lower_bound=True`` a metric passes only when the lower bound of its confidence
-interval (:func:`fastcm.intervals.confidence_interval`) clears the threshold, so a small
+interval (:func:`fastcm.answers.intervals.confidence_interval`) clears the threshold, so a small
 test set cannot pass by luck. :func:`read_requirement` reads the command line's
 ``--require "recall>=0.85"`` (``>=`` at least, ``>`` strictly above, a threshold in [0, 1]);
 ``check(require=[...])`` judges every one of them.
@@ -11,7 +11,7 @@ test set cannot pass by luck. :func:`read_requirement` reads the command line's
 Examples
 --------
 >>> import numpy as np
->>> from fastcm.gates import check
+>>> from fastcm.answers.gates import check
 >>> cm = np.array([[45, 5], [20, 30]])
 >>> result = check(cm, min_recall=0.7)
 >>> bool(result)
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import metrics as _metrics
+from ..metrics import matrix as _metrics
 from . import intervals as _intervals
-from .array_types import to_host
+from ..backends.arrays import to_host
 from .intervals import confidence_interval
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]

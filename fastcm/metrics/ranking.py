@@ -15,10 +15,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import backends
-from .exceptions import warn_undefined
-from .inputs import InvalidInputError, as_array
-from .multilabel import ALL_ZERO_WEIGHTS
+from .. import backends
+from ..core.exceptions import warn_undefined
+from ..core.inputs import InvalidInputError, as_array
+from ..counts.multilabel import ALL_ZERO_WEIGHTS
 
 __all__ = ["precision_recall_curve", "roc_curve", "roc_auc_score", "average_precision_score"]
 

@@ -51,7 +51,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .array_types import to_host  # numpy only: reads CuPy, or an accumulator's compute() in the caller's type
+from ..backends.arrays import to_host  # numpy only: reads CuPy, or an accumulator's compute() in the caller's type
+from ..metrics import threshold_curves
+from ..metrics.threshold_curves import auroc as auroc_from_counts
+from ..metrics.threshold_curves import average_precision as average_precision_from_counts
+from ..metrics.threshold_curves import pr_points, roc_points
 
 __all__ = [
     "ConfusionMatrixDisplay",
@@ -206,7 +210,7 @@ class ConfusionMatrixDisplay:
         scores with a class axis (the argmax is taken). ``display_labels`` renames the
         classes; ``plot_kwargs`` go to :meth:`plot`. Returns the display.
         """
-        from .stream import ConfusionMatrix
+        from ..accumulate.confusion import ConfusionMatrix
 
         acc = ConfusionMatrix(num_classes, labels=labels).update(y_true, y_pred, sample_weight=sample_weight)
         return cls(acc, display_labels=display_labels, normalize=normalize).plot(**plot_kwargs)
@@ -214,7 +218,7 @@ class ConfusionMatrixDisplay:
     def _shown(self):
         if not self.normalize:
             return self.confusion_matrix
-        from .confusion import normalize_counts
+        from ..counts.confusion import normalize_counts
 
         return np.asarray(normalize_counts(self.confusion_matrix, self.normalize))
 
@@ -385,7 +389,7 @@ def _top_pairs_title(c, k, off, nonzero, max_classes=None):
 
 
 def _draw_top_pairs(ax, counts, names, k, normalize, title, max_classes=None):
-    from .confusion import normalize_counts
+    from ..counts.confusion import normalize_counts
 
     c = counts.shape[0]
     support = counts.sum(axis=1)
@@ -458,7 +462,7 @@ def per_class_bars(cm, labels=None, *, ax=None, max_classes=40, title=None):
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['cat (n=6)', 'dog (n=9)']
     """
-    from . import metrics
+    from ..metrics import matrix as metrics
 
     counts, names = _counts_and_names(cm, labels)
     with warnings.catch_warnings():
@@ -509,64 +513,6 @@ def _is_threshold_counts(x) -> bool:
     return hasattr(x, "shape") and hasattr(x, "ndim") and x.ndim >= 3 and tuple(x.shape[-2:]) == (2, 2)
 
 
-def roc_points(counts):
-    """False and true positive rates of (T, 2, 2) threshold matrices ``[[tn, fp], [fn, tp]]``,
-    from the lowest threshold up, with the curve's end points (1, 1) and (0, 0) added.
-
-    >>> fpr, tpr = roc_points(np.array([[[0, 2], [0, 2]], [[1, 1], [0, 2]], [[2, 0], [1, 1]]]))
-    >>> fpr.tolist(), tpr.tolist()
-    ([1.0, 1.0, 0.5, 0.0, 0.0], [1.0, 1.0, 1.0, 0.5, 0.0])
-    """
-    m = _host(counts).reshape(-1, 2, 2)
-    tn, fp, fn, tp = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fpr = np.where(fp + tn > 0, fp / np.where(fp + tn > 0, fp + tn, 1), 0.0)
-        tpr = np.where(tp + fn > 0, tp / np.where(tp + fn > 0, tp + fn, 1), 0.0)
-    return np.concatenate([[1.0], fpr, [0.0]]), np.concatenate([[1.0], tpr, [0.0]])
-
-
-def pr_points(counts):
-    """Precision and recall of (T, 2, 2) threshold matrices; precision is 1 where nothing is
-    predicted positive (scikit-learn's end point).
-
-    >>> p, r = pr_points(np.array([[[0, 2], [0, 2]], [[2, 0], [1, 1]]]))
-    >>> p.tolist(), r.tolist()
-    ([0.5, 1.0], [1.0, 0.5])
-    """
-    m = _host(counts).reshape(-1, 2, 2)
-    fp, fn, tp = m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / np.where(tp + fp > 0, tp + fp, 1), 1.0)
-        recall = np.where(tp + fn > 0, tp / np.where(tp + fn > 0, tp + fn, 1), 0.0)
-    return precision, recall
-
-
-def auroc_from_counts(counts) -> float:
-    """Area under the ROC curve through the points of (T, 2, 2) threshold matrices (trapezoids)."""
-    fpr, tpr = roc_points(counts)
-    return _area(fpr, tpr)
-
-
-def average_precision_from_counts(counts) -> float:
-    """Average precision (scikit-learn's step sum) over the points of (T, 2, 2) threshold matrices."""
-    precision, recall = pr_points(counts)
-    return _step_area(recall, precision)
-
-
-def _step_area(recall, precision) -> float:
-    order = np.lexsort((-precision, recall))  # increasing recall; the best precision first on ties
-    r, p = recall[order], precision[order]
-    return float(np.sum(np.diff(r, prepend=0.0) * p))
-
-
-def _prevalence_of_counts(counts):
-    m = _host(counts).reshape(-1, 2, 2)
-    if not m.shape[0]:
-        return None
-    total = float(m[0].sum())
-    return float(m[0, 1].sum()) / total if total > 0 else None  # positives: fn + tp, the same at every threshold
-
-
 def _is_accumulator(x) -> bool:
     return hasattr(x, "compute") and hasattr(x, "thresholds") and hasattr(x, "roc_curve")
 
@@ -591,7 +537,7 @@ def _monotone(x) -> bool:
 
 def _prediction_curves(pair, names):
     """[(name, exact curve source)] from ``(y_true, y_score)``, one per class for (N, C) scores."""
-    from .scores import read_scores, to_probabilities
+    from ..core.scores import read_scores, to_probabilities
 
     y_true, y_score = np.asarray(pair[0]), np.asarray(pair[1])
     if y_score.dtype.kind not in "biuf":
@@ -614,7 +560,7 @@ class _Exact:
         return float(np.mean(self.y_true == 1)) if self.y_true.size else None
 
     def points(self, kind):
-        from . import curves
+        from ..metrics import ranking as curves
 
         if kind == "roc":
             fpr, tpr, _ = curves.roc_curve(self.y_true, self.y_score)
@@ -659,21 +605,27 @@ def _as_curve_list(curves, labels):
 
 
 def _curve_arrays(obj, kind):
-    """(x, y, how, prevalence) of one curve: ``how`` is "exact", "binned, T thresholds" or ""
-    (given arrays); ``prevalence`` is None when the arrays do not tell it."""
+    """(x, y, how, prevalence, area) of one curve: ``how`` is "exact", "binned, T thresholds" or ""
+    (given arrays); ``prevalence`` is None when the arrays do not tell it; ``area`` is the
+    binned curve's AUROC or AP as the accumulator gives it, None where the points decide."""
     if isinstance(obj, _Exact):
         a, b = obj.points(kind)
-        return a, b, "exact", obj.prevalence()
+        return a, b, "exact", obj.prevalence(), None
     if _is_accumulator(obj):
         obj = _host(obj.compute())
         if obj.ndim != 3:
             raise ValueError(f"Expected one curve per accumulator here, but got {obj.shape[0]} classes; pass it alone")
     if _is_threshold_counts(obj):
-        a, b = roc_points(obj) if kind == "roc" else pr_points(obj)
-        return a, b, f"binned, {obj.shape[-3]} thresholds", _prevalence_of_counts(obj)
+        if kind == "roc":
+            a, b = threshold_curves.roc_points(obj)
+            area = threshold_curves.auroc(obj)
+        else:
+            a, b = threshold_curves.pr_points(obj)
+            area = threshold_curves.average_precision(obj)
+        return a, b, f"binned, {obj.shape[-3]} thresholds", threshold_curves.prevalence(obj), area
     if isinstance(obj, tuple) and len(obj) >= 2:
         a, b = _checked_rates(obj[0], obj[1], kind)
-        return a, b, "", None
+        return a, b, "", None, None
     raise TypeError(
         f"Expected a ThresholdConfusionMatrix, threshold matrices, (y_true, y_score) predictions or curve arrays, "
         f"but got {type(obj).__name__}"
@@ -706,6 +658,14 @@ def _checked_rates(a, b, kind):
 
 def _host(a):
     return np.asarray(to_host(a), dtype=np.float64)
+
+
+def _step_area(recall, precision) -> float:
+    """scikit-learn's step sum over given points, taken in order of recall (best precision
+    first among equal recalls)."""
+    order = np.lexsort((-precision, recall))
+    r, p = recall[order], precision[order]
+    return float(np.sum(np.diff(r, prepend=0.0) * p))
 
 
 def _area(x, y):
@@ -756,8 +716,9 @@ class _CurveDisplay:
     def _from_items(cls, items, max_curves):
         curves = []
         for name, obj in items[:max_curves]:
-            a, b, how, prevalence = _curve_arrays(obj, cls._kind)
-            curves.append(cls._curve(name, a, b, how, prevalence))
+            a, b, how, prevalence, area = _curve_arrays(obj, cls._kind)
+            curve = cls._curve(name, a, b, how, prevalence)
+            curves.append(curve if area is None else curve._replace(area=area))
         return cls.__new__(cls)._set(curves, total=len(items))
 
     @classmethod
@@ -989,7 +950,7 @@ def roc_curve(curves, labels=None, *, ax=None, max_curves=12, title=None, plot_c
         ``(y_true, y_score)`` predictions (integer or 0/1 truth; (N,) scores, or (N, C)
         scores one-vs-rest per class, logits softmaxed as :mod:`fastcm.scores` says) give
         the exact curve. An accumulator or the (T, 2, 2) / one-vs-rest (C, T, 2, 2) counts of
-        :func:`fastcm.thresholds.threshold_confusion_matrices` give the binned curve through
+        :func:`fastcm.counts.thresholds.threshold_confusion_matrices` give the binned curve through
         (0, 0) and (1, 1), whose area is ``ThresholdConfusionMatrix.auroc()``; the legend says
         "binned". A multi-class accumulator in a list or dict is one curve per class.
         ``(fpr, tpr)`` arrays must be rates in [0, 1], both monotone; anything else is a
@@ -1093,7 +1054,7 @@ def reliability_diagram(result, *, ax=None, title=None):
 
     Parameters
     ----------
-    result : fastcm.calibration.CalibrationResult or CalibrationError
+    result : fastcm.answers.calibration.CalibrationResult or CalibrationError
         A computed result, or an accumulator (computed here).
     ax : matplotlib Axes, optional
         Draw into it; otherwise a new Figure is built without pyplot.
@@ -1109,13 +1070,13 @@ def reliability_diagram(result, *, ax=None, title=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from fastcm.calibration import CalibrationError
+    >>> from fastcm.answers.calibration import CalibrationError
     >>> acc = CalibrationError(n_bins=10).update([0, 1, 1], np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]))
     >>> fig = reliability_diagram(acc)
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
     ('Confidence', 'Accuracy')
     """
-    from .calibration import CalibrationError
+    from ..answers.calibration import CalibrationError
 
     res = result.compute() if isinstance(result, CalibrationError) else result
     if ax is None:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backends.arrays import to_host
+
 __all__ = ["OperatingPoint", "threshold_for"]
 
 
@@ -83,10 +85,6 @@ def _criterion(recall, precision, fpr):
     return name, float(value)
 
 
-def _host(a):
-    return np.asarray(a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a)
-
-
 def threshold_for(counts, thresholds, *, recall=None, precision=None, fpr=None) -> OperatingPoint:
     """The operating point reaching ``recall``, ``precision`` or ``fpr`` (exactly one).
 
@@ -114,8 +112,8 @@ def threshold_for(counts, thresholds, *, recall=None, precision=None, fpr=None) 
     0.8
     """
     name, target = _criterion(recall, precision, fpr)
-    m = _host(counts)
-    thr = np.asarray(_host(thresholds), dtype=np.float64).reshape(-1)
+    m = np.asarray(to_host(counts))  # synchronize! (device counts)
+    thr = np.asarray(to_host(thresholds), dtype=np.float64).reshape(-1)
     if m.ndim not in (3, 4) or m.shape[-2:] != (2, 2):
         raise ValueError(f"Expected threshold matrices of shape (T, 2, 2) or (C, T, 2, 2), but got {m.shape}")
     if m.dtype.kind not in "iuf":

@@ -6,10 +6,10 @@ import reprlib
 
 import numpy as np
 
-from . import backends
+from .. import backends
 from .confusion import _host
-from .exceptions import warn_undefined
-from .inputs import as_array, check_weights
+from ..core.exceptions import warn_undefined
+from ..core.inputs import as_array, check_weights
 from .multilabel import ALL_ZERO_WEIGHTS
 
 __all__ = ["top_k_hits"]

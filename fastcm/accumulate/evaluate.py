@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .stream import ConfusionMatrix
+from .confusion import ConfusionMatrix
 
 __all__ = ["evaluate"]
 

@@ -1,0 +1,1 @@
+"""Streaming accumulators beside the pipeline, and their files."""

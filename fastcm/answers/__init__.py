@@ -1,0 +1,1 @@
+"""Numbers to decisions: intervals, gates, comparisons, operating points, calibration, diagnosis."""

@@ -1,0 +1,1 @@
+"""Kernels to counts: confusion matrices, threshold sweeps, multilabel, top-k."""

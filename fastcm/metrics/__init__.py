@@ -1,0 +1,53 @@
+"""Metrics as functions of a count matrix (``fastcm.metrics``): no metric touches the predictions.
+
+The functions live in :mod:`fastcm.metrics.matrix`; this package also holds the exact
+curves (:mod:`~fastcm.metrics.ranking`), scikit-learn's drop-ins
+(:mod:`~fastcm.metrics.sklearn`) and their scikit-learn-exact twins (``fastcm.strict``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastcm import metrics
+>>> round(metrics.f1(np.array([[5, 1], [2, 2]]), average="macro"), 3)
+0.697
+"""
+
+from .matrix import (
+    accuracy,
+    balanced_accuracy,
+    cohen_kappa,
+    confidence_interval,
+    f1,
+    fbeta,
+    fnr,
+    fpr,
+    iou,
+    mcc,
+    mean_iou,
+    npv,
+    precision,
+    recall,
+    report,
+    specificity,
+    support,
+)
+
+__all__ = [
+    "accuracy",
+    "balanced_accuracy",
+    "cohen_kappa",
+    "confidence_interval",
+    "f1",
+    "fbeta",
+    "fnr",
+    "fpr",
+    "iou",
+    "mcc",
+    "mean_iou",
+    "npv",
+    "precision",
+    "recall",
+    "report",
+    "specificity",
+    "support",
+]
