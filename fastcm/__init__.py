@@ -15,7 +15,8 @@ from . import metrics
 from .accumulate.confusion import ConfusionMatrix
 from .accumulate.evaluate import evaluate
 from .accumulate.thresholds import ThresholdConfusionMatrix
-from .answers.calibration import CalibrationError, calibration_error
+from .accumulate.calibration import CalibrationError
+from .answers.calibration import calibration_error
 from .answers.compare import Comparison, PairedComparison, compare
 from .answers.diagnose import diagnose
 from .answers.gates import check

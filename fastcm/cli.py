@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backends.arrays import to_host
 from .io import DEFAULT_CHUNK_SIZE, InputError, aligned_chunks, open_columns, read_names
 
 __all__ = ["main"]
@@ -97,7 +98,7 @@ def _select_labels(cm, labels):
     with an unlisted class is still a false positive or a false negative), so the data is
     counted over all its classes and the listed rows are picked afterwards.
     """
-    counts = np.asarray(_host(cm.compute()))
+    counts = np.asarray(to_host(cm.compute()))
     have = np.asarray(cm.labels)
     if labels is None:
         return counts, np.arange(have.size), have
@@ -112,10 +113,6 @@ def _select_labels(cm, labels):
         counts = np.pad(counts, ((0, len(missing)), (0, len(missing))))
     rows = np.array([index[key(v)] for v in labels], dtype=np.intp)
     return counts, rows, labels
-
-
-def _host(a):
-    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a
 
 
 def _parse_labels(values):
@@ -995,7 +992,7 @@ def _cmd_report(args) -> int:
             raise InputError("--calibration needs --scores (probabilities, one column per class)")
         if args.calibration < 1:
             raise InputError(f"--calibration needs a positive number of bins, but got {args.calibration}")
-        from .answers.calibration import CalibrationError
+        from .accumulate.calibration import CalibrationError
 
         calibration = CalibrationError(args.calibration, scores=args.scores_are)
     reading = ScoreReading(args.scores_are)
@@ -1060,7 +1057,7 @@ def _cmd_report(args) -> int:
 def _check_binary_truth(cm, spec):
     """One score column is the positive class's score: predictions are 0/1, so a truth with
     other classes would be counted against them silently; refuse it instead."""
-    counts = np.asarray(_host(cm.compute()))
+    counts = np.asarray(to_host(cm.compute()))
     in_truth = [v.item() if isinstance(v, np.generic) else v for v, n in zip(cm.labels, counts.sum(axis=1)) if n]
     other = [v for v in in_truth if isinstance(v, str) or v not in (0, 1)]
     if other:
@@ -1137,7 +1134,7 @@ DEMO_EXAMPLES = {
 def _demo_example(name, args):
     """The summary of one bundled example, with what the demo adds: the threshold that
     restores a missed rare class's recall, and the release gate explained."""
-    from .answers.calibration import CalibrationError
+    from .accumulate.calibration import CalibrationError
     from .answers.gates import check
 
     spec = DEMO_EXAMPLES[name]

@@ -42,8 +42,9 @@ import functools
 
 import numpy as np
 
+from .backends.arrays import to_host
 from . import backends
-from .counts.confusion import _as_labels, _check_label_kinds, _host, _infer_labels, count, normalize_counts, warn_if_single_label
+from .counts.confusion import _as_labels, _check_label_kinds, _infer_labels, count, normalize_counts, warn_if_single_label
 from .core.inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
 from .core.scores import AS_GIVEN, check_scores, read_scores
 from .counts.thresholds import binary_threshold, check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare
@@ -154,7 +155,7 @@ def _kernel_threads():
 
 
 def _no_label_in_truth(t, labels) -> bool:
-    return not np.isin(labels, _host(as_array(t, "y_true")).reshape(-1)).any()
+    return not np.isin(labels, to_host(as_array(t, "y_true")).reshape(-1)).any()
 
 
 def _count_block(t, p, *w, size, count_dtype, out_ndim, scores, labels, num_classes, ignore_index, backend, block_info=None):
@@ -190,7 +191,7 @@ def _block_labels(t, p, ignore_index, backend):
         t, p = to_integer_labels(t, "y_true"), to_integer_labels(p, "y_pred")
     with _kernel_threads():
         values, _, _ = _infer_labels(be, flatten(t), flatten(p), ignore_index)
-    return _host(values)
+    return to_host(values)
 
 
 def _union(*parts):
@@ -453,7 +454,7 @@ def _count_frame(part, true_col, pred_col, weight_col, *, size, dtype, labels, n
         if labels is not None and _no_label_in_truth(t, labels):
             return np.zeros((size, size), dtype=dtype)
         raise ValueError(f"{exc} (a position within one partition of the frame)") from None
-    return _host(res.counts).astype(dtype, copy=False)
+    return to_host(res.counts).astype(dtype, copy=False)
 
 
 def confusion_matrix_from_frame(

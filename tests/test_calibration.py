@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
-from fastcm.answers.calibration import CalibrationError, bin_edges, calibration_error
+from fastcm.accumulate.calibration import CalibrationError
+from fastcm.answers.calibration import bin_edges, calibration_error
 
 
 def _brute(y, s, n_bins, logits=False):

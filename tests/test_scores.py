@@ -221,11 +221,11 @@ def test_calibration_auto_reads_logits(three):
     auto = fastcm.answers.calibration.calibration_error(y, s)
     assert auto == fastcm.answers.calibration.calibration_error(y, s, scores="logits")
     assert fastcm.answers.calibration.calibration_error(y, _softmax(s)) == fastcm.answers.calibration.calibration_error(y, _softmax(s), scores="probabilities")
-    acc = fastcm.answers.calibration.CalibrationError(10).update(y[:100], _softmax(s[:100]))
+    acc = fastcm.accumulate.calibration.CalibrationError(10).update(y[:100], _softmax(s[:100]))
     with pytest.raises(ValueError, match=r"batch 2.*scores='logits'"):
         acc.update(y[100:200], s[100:200])
     assert acc.n_samples == 100
-    logit_acc = fastcm.answers.calibration.CalibrationError(10).update(y[:100], s[:100])
+    logit_acc = fastcm.accumulate.calibration.CalibrationError(10).update(y[:100], s[:100])
     with pytest.raises(ValueError, match="probabilities.*logits|logits.*probabilities"):
         logit_acc.merge(acc)
 

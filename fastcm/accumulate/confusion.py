@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import backends
 from ..metrics import matrix as _metrics
-from ..backends.arrays import resolve, to_caller
-from ..counts.confusion import Cells, _as_labels, _host, count
+from ..backends.arrays import resolve, to_caller, to_host
+from ..counts.confusion import Cells, _as_labels, count
 from ..core.invalid import deferred_error, deferred_float_earned, deferred_pairs, merge_deferred, note_batch
 from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
@@ -349,7 +349,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         if self._deferred is None:
             return
-        state = _host(self._deferred)  # synchronize! the only host read of deferred checks
+        state = to_host(self._deferred)  # synchronize! the only host read of deferred checks
         self._deferred = None
         error = deferred_error(state)
         if error is not None:
@@ -571,7 +571,7 @@ class ConfusionMatrix(ThreadSafeState):
                 )
         if len({lab.dtype.kind in "US" for _, lab, _, _ in seen if lab.size}) > 1:
             raise TypeError(f"Cannot all_reduce: some processes saw string labels, others numbers: {[lab.dtype.str for _, lab, _, _ in seen]}")
-        counts = _host(self._matrix())
+        counts = to_host(self._matrix())
         labels = self.labels
         if self.growing:
             union = np.empty(0, dtype=labels.dtype)
@@ -579,7 +579,7 @@ class ConfusionMatrix(ThreadSafeState):
                 union, other_labels = common_integer_labels(union, np.asarray(other_labels), names=("labels", "other labels"))
                 union = np.union1d(union, other_labels) if union.size else other_labels
             labels, union = common_integer_labels(labels, union, names=("labels", "union"))
-            counts = _host(_embed(counts, labels, union, union.size)) if labels.size else np.zeros((union.size,) * 2, counts.dtype)
+            counts = to_host(_embed(counts, labels, union, union.size)) if labels.size else np.zeros((union.size,) * 2, counts.dtype)
             labels = union
         dtype = np.float64 if any(is_float for *_, is_float in seen) else np.int64
         flat = np.append(counts.astype(dtype).reshape(-1), dtype(self.n_samples))
@@ -617,7 +617,7 @@ class ConfusionMatrix(ThreadSafeState):
         return (
             self.ignore_index == other.ignore_index
             and np.array_equal(self.labels, other.labels)
-            and np.array_equal(_host(self._matrix()), _host(other._matrix()))
+            and np.array_equal(to_host(self._matrix()), to_host(other._matrix()))
         )
 
     __hash__ = None
@@ -638,7 +638,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
-            counts = _host(self._matrix())
+            counts = to_host(self._matrix())
             fields = {
                 "fastcm_format": np.array(_FORMAT),
                 "format_version": np.array(_FORMAT_VERSION),
@@ -826,4 +826,4 @@ class ConfusionMatrix(ThreadSafeState):
         from ..answers.diagnose import diagnose
 
         names = kwargs.pop("target_names", None) or [str(v) for v in self.labels]
-        return diagnose(_host(self._matrix()), target_names=names, **kwargs)
+        return diagnose(to_host(self._matrix()), target_names=names, **kwargs)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backends.arrays import to_host
 from ..metrics import matrix as metrics
-from ..counts.confusion import _host, count
+from ..counts.confusion import count
 
 __all__ = ["Diagnosis", "Finding", "diagnose"]
 
@@ -105,13 +106,13 @@ def diagnose(
     - Most confused: 'fraud' predicted as 'ok' 18 times (90.0% of 'fraud').
     """
     if y_pred is None:
-        cm = np.asarray(_host(cm_or_y_true))
+        cm = np.asarray(to_host(cm_or_y_true))
         if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
             raise ValueError(f"Expected a square (C, C) count matrix or y_true with y_pred, but got shape {cm.shape}")
         class_labels = np.arange(cm.shape[0]) if labels is None else np.asarray(labels)
     else:
         res = count(cm_or_y_true, y_pred, labels=labels)
-        cm = np.asarray(_host(res.counts))
+        cm = np.asarray(to_host(res.counts))
         class_labels = res.labels if res.labels is not None else np.arange(cm.shape[0])
     names = [str(n) for n in (target_names if target_names is not None else class_labels)]
     if len(names) != cm.shape[0]:
@@ -217,7 +218,7 @@ def _train_findings(test_cm, train, level, overfit_gap):
     """Overfitting and possible leakage, from the training matrix beside the test one."""
     from .intervals import confidence_interval
 
-    train_cm = np.asarray(_host(train.compute() if hasattr(train, "compute") else train))
+    train_cm = np.asarray(to_host(train.compute() if hasattr(train, "compute") else train))
     if train_cm.shape != test_cm.shape:
         raise ValueError(f"Expected a training matrix of the test matrix's shape {test_cm.shape}, but got {train_cm.shape}")
     if train_cm.sum() == 0:

@@ -255,10 +255,6 @@ def _lut_for(lab: np.ndarray):
     return lut, lo
 
 
-def _host(a):
-    return a if isinstance(a, np.ndarray) else to_host(a)  # CuPy, or a compute() in the caller's type
-
-
 #: integer weights are split into parts of this many bits when their sums could pass int64
 _PART_BITS = 21
 
@@ -285,7 +281,7 @@ def _count_weighted(run, weights):
         w = weights.astype(np.int64)
         parts = [(w >> (k * _PART_BITS)) & mask for k in range(2)] + [w >> (2 * _PART_BITS)]  # arithmetic shift
     counted = [run(part) for part in parts]
-    sums = [_host(c).astype(np.int64) for c, _ in counted]  # synchronize!
+    sums = [to_host(c).astype(np.int64) for c, _ in counted]  # synchronize!
     # float64 estimate: cells far from the int64 bounds are recombined in int64 at once
     estimate = sum(c.astype(np.float64) * float(1 << (k * _PART_BITS)) for k, c in enumerate(sums))
     if np.abs(estimate).max(initial=0.0) < 2.0**62:
@@ -425,12 +421,12 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
         if hi < lo:
             return np.empty(0, np.int64), None, 0
         if hi - lo + 1 <= max(_MAX_LUT, 2 * t.size) and hi <= _INT64_MAX:  # table offset: an int64
-            present = _host(be.label_presence(t, p, lo, hi - lo + 1, ignore_index))
+            present = to_host(be.label_presence(t, p, lo, hi - lo + 1, ignore_index))
             values = np.flatnonzero(present).astype(np.int64) + lo
             lut = np.cumsum(present, dtype=np.int64) - 1
             lut[~present] = -1
             return values, lut, lo
-    ht, hp = _host(t), _host(p)
+    ht, hp = to_host(t), to_host(p)
     if ignore_index is not None:
         keep = ht != ignore_index
         ht, hp = ht[keep], hp[keep]
@@ -528,8 +524,8 @@ def count(
         else:
             order = np.argsort(lab, kind="stable")
             sorted_lab = lab[order]
-            t_ = be.xp.asarray(_encode(_host(tf), sorted_lab, order, ignore_index))
-            p_ = be.xp.asarray(_encode(_host(pf), sorted_lab, order))
+            t_ = be.xp.asarray(_encode(to_host(tf), sorted_lab, order, ignore_index))
+            p_ = be.xp.asarray(_encode(to_host(pf), sorted_lab, order))
             lut, lo = be.xp.asarray(_identity_lut(lab.size)), _IDENTITY_OFFSET
         ignore = ignore_index if plan is not None else None
         counts, invalid = _count_weighted(
@@ -547,7 +543,7 @@ def count(
     else:
         order = np.argsort(lab, kind="stable")
         sorted_lab = lab[order]
-        ht, hp = _host(tf), _host(pf)
+        ht, hp = to_host(tf), to_host(pf)
         ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
         cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
         table = be.xp.asarray(_identity_lut(lab.size))
@@ -557,7 +553,7 @@ def count(
         )
     record = report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
-        kept = _host(tf)
+        kept = to_host(tf)
         if ignore_index is not None:  # an all-ignored batch (streamed segmentation) counts nothing, rightly
             kept = kept[kept != ignore_index]
         if kept.size and not _labels_present(lab, kept):

@@ -7,8 +7,8 @@ import numbers
 import numpy as np
 
 from .. import backends
-from ..backends.arrays import to_caller
-from .confusion import _check_all_weights_finite, _host, count
+from ..backends.arrays import to_caller, to_host
+from .confusion import _check_all_weights_finite, count
 from ..core.inputs import as_array, check_weights, to_integer_labels
 from ..core.scores import AS_GIVEN, check_scores, logit
 from .thresholds import score_reading
@@ -21,7 +21,7 @@ ALL_ZERO_WEIGHTS = "Sample weights must contain at least one non-zero number."
 
 def is_indicator(a) -> bool:
     """True for a 2-D array holding only 0 and 1 (a multilabel indicator matrix)."""
-    a = np.asarray(_host(a))
+    a = np.asarray(to_host(a))
     return a.ndim == 2 and a.shape[1] >= 1 and bool(((a == 0) | (a == 1)).all())
 
 
@@ -115,7 +115,7 @@ def confusion_from_scores(y_true, y_pred, sample_weight, labels, samplewise, thr
         counts, invalid = be.multilabel_counts(t, p, thr, weights=weights, samplewise=samplewise)
     else:
         counts, invalid = _counts_in_blocks(be, t, p, kernel_thr, weights, samplewise, convert)
-    n_bad, pos = (int(v) for v in _host(invalid))
+    n_bad, pos = (int(v) for v in to_host(invalid))
     if n_bad:
         i, j = divmod(pos, t.shape[1])
         raise ValueError(
@@ -197,8 +197,8 @@ def _counts_in_blocks(be, t, p, thr, weights, samplewise, convert):
         b = min(N, a + rows)
         w = None if weights is None else weights[a:b]
         counts, invalid = be.multilabel_counts(t[a:b], convert(p[a:b]), thr, weights=w, samplewise=samplewise)
-        counts = _host(counts)
-        nb, f = (int(v) for v in _host(invalid))
+        counts = to_host(counts)
+        nb, f = (int(v) for v in to_host(invalid))
         if nb and first < 0:
             first = a * L + f
         n_bad += nb
@@ -234,7 +234,7 @@ def _multiclass(t, p, weights, labels, samplewise, backend="auto"):
             f"Got samplewise=True with 1-D labels of shape {tuple(t.shape)}."
         )
     res = count(t, p, sample_weight=weights, backend=backend)
-    cm = _host(res.counts)
+    cm = to_host(res.counts)
     if not np.trace(cm) or weights is not None:
         cm = cm.astype(np.float64)  # as scikit-learn, whose sums turn float when weighted or no sample is right
     present = res.labels

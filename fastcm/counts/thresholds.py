@@ -14,8 +14,7 @@ import numbers
 import numpy as np
 
 from .. import backends
-from ..backends.arrays import to_caller
-from .confusion import _host
+from ..backends.arrays import to_caller, to_host
 from ..core.inputs import array_module, as_array, check_weights, to_integer_labels
 from ..core.scores import AS_GIVEN, check_scores, logit_thresholds, read_scores, softmax_blocks, softmax_rows
 
@@ -39,7 +38,7 @@ def check_thresholds(thresholds) -> np.ndarray:
         if thresholds < 1:
             raise ValueError(f"Expected `thresholds` to be a positive int, but got {thresholds!r}")
         return np.linspace(0.0, 1.0, int(thresholds))
-    thr = np.asarray(_host(thresholds) if hasattr(thresholds, "get") else thresholds)
+    thr = np.asarray(to_host(thresholds) if hasattr(thresholds, "get") else thresholds)
     if thr.dtype.kind not in "biuf" or thr.ndim != 1 or thr.size == 0:
         raise ValueError(
             f"Expected `thresholds` to be an int or a non-empty 1-D array of numbers, but got shape {thr.shape} "
@@ -121,7 +120,7 @@ def _item(a, *idx):
 
 def report_invalid(invalid, t, s, weights):
     """Raise the ValueError naming the first element a threshold kernel rejected."""
-    n_bad, pos = (int(v) for v in _host(invalid))  # synchronize!
+    n_bad, pos = (int(v) for v in to_host(invalid))  # synchronize!
     if not n_bad:
         return
     K = 1 if s.ndim == 1 else s.shape[1]
@@ -251,7 +250,7 @@ def count_scores(t, s, weights, thr, reading, backend):
     for a, b in softmax_blocks(N, K):
         p = softmax_rows(s[a:b])
         h, invalid = be.threshold_counts(t[a:b], p, xp_thr, weights=None if weights is None else weights[a:b])
-        n_bad, pos = (int(v) for v in _host(invalid))  # synchronize!
+        n_bad, pos = (int(v) for v in to_host(invalid))  # synchronize!
         if n_bad:
             report_invalid(np.array([n_bad, pos + a * K]), t, s, weights)
         hist = h if hist is None else hist + h

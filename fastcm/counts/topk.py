@@ -6,8 +6,8 @@ import reprlib
 
 import numpy as np
 
+from ..backends.arrays import to_host
 from .. import backends
-from .confusion import _host
 from ..core.exceptions import warn_undefined
 from ..core.inputs import as_array, check_weights
 from .multilabel import ALL_ZERO_WEIGHTS
@@ -51,13 +51,13 @@ def _kernel_hits(be, encoded, s, k, w):
     float32, which holds every value exactly, one bounded block of rows at a time."""
     if s.dtype != np.float16:
         hits, invalid = be.top_k_hits(encoded, s, k, weights=w)
-        return float(hits), [int(v) for v in _host(invalid)]
+        return float(hits), [int(v) for v in to_host(invalid)]
     rows = max(1, _BLOCK_CELLS // max(s.shape[1], 1))
     hits, n_bad, first = 0.0, 0, -1
     for a in range(0, s.shape[0], rows):
         b = min(s.shape[0], a + rows)
         h, invalid = be.top_k_hits(encoded[a:b], s[a:b].astype(np.float32), k, weights=None if w is None else w[a:b])
-        nb, f = (int(v) for v in _host(invalid))
+        nb, f = (int(v) for v in to_host(invalid))
         if nb and first < 0:
             first = a + f
         n_bad, hits = n_bad + nb, hits + float(h)

@@ -9,7 +9,7 @@ Examples
 >>> import numpy as np
 >>> from fastcm import metrics
 >>> round(metrics.f1(np.array([[5, 1], [2, 2]]), average="macro"), 3)
-0.697
+0.67
 """
 
 from .matrix import (

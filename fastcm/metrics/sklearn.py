@@ -22,8 +22,9 @@ import warnings
 
 import numpy as np
 
+from ..backends.arrays import to_host
 from . import matrix as M
-from ..counts.confusion import _host, confusion_matrix, count, warn_if_single_label
+from ..counts.confusion import confusion_matrix, count, warn_if_single_label
 from ..core.inputs import InvalidInputError, as_array, common_integer_labels
 from ..counts.multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
 from ..present.report import format_report
@@ -54,7 +55,7 @@ def _check_inputs(y_true, y_pred, sample_weight=None):
     """
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
-    w = None if sample_weight is None else np.asarray(_host(as_array(sample_weight, "sample_weight")))
+    w = None if sample_weight is None else np.asarray(to_host(as_array(sample_weight, "sample_weight")))
     if w is not None and w.ndim != 1:
         # scikit-learn refuses (N, 1) weights too; flattening them would hide a transposed (1, N)
         raise ValueError(f"Sample weights must be 1D array or scalar, got {w.ndim}D array.")
@@ -103,7 +104,7 @@ def _all_in(labels, t, true_sums) -> bool:
     (no sample, or samples that weigh zero in all) are looked up in ``t`` itself.
     """
     missing = true_sums == 0
-    t = _host(t)
+    t = to_host(t)
     for label in labels[missing].tolist():
         # a label the float dtype cannot hold exactly is in no float y_true (numpy would
         # round it to that dtype before comparing)
@@ -147,7 +148,7 @@ class _Targets:
         # past a thousand classes, per-class counts (true, predicted, correct) in O(C) memory:
         # every metric here but the full matrix needs only those
         res = count(t, p, sample_weight=sample_weight, per_class=True)
-        self.per_class = _host(res.counts) if res.per_class else None
+        self.per_class = to_host(res.counts) if res.per_class else None
         self.counts = None if res.per_class else res.counts
         self.labels = res.labels
         if t.dtype.kind in "bf" or p.dtype.kind in "bf":
@@ -163,13 +164,13 @@ class _Targets:
 
     def true_sums(self):
         """Pairs (or weights) of each true class."""
-        return self.per_class[0] if self.per_class is not None else _host(self.counts).sum(axis=1)
+        return self.per_class[0] if self.per_class is not None else to_host(self.counts).sum(axis=1)
 
     def class_counts(self):
         """(correct, predicted, true) per class, host arrays, from the matrix or the per-class pass."""
         if self.per_class is not None:
             return self.per_class[2], self.per_class[1], self.per_class[0]
-        cm = _host(self.counts)
+        cm = to_host(self.counts)
         return np.diagonal(cm).copy(), cm.sum(axis=0), cm.sum(axis=1)
 
     def _weighted_margins(self, cm, tp):
@@ -185,7 +186,7 @@ class _Targets:
                 return self.per_class[1].astype(tp.dtype), self.per_class[0].astype(tp.dtype)
             return cm.sum(axis=0), cm.sum(axis=1)
         size = self.labels.size
-        t, p = _host(self.t).reshape(-1), _host(self.p).reshape(-1)
+        t, p = to_host(self.t).reshape(-1), to_host(self.p).reshape(-1)
 
         def rows(values):  # compared in one integer type: int64 with uint64 goes through float64
             labels, values = common_integer_labels(self.labels, values)
@@ -202,7 +203,7 @@ class _Targets:
         nonzero entries), then goes through ``tp + (sum - tp)``; as for
         :meth:`_weighted_margins`, the report prints supports with every digit.
         """
-        t, p, w = _host(self.t), _host(self.p), self.sample_weight
+        t, p, w = to_host(self.t), to_host(self.p), self.sample_weight
         if labels is not None:
             cols = np.asarray(labels, dtype=np.intp)
             t, p = t[:, cols], p[:, cols]
@@ -236,7 +237,7 @@ class _Targets:
                 "Samplewise metrics are not available outside of multilabel classification. "
                 f"Got average='samples' with {self.kind} targets."
             )
-        cm = None if self.per_class is not None else _host(self.counts)
+        cm = None if self.per_class is not None else to_host(self.counts)
         tp_all = self.per_class[2] if cm is None else np.diagonal(cm).copy()
         if not tp_all.sum() or self.sample_weight is not None:
             # scikit-learn builds float sums when weighted (integer weights too) or when no sample
@@ -418,7 +419,7 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     if targets.per_class is not None:
         correct = float(targets.per_class[2].astype(np.float64).sum())
         return correct / float(targets.per_class[0].astype(np.float64).sum()) if normalize else correct
-    cm = _host(targets.counts).astype(np.float64)
+    cm = to_host(targets.counts).astype(np.float64)
     correct = float(np.trace(cm))
     return correct / float(cm.sum()) if normalize else correct
 
@@ -432,9 +433,9 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted=Fals
     t, p, _ = _check_labels_1d(y_true, y_pred, sample_weight)
     res = count(t, p, sample_weight=sample_weight, per_class=True)
     if res.per_class:  # many classes: (true, predicted, correct) per class, no matrix
-        true, pred, correct = _host(res.counts)
+        true, pred, correct = to_host(res.counts)
     else:
-        cm = _host(confusion_matrix(t, p, sample_weight=sample_weight, like="numpy"))
+        cm = to_host(confusion_matrix(t, p, sample_weight=sample_weight, like="numpy"))
         true, pred, correct = cm.sum(axis=1), cm.sum(axis=0), None
     empty_rows, used_cols = true == 0, pred != 0
     if empty_rows.any() and not (empty_rows & used_cols).any():

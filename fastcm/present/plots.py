@@ -1070,13 +1070,13 @@ def reliability_diagram(result, *, ax=None, title=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from fastcm.answers.calibration import CalibrationError
+    >>> from fastcm import CalibrationError
     >>> acc = CalibrationError(n_bins=10).update([0, 1, 1], np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]))
     >>> fig = reliability_diagram(acc)
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
     ('Confidence', 'Accuracy')
     """
-    from ..answers.calibration import CalibrationError
+    from ..accumulate.calibration import CalibrationError
 
     res = result.compute() if isinstance(result, CalibrationError) else result
     if ax is None:
