@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 
-from ..core.inputs import is_device_array
+from .arrays import is_device_array
 
 __all__ = ["NAMES", "available", "get", "select", "wait_until_loaded"]
 

@@ -30,6 +30,8 @@ past 2**31 - 1 (pass ``like="numpy"`` or enable x64).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = ["KINDS", "kind_of", "resolve", "convert", "to_caller", "to_host"]
@@ -39,6 +41,39 @@ KINDS = ("numpy", "cupy", "torch", "jax", "tensorflow")
 
 _ROOTS = {"numpy": "numpy", "cupy": "cupy", "torch": "torch", "jax": "jax", "jaxlib": "jax", "tensorflow": "tensorflow",
           "keras": "tensorflow"}
+
+
+def module_name(x) -> str:
+    """The top-level package an array's type comes from (``"numpy"``, ``"cupy"``, ``"torch"``...)."""
+    return type(x).__module__.split(".", 1)[0]
+
+
+def is_device_array(x) -> bool:
+    """True when ``x`` lives on a CUDA device (CuPy, or anything exposing the CUDA interfaces).
+
+    Type detection goes through ``sys.modules`` so asking never imports CuPy or torch.
+    """
+    mod = module_name(x)
+    if mod == "cupy":
+        return True
+    if mod == "torch" and "torch" in sys.modules:
+        return bool(getattr(x, "is_cuda", False))
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    if hasattr(x, "__dlpack_device__") and not isinstance(x, np.ndarray):
+        try:
+            dev_type, _ = x.__dlpack_device__()
+        except Exception:
+            return False
+        return int(dev_type) in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    return False
+
+
+def array_module(x):
+    """``numpy`` or ``cupy``: the namespace an already-coerced array belongs to."""
+    if module_name(x) == "cupy":
+        return sys.modules["cupy"]
+    return np
 
 
 def kind_of(x) -> str:

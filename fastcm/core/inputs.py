@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from ..backends.arrays import array_module, is_device_array, module_name
+
 __all__ = [
     "InvalidInputError",
     "as_array",
@@ -35,38 +37,6 @@ class InvalidInputError(ValueError, TypeError):
     """
 
 
-def _module_of(x) -> str:
-    return type(x).__module__.split(".", 1)[0]
-
-
-def is_device_array(x) -> bool:
-    """True when ``x`` lives on a CUDA device (CuPy, or anything exposing the CUDA interfaces).
-
-    Type detection goes through ``sys.modules`` so asking never imports CuPy or torch.
-    """
-    mod = _module_of(x)
-    if mod == "cupy":
-        return True
-    if mod == "torch" and "torch" in sys.modules:
-        return bool(getattr(x, "is_cuda", False))
-    if hasattr(x, "__cuda_array_interface__"):
-        return True
-    if hasattr(x, "__dlpack_device__") and not isinstance(x, np.ndarray):
-        try:
-            dev_type, _ = x.__dlpack_device__()
-        except Exception:
-            return False
-        return int(dev_type) in (2, 13)  # kDLCUDA, kDLCUDAManaged
-    return False
-
-
-def array_module(x):
-    """``numpy`` or ``cupy``: the namespace an already-coerced array belongs to."""
-    if _module_of(x) == "cupy":
-        return sys.modules["cupy"]
-    return np
-
-
 def _widen_bfloat16(x):
     """A float32 copy of a torch bfloat16 tensor (numpy and CuPy have no bfloat16), else ``x``.
 
@@ -78,9 +48,9 @@ def _widen_bfloat16(x):
 def _to_device_array(x):
     import cupy  # deferred: only CUDA data pays for importing CuPy
 
-    if _module_of(x) == "cupy":
+    if module_name(x) == "cupy":
         return x
-    if _module_of(x) == "torch":
+    if module_name(x) == "torch":
         x = _widen_bfloat16(x)
     if hasattr(x, "__cuda_array_interface__"):
         return cupy.asarray(x)
@@ -183,9 +153,9 @@ def as_array(x, name: str, *, allow_device: bool = True):
         if not allow_device:
             raise TypeError(f"`{name}` is on a CUDA device; this function needs host data")
         a = _to_device_array(x)
-    elif _module_of(x) == "torch":
+    elif module_name(x) == "torch":
         a = _widen_bfloat16(x).detach().numpy()  # CPU tensor: shares memory (bfloat16: a float32 copy)
-    elif hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__") and _module_of(x) in ("jax", "jaxlib", "tensorflow"):
+    elif hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__") and module_name(x) in ("jax", "jaxlib", "tensorflow"):
         a = _from_host_tensor(x)
     else:
         try:

@@ -27,7 +27,6 @@ from . import matrix as M
 from ..counts.confusion import confusion_matrix, count, warn_if_single_label
 from ..core.inputs import InvalidInputError, as_array, common_integer_labels
 from ..counts.multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
-from ..present.report import format_report
 from ..core.scores import AS_GIVEN
 
 __all__ = [
@@ -568,6 +567,8 @@ def classification_report(
         ap, ar, af, _ = _prf(targets, average=average, **common)
         averages.append((heading, ap, ar, af, np.sum(s)))
     names, p, r, f, s = (list(col) for col in zip(*rows)) if rows else ([], [], [], [], [])
+    from ..present.report import format_report  # the floor above: text, on demand
+
     return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
 
 

@@ -1076,9 +1076,7 @@ def reliability_diagram(result, *, ax=None, title=None):
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
     ('Confidence', 'Accuracy')
     """
-    from ..accumulate.calibration import CalibrationError
-
-    res = result.compute() if isinstance(result, CalibrationError) else result
+    res = result.compute() if hasattr(result, "compute") else result  # an accumulator: duck-typed
     if ax is None:
         from matplotlib.figure import Figure
 
