@@ -316,7 +316,7 @@ def test_backends_agree_on_scores():
 
 
 def test_exported():
-    assert fastcm.answers.compare is compare
+    assert fastcm.compare is compare
 
 
 def test_docstring_examples():
