@@ -25,7 +25,7 @@ from .core.exceptions import UndefinedMetricWarning
 from .counts.confusion import confusion_matrix
 from .counts.multilabel import multilabel_confusion_matrix
 from .counts.thresholds import binary_confusion_matrix, threshold_confusion_matrices
-from .counts.warmup import warm_up
+from .warmup import warm_up
 from .metrics import strict  # scikit-learn-exact drop-ins: from fastcm import strict as metrics
 from .metrics.ranking import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from .metrics.sklearn import (
@@ -113,7 +113,6 @@ MOVED_MODULES = {
     "strict": "metrics.strict",
     "thresholds": "counts.thresholds",
     "topk": "counts.topk",
-    "warmup": "counts.warmup",
 }
 
 #: submodules with heavy or optional dependencies, imported on first attribute access so

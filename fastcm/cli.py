@@ -1363,7 +1363,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_warm_up(args) -> int:
-    from .counts.warmup import warm_up
+    from .warmup import warm_up
 
     stats = warm_up()
     print(f"{PROG} warm-up: kernels ready in {stats['seconds']:.1f} s ({stats['cpu_seconds']:.1f} s CPU)")

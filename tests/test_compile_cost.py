@@ -100,11 +100,11 @@ def test_warm_up_command_leaves_nothing_to_compile(tmp_path, monkeypatch, capsys
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0", out.stdout
 
-    import fastcm.counts.warmup
+    import fastcm.warmup
     from fastcm import cli
 
-    real = fastcm.counts.warmup.warm_up
-    monkeypatch.setattr(fastcm.counts.warmup, "warm_up", lambda: real(label_dtypes=("int64",), score_dtypes=()))
+    real = fastcm.warmup.warm_up
+    monkeypatch.setattr(fastcm.warmup, "warm_up", lambda: real(label_dtypes=("int64",), score_dtypes=()))
     assert cli.main(["warm-up"]) == 0
     assert "kernels ready in" in capsys.readouterr().out
 

@@ -37,7 +37,7 @@ PUBLIC_MODULES = [
     "fastcm.accumulate.thresholds",
     "fastcm.strict",
     "fastcm.counts.thresholds",
-    "fastcm.counts.warmup",
+    "fastcm.warmup",
 ]
 
 #: documented, but importing them loads PyTorch / TensorFlow (seconds): checked by file, not imported

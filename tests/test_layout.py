@@ -15,7 +15,7 @@ import fastcm
 
 PKG = pathlib.Path(fastcm.__file__).parent
 FLOORS = ["backends", "core", "counts", "metrics", "answers", "accumulate", "present", "adapters", "cli", "face"]
-ADAPTERS = {"dask", "dask_workers", "torch", "keras", "_frameworks"}
+ADAPTERS = {"dask", "dask_workers", "torch", "keras", "_frameworks", "warmup"}
 
 #: upward imports made inside a function, each for a convenience that belongs to the floor
 #: below but is drawn or counted by the one above (the import runs only when asked for)

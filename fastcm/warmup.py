@@ -13,6 +13,16 @@ import time
 
 import numpy as np
 
+from . import backends
+from .accumulate.confusion import ConfusionMatrix
+from .answers.calibration import calibration_error
+from .answers.compare import compare
+from .counts.confusion import confusion_matrix
+from .counts.multilabel import multilabel_confusion_matrix
+from .counts.thresholds import threshold_confusion_matrices
+from .metrics.ranking import average_precision_score, roc_auc_score, roc_curve
+from .metrics.sklearn import f1_score, top_k_accuracy_score
+
 __all__ = ["warm_up"]
 
 #: (classes, pairs) that select each counting strategy: paired tables, four histograms,
@@ -38,26 +48,26 @@ def _label_calls(cm, dtype):
         cm(big, big, num_classes=3000)
 
 
-def _score_calls(fastcm, dtype):
+def _score_calls(dtype):
     rng = np.random.default_rng(1)
     t = rng.integers(0, 3, 64)
     probs = rng.random((64, 3)).astype(dtype)
     probs /= probs.sum(axis=1, keepdims=True)
-    fastcm.confusion_matrix(t, probs)
-    fastcm.confusion_matrix(t.reshape(4, 4, 4), probs.T.reshape(3, 4, 4, 4).transpose(1, 0, 2, 3).copy())
-    fastcm.top_k_accuracy_score(t, probs, k=2, labels=[0, 1, 2])
-    fastcm.calibration_error(t, probs, n_bins=10)
+    confusion_matrix(t, probs)
+    confusion_matrix(t.reshape(4, 4, 4), probs.T.reshape(3, 4, 4, 4).transpose(1, 0, 2, 3).copy())
+    top_k_accuracy_score(t, probs, k=2, labels=[0, 1, 2])
+    calibration_error(t, probs, n_bins=10)
     binary = (t == 1).astype(np.int64)
-    fastcm.threshold_confusion_matrices(binary, probs[:, 1])
-    fastcm.threshold_confusion_matrices(t, probs)
-    fastcm.roc_auc_score(binary, probs[:, 1])
-    fastcm.average_precision_score(binary, probs[:, 1])
-    fastcm.compare(t, probs, rng.integers(0, 3, 64))
-    fastcm.compare(t, rng.integers(0, 3, 64), rng.integers(0, 3, 64))
-    fastcm.compare(t, rng.integers(0, 20, 64), rng.integers(0, 20, 64), num_classes=20)
-    fastcm.roc_curve(binary, probs[:, 1])
+    threshold_confusion_matrices(binary, probs[:, 1])
+    threshold_confusion_matrices(t, probs)
+    roc_auc_score(binary, probs[:, 1])
+    average_precision_score(binary, probs[:, 1])
+    compare(t, probs, rng.integers(0, 3, 64))
+    compare(t, rng.integers(0, 3, 64), rng.integers(0, 3, 64))
+    compare(t, rng.integers(0, 20, 64), rng.integers(0, 20, 64), num_classes=20)
+    roc_curve(binary, probs[:, 1])
     wide = rng.random((8, 300)).astype(dtype)  # the argmax of wide rows has a kernel of its own
-    fastcm.confusion_matrix(rng.integers(0, 300, 8), wide)
+    confusion_matrix(rng.integers(0, 300, 8), wide)
 
 
 def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), score_dtypes=("float32", "float64")) -> dict:
@@ -82,19 +92,16 @@ def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), scor
     >>> sorted(stats)
     ['cpu_seconds', 'seconds']
     """
-    import fastcm
-    from fastcm import backends
-
     wall, cpu = time.perf_counter(), time.process_time()
     numba_backend = backends.get("numba")
     with numba_backend.compile_synchronously():
         for dtype in label_dtypes:
-            _label_calls(lambda *a, **k: fastcm.confusion_matrix(*a, backend="numba", **k), np.dtype(dtype))
+            _label_calls(lambda *a, **k: confusion_matrix(*a, backend="numba", **k), np.dtype(dtype))
         for dtype in score_dtypes:
-            _score_calls(fastcm, np.dtype(dtype))
+            _score_calls(np.dtype(dtype))
         many = np.arange(2000) % 1500  # many classes: per-class counts, and pairs added in place
-        fastcm.f1_score(many, many[::-1].copy(), average="macro")
-        fastcm.ConfusionMatrix(num_classes=1500).update(many[:64], many[:64])
-        fastcm.multilabel_confusion_matrix(np.eye(3, dtype=np.int64), np.eye(3, dtype=np.int64))
+        f1_score(many, many[::-1].copy(), average="macro")
+        ConfusionMatrix(num_classes=1500).update(many[:64], many[:64])
+        multilabel_confusion_matrix(np.eye(3, dtype=np.int64), np.eye(3, dtype=np.int64))
     numba_backend.wait_for_compiles()
     return {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
