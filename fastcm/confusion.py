@@ -113,7 +113,7 @@ def _compact_pairs(be, t, p, num_classes, weights, compact, **kw):
     """``(counts, invalid)`` of label pairs: :class:`Cells` when ``compact`` and a batch is
     small against the matrix (unweighted, host backends), else the (C, C) matrix."""
     C = int(num_classes)
-    if compact and weights is None and hasattr(be, "pair_codes") and C * C > _COMPACT_CELLS_PER_PAIR * max(t.size, 1):
+    if compact and weights is None and backends.contract.provides(be, "pair_codes") and C * C > _COMPACT_CELLS_PER_PAIR * max(t.size, 1):
         codes, invalid = be.pair_codes(t, p, C, **kw)
         return Cells(codes, C), invalid
     return _count_weighted(lambda w: be.count_pairs(t, p, C, weights=w, **kw), weights)
@@ -498,7 +498,7 @@ def _count_dense(be, t, p, ignore_index):
     lo, hi = be.value_range(t, p)
     if hi < lo:
         return (be.xp.zeros((0, 0), dtype=np.int64), np.empty(0, np.int64)), (lo, hi)
-    if hi - lo + 1 > _MAX_DENSE or hi > _INT64_MAX or backends.is_device_backend(be.NAME):
+    if hi - lo + 1 > _MAX_DENSE or hi > _INT64_MAX or be.ON_DEVICE:
         return None, (lo, hi)  # uint64 values above int64: kernels offset by an int64
     counts, _ = be.count_pairs(t, p, hi - lo + 1, ignore_index=ignore_index, lut_offset=lo)
     present = np.flatnonzero(counts.any(axis=0) | counts.any(axis=1))
@@ -555,7 +555,7 @@ def count(
     name = backends.select(backend, t, p, small_on_numpy=True)
     be = backends.get(name)
     if defer == "device":
-        defer = backends.is_device_backend(name)
+        defer = be.ON_DEVICE
     if array_module(t) is not be.xp:
         t = be.xp.asarray(t)
     if array_module(p) is not be.xp:
@@ -609,7 +609,7 @@ def count(
             return Counted(be.xp.zeros((0, 0), dtype=dtype), lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
-    per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN and hasattr(be, "class_counts")
+    per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN  # class_counts: a required entry
     if per_class:
         if plan is not None:
             t_, p_, lut, lo = tf, pf, be.xp.asarray(plan[0]), plan[1]

@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
@@ -144,13 +143,9 @@ def _task_threads() -> int:
 
 
 def _kernel_threads():
-    """Limit the kernels' threads on this thread for one task (the backend's optional
+    """Limit the kernels' threads on this thread for one task (the host backend's
     ``threads`` entry; a numpy-only install threads nothing)."""
-    try:
-        limit = getattr(backends.get("numba"), "threads", None)
-    except ValueError:  # numba is not installed
-        limit = None
-    return limit(_task_threads()) if limit is not None else contextlib.nullcontext()
+    return backends.threads(_task_threads())
 
 
 def _no_label_in_truth(t, labels) -> bool:
