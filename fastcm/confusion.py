@@ -22,6 +22,7 @@ import numpy as np
 from . import backends
 from .array_types import to_caller, to_host
 from .overflow import INT64_MAX
+from .sparse import SparseCounts
 from .inputs import (
     InvalidInputError,
     array_module,
@@ -35,7 +36,7 @@ from .inputs import (
     to_integer_labels,
 )
 
-__all__ = ["confusion_matrix", "count", "normalize_counts", "Counted", "Cells"]
+__all__ = ["confusion_matrix", "count", "normalize_counts", "normalize_sparse", "Counted", "Cells"]
 
 I64_MIN, UINT64_MAX = -INT64_MAX - 1, 2**64 - 1
 
@@ -117,6 +118,42 @@ def _compact_pairs(be, t, p, num_classes, weights, compact, **kw):
         codes, invalid = be.pair_codes(t, p, C, **kw)
         return Cells(codes, C), invalid
     return _count_weighted(lambda w: be.count_pairs(t, p, C, weights=w, **kw), weights)
+
+
+def _sparse_pairs(be, t, p, num_classes, weights, ignore_index=None, lut=None, lut_offset=0):
+    """``(SparseCounts, invalid)`` of label pairs: the cells they touch, O(pairs) memory
+    whatever C is (``count(sparse=True)``).
+
+    Unweighted pairs are the backend's pair codes, sorted and run-length counted. With
+    weights the backend's per-class pass checks labels and weights (O(C) memory), then the
+    kept pairs' cells are formed on the host beside their weights.
+    """
+    C = int(num_classes)
+    kw = dict(ignore_index=ignore_index, lut=lut, lut_offset=lut_offset)
+    if weights is None:
+        codes, invalid = be.pair_codes(t, p, C, **kw)
+        return SparseCounts.from_codes(_host(codes), C), invalid
+    _, invalid = be.class_counts(t, p, C, weights=weights, **kw)
+    if int(_host(invalid)[0]):
+        return SparseCounts.empty(C), invalid
+    ht, hp = _host(t), _host(p)
+    keep = np.ones(ht.shape, bool) if ignore_index is None else ht != ignore_index
+    ti, pi = ht.astype(np.int64) - lut_offset, hp.astype(np.int64) - lut_offset
+    if lut is not None:
+        table = _host(lut)
+        inside = (ti >= 0) & (ti < table.size) & (pi >= 0) & (pi < table.size)
+        ti = np.where(inside, table[np.clip(ti, 0, table.size - 1)], -1)
+        pi = np.where(inside, table[np.clip(pi, 0, table.size - 1)], -1)
+    keep &= (ti >= 0) & (pi >= 0) & (ti < C) & (pi < C)
+    w = _host(weights)
+    return SparseCounts.from_codes(ti[keep] * C + pi[keep], C, weights=w[keep]), invalid
+
+
+def _pairs(be, t, p, num_classes, weights, compact, sparse, **kw):
+    """Counts of label pairs: sparse cells, batch cells or the (C, C) matrix."""
+    if sparse:
+        return _sparse_pairs(be, t, p, num_classes, weights, **kw)
+    return _compact_pairs(be, t, p, num_classes, weights, compact, **kw)
 
 
 def _is_numeric(a) -> bool:
@@ -437,7 +474,7 @@ def _split_scores(t, p):
     return False
 
 
-def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=False):
+def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=False, sparse=False):
     """Predictions are argmax over axis 1 of ``s`` (N, C, ...)."""
     width = s.shape[1]
     if width < 1:
@@ -452,6 +489,8 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     pixels = int(np.prod(s.shape[2:], dtype=np.int64))
     t2 = t.reshape(n, pixels)  # views: the class axis stays where the caller put it
     s3 = s.reshape(n, width, pixels)
+    if sparse:
+        return _count_scores_sparse(be, t, t2, s3, labels, width, weights, ignore_index)
     if labels is None:
         counts, invalid = _count_weighted(
             lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index), weights
@@ -468,6 +507,38 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     record = _report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
     idx = be.xp.asarray(lab.astype(np.int64))
     return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
+
+
+def _count_scores_sparse(be, t, t2, s3, labels, width, weights, ignore_index):
+    """``count(sparse=True)`` of scores: the argmax on the host (an (N, ...) temporary; the
+    sparse path serves many classes, where a (C, C) matrix is what cannot be afforded),
+    then the pairs' cells. A NaN score in a counted position is invalid, as in the kernels."""
+    hs = _host(s3)
+    pred = np.argmax(hs, axis=1).reshape(-1)
+    tf = flatten(t)
+    ht = _host(tf)
+    if hs.dtype.kind == "f":
+        nan = np.isnan(hs.max(axis=1)).reshape(-1)
+        if ignore_index is not None:
+            nan &= ht != ignore_index
+        nan &= (ht >= 0) & (ht < width)  # a truth out of range is reported first, as the kernels do
+        if nan.any():
+            invalid = np.array([int(nan.sum()), int(nan.argmax())], np.int64)
+            _report_invalid(invalid, tf, None, weights, width, True, t.shape)
+    counts, invalid = _sparse_pairs(be, ht, pred, width, weights, ignore_index=ignore_index)
+    _report_invalid(invalid, tf, None, weights, width, True, t.shape)
+    if labels is None:
+        return Counted(counts, None, be.NAME, t.size)
+    lab = _as_labels(labels)
+    if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
+        raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
+    position = np.full(width, -1, np.int64)
+    position[lab.astype(np.int64)] = np.arange(lab.size)
+    rows, cols = counts.rows_cols()
+    r, c = position[rows], position[cols]
+    keep = (r >= 0) & (c >= 0)
+    picked = SparseCounts.from_codes(r[keep] * lab.size + c[keep], lab.size, weights=counts.values[keep])
+    return Counted(picked, lab, be.NAME, t.size)
 
 
 def _labels_present(lab, values) -> bool:
@@ -528,7 +599,7 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
 
 def count(
     y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False,
-    compact=False, per_class=False,
+    compact=False, per_class=False, sparse=False,
 ):
     """Validate, plan and count: the shared core of every confusion-matrix entry point.
 
@@ -548,11 +619,22 @@ def count(
     ``per_class``: with inferred labels past ``_PER_CLASS_MIN`` classes, count a (3, C)
     array of per-class counts (true, predicted, correct; ``Counted.per_class``) in O(C)
     memory instead of the (C, C) matrix: all the metrics of the diagonal and the margins need.
+
+    ``sparse``: ``Counted.counts`` is a :class:`~fastcm.sparse.SparseCounts`, the cells the
+    pairs touched, O(distinct pairs) memory; counted on the host (device arrays are copied
+    there), checked at once (no ``defer``).
     """
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
     name = backends.select(backend, t, p, small_on_numpy=True)
+    if sparse and backends.is_device_backend(name):
+        t, p = to_host(t), to_host(p)
+        if sample_weight is not None:
+            sample_weight = to_host(as_array(sample_weight, "sample_weight"))
+        name = backends.select("auto", t, p, small_on_numpy=True)
+    if sparse:
+        defer, compact, per_class = False, False, False
     be = backends.get(name)
     if defer == "device":
         defer = be.ON_DEVICE
@@ -568,7 +650,7 @@ def count(
     if (labels is not None or ignore_index is not None) and not defer:  # deferred: only counted pairs, as on a GPU
         _check_all_weights_finite(weights)
     if scores:
-        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer)
+        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer, sparse)
 
     _check_label_kinds(t, p)
     if _is_numeric(t):
@@ -587,7 +669,9 @@ def count(
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
-        counts, invalid = _compact_pairs(be, tf, pf, num_classes, weights, compact and not defer, ignore_index=ignore_index)
+        counts, invalid = _pairs(
+            be, tf, pf, num_classes, weights, compact and not defer, sparse, ignore_index=ignore_index
+        )
         record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
         return Counted(counts, None, be.NAME, t.size, record)
 
@@ -602,11 +686,13 @@ def count(
         if weights is None and _integer_pairs(tf, pf):
             dense, span = _count_dense(be, tf, pf, ignore_index)
             if dense is not None:
-                return Counted(dense[0], dense[1], be.NAME, t.size)
+                counts = SparseCounts.from_dense(_host(dense[0])) if sparse else dense[0]
+                return Counted(counts, dense[1], be.NAME, t.size)
         lab, lut, lo = _infer_labels(be, tf, pf, ignore_index, span)
         if lab.size == 0:  # float weights give float counts, even of nothing
             dtype = np.float64 if weights is not None and weights.dtype.kind == "f" else np.int64
-            return Counted(be.xp.zeros((0, 0), dtype=dtype), lab, be.NAME, t.size)
+            counts = SparseCounts.empty(0, dtype) if sparse else be.xp.zeros((0, 0), dtype=dtype)
+            return Counted(counts, lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
     per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN  # class_counts: a required entry
@@ -628,8 +714,8 @@ def count(
     if plan is not None:
         lut, lo = plan
         table = be.xp.asarray(lut)
-        counts, invalid = _compact_pairs(
-            be, tf, pf, lab.size, weights, compact and labels is not None and not defer,
+        counts, invalid = _pairs(
+            be, tf, pf, lab.size, weights, compact and labels is not None and not defer, sparse,
             ignore_index=ignore_index, lut=table, lut_offset=lo,
         )
     else:
@@ -639,8 +725,8 @@ def count(
         ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
         cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
         table = be.xp.asarray(_identity_lut(lab.size))
-        counts, invalid = _compact_pairs(
-            be, ct, cp_, lab.size, weights, compact and labels is not None and not defer,
+        counts, invalid = _pairs(
+            be, ct, cp_, lab.size, weights, compact and labels is not None and not defer, sparse,
             lut=table, lut_offset=_IDENTITY_OFFSET,
         )
     record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
@@ -677,6 +763,29 @@ def normalize_counts(cm, normalize):
     return xp.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def normalize_sparse(counts, normalize):
+    """:func:`normalize_counts` of :class:`~fastcm.sparse.SparseCounts` (0/0 stays 0).
+
+    Examples
+    --------
+    >>> normalize_sparse(SparseCounts.from_dense(np.array([[2, 0], [1, 1]])), "true").to_dense().tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    check_normalize(normalize)
+    if normalize is None:
+        return counts
+    values = counts.values.astype(np.float64)
+    rows, cols = counts.rows_cols()
+    if normalize == "all":
+        den = np.full(values.shape, values.sum())
+    else:
+        index = rows if normalize == "true" else cols
+        den = np.bincount(index, values, counts.num_classes)[index]
+    with np.errstate(all="ignore"):
+        out = np.where(den != 0, values / np.where(den != 0, den, 1.0), 0.0)
+    return SparseCounts(counts.codes, out, counts.num_classes)
+
+
 def confusion_matrix(
     y_true,
     y_pred,
@@ -688,6 +797,7 @@ def confusion_matrix(
     ignore_index=None,
     backend="auto",
     like=None,
+    sparse=False,
 ):
     """Confusion matrix of label pairs, rows = true class, columns = predicted class.
 
@@ -722,11 +832,19 @@ def confusion_matrix(
         The array type of the result; None: that of ``y_true`` (else ``y_pred``), so a CPU
         torch tensor gives a torch tensor sharing the counts' memory (see
         :mod:`fastcm.array_types`).
+    sparse : bool, default False
+        Return a ``scipy.sparse.csr_array`` (scipy is imported only then) holding only the
+        cells some pair touched: O(C + distinct pairs) memory, for 10^4-10^6 classes, where
+        the dense matrix would not fit (80 GB at 10^5 classes). Counted on the host
+        (device arrays are copied there); ``like`` does not apply. :mod:`fastcm.metrics`,
+        :func:`fastcm.diagnose` and :func:`fastcm.check` read it without densifying it.
 
     Returns
     -------
     (C, C) int64 array (float64 when weighted with floats or normalized), on the device of
-    the inputs, in their array type unless ``like`` says otherwise.
+    the inputs, in their array type unless ``like`` says otherwise; with ``sparse=True`` a
+    (C, C) ``scipy.sparse.csr_array`` (int64 or float64 data, canonical: sorted indices, no
+    duplicates, no stored zeros).
 
     Examples
     --------
@@ -734,8 +852,13 @@ def confusion_matrix(
     [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
     >>> confusion_matrix(["cat", "dog"], ["dog", "dog"], labels=["dog", "cat"]).tolist()
     [[1, 0], [1, 0]]
+    >>> cm = confusion_matrix([0, 1, 99_999], [0, 2, 99_999], num_classes=100_000, sparse=True)
+    >>> type(cm).__name__, cm.shape, cm.nnz, int(cm[1, 2])
+    ('csr_array', (100000, 100000), 3, 1)
     """
     check_normalize(normalize)
+    if sparse not in (False, True):
+        raise ValueError(f"Expected `sparse` to be True or False, but got {sparse!r}")
     res = count(
         y_true,
         y_pred,
@@ -744,7 +867,12 @@ def confusion_matrix(
         num_classes=num_classes,
         ignore_index=ignore_index,
         backend=backend,
+        sparse=sparse,
     )
+    if sparse:
+        if num_classes is None:
+            warn_if_single_label(res.counts, stacklevel=3)
+        return normalize_sparse(res.counts, normalize).to_scipy()
     if num_classes is None:
         warn_if_single_label(res.counts, stacklevel=3)
     return to_caller(normalize_counts(res.counts, normalize), like, y_true, y_pred)
