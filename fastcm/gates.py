@@ -33,6 +33,7 @@ import numpy as np
 from . import metrics as _metrics
 from . import intervals as _intervals
 from .array_types import to_host
+from .sparse import is_sparse
 from .intervals import confidence_interval
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
@@ -108,7 +109,8 @@ def _matrix_and_labels(cm):
     else:
         m = cm
         labels = None
-    m = to_host(m)  # synchronize! (CuPy, or an accumulator's compute() in the caller's type)
+    if not is_sparse(m):  # a scipy.sparse matrix (many classes) is read as it is
+        m = to_host(m)  # synchronize! (CuPy, or an accumulator's compute() in the caller's type)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
     if labels is None:

@@ -208,8 +208,9 @@ class SparseCounts:
         int64 sum would pass the range, raised before anything is built."""
         if other.num_classes != self.num_classes:
             raise ValueError(f"Cannot add counts of {other.num_classes} classes to counts of {self.num_classes}")
-        if other.codes.size == 0:
-            return self if other.values.dtype.kind != "f" or self.values.dtype.kind == "f" else self.astype(np.float64)
+        if other.codes.size == 0:  # new arrays all the same: the caller may change them in place
+            dtype = np.float64 if "f" in (self.values.dtype.kind, other.values.dtype.kind) else np.int64
+            return SparseCounts(self.codes, self.values.astype(dtype, copy=True), self.num_classes)
         dtype = np.float64 if "f" in (self.values.dtype.kind, other.values.dtype.kind) else np.int64
         mine, theirs = self.values.astype(dtype, copy=False), other.values.astype(dtype, copy=False)
         pos = np.searchsorted(self.codes, other.codes)

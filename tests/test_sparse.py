@@ -146,3 +146,135 @@ def test_sparse_counts_add_checks_overflow_and_keeps_order():
     with pytest.raises(OverflowError, match=r"cell \(0, 1\)"):
         a.add(SparseCounts(np.array([1], np.int64), np.array([1], np.int64), 3))
     assert a.values.tolist() == [2**63 - 1, 1]  # unchanged
+
+
+# -- the sparse accumulator ------------------------------------------------------------------
+
+
+def _batches(rng, C, k=5, n=60):
+    out = []
+    for i in range(k):
+        t, p = _pairs(rng, n, C)
+        out.append((t, p, None if i % 2 else rng.integers(0, 3, n)))
+    return out
+
+
+@pytest.mark.parametrize("classes", ["num_classes", "labels", "growing", "strings"])
+@pytest.mark.parametrize("mode", [True, "auto"])
+def test_sparse_accumulator_equals_dense(classes, mode, monkeypatch, tmp_path):
+    monkeypatch.setattr("fastcm.stream.SPARSE_MIN_CLASSES", 8)  # "auto" turns sparse from 8 classes
+    rng = np.random.default_rng(5)
+    C = 20
+    kw = {"num_classes": {"num_classes": C}, "labels": {"labels": np.arange(C)[::-1]}}.get(classes, {})
+    acc, ref = ConfusionMatrix(sparse=mode, **kw), ConfusionMatrix(**kw)
+    for t, p, w in _batches(rng, C):
+        if classes == "strings":
+            t, p = t.astype(str), p.astype(str)
+        acc.update(t, p, sample_weight=w)
+        ref.update(t, p, sample_weight=w)
+    got = acc.compute()
+    assert acc.is_sparse and is_sparse(got) and got.dtype == np.int64
+    np.testing.assert_array_equal(got.toarray(), ref.compute())
+    np.testing.assert_array_equal(acc.labels, ref.labels)
+    assert acc == ref and acc.n_samples == ref.n_samples
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert acc.f1(average="macro") == ref.f1(average="macro")
+        np.testing.assert_array_equal(acc.recall(), ref.recall())
+        assert acc.mcc() == ref.mcc() and acc.cohen_kappa() == ref.cohen_kappa()
+        assert acc.report(digits=4) == ref.report(digits=4)
+        assert M.f1(acc, average="weighted") == M.f1(ref, average="weighted")  # metrics take an accumulator
+    # copy, pickle, merge, +, save/load
+    assert pickle.loads(pickle.dumps(acc)) == acc and acc.copy() == acc
+    doubled = acc + acc
+    np.testing.assert_array_equal(doubled.compute().toarray(), 2 * ref.compute())
+    assert sum([acc, acc]) == doubled
+    merged_dense = ref.copy().merge(acc)  # a dense accumulator takes sparse counts in
+    np.testing.assert_array_equal(merged_dense.compute(), 2 * ref.compute())
+    path = tmp_path / "acc.npz"
+    acc.save(path)
+    back = ConfusionMatrix.load(path)
+    assert back == acc and back.is_sparse and back.sparse == mode and back.n_samples == acc.n_samples
+
+
+def test_auto_switch_point(monkeypatch):
+    from fastcm.sparse import SPARSE_MIN_CLASSES
+
+    assert not ConfusionMatrix(SPARSE_MIN_CLASSES - 1, sparse="auto").is_sparse
+    assert ConfusionMatrix(SPARSE_MIN_CLASSES, sparse="auto").is_sparse
+    monkeypatch.setattr("fastcm.stream.SPARSE_MIN_CLASSES", 8)
+    grow = ConfusionMatrix(sparse="auto").update([0, 1, 2], [0, 1, 1])
+    assert not grow.is_sparse and isinstance(grow.compute(), np.ndarray)  # 3 labels: dense
+    grow.update(np.arange(10), np.arange(10))
+    assert grow.is_sparse and grow.compute().shape == (10, 10) and grow.compute().sum() == 13
+
+
+def test_sparse_accumulator_memory_is_the_cells():
+    C = 1_000_000
+    acc = ConfusionMatrix(C, sparse=True)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        acc.update(rng.integers(0, C, 10_000), rng.integers(0, C, 10_000))
+    cells = acc._sparse_counts()
+    assert cells.nbytes <= 16 * 30_000
+    assert acc.n_samples == 30_000 and acc.compute().sum() == 30_000
+
+
+def test_sparse_failed_update_and_overflow_change_nothing():
+    acc = ConfusionMatrix(100, sparse=True).update([1, 2], [1, 3])
+    before = acc.compute().toarray()
+    with pytest.raises(ValueError, match="100"):
+        acc.update([4, 5], [4, 100])
+    with pytest.raises(ValueError, match="finite"):
+        acc.update([4, 5], [4, 5], sample_weight=[1.0, np.inf])
+    acc.update([7], [8], sample_weight=[2**63 - 1])
+    with pytest.raises(OverflowError, match=r"cell \(7, 8\)"):
+        acc.update([7, 1], [8, 1])
+    with pytest.raises(OverflowError, match=r"cell \(7, 8\)"):
+        acc + acc
+    after = acc.compute().toarray()
+    before[7, 8] = 2**63 - 1
+    np.testing.assert_array_equal(after, before)
+    assert acc.n_samples == 3
+
+
+def test_a_sparse_matrix_handed_out_never_changes():
+    acc = ConfusionMatrix(1000, sparse=True).update([1, 2], [1, 3])
+    first = acc.compute()
+    kept = first.toarray().copy()
+    acc.update([1, 2], [1, 3])  # the same cells: added in place, but not into what was handed out
+    np.testing.assert_array_equal(first.toarray(), kept)
+    assert int(acc.compute()[1, 1]) == 2
+
+
+def test_old_dense_files_still_load(tmp_path):
+    dense = ConfusionMatrix(3).update([0, 1, 2], [0, 2, 2])
+    dense.save(tmp_path / "d.npz")
+    with np.load(tmp_path / "d.npz") as f:
+        assert int(f["format_version"]) == 1 and "codes" not in f.files
+    assert ConfusionMatrix.load(tmp_path / "d.npz") == dense
+
+
+def test_damaged_sparse_file_is_refused(tmp_path):
+    acc = ConfusionMatrix(5, sparse=True).update([0, 1, 4], [0, 2, 4])
+    acc.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as f:
+        fields = dict(f)
+    assert int(fields["format_version"]) == 2
+    fields["codes"] = fields["codes"][::-1].copy()
+    np.savez(tmp_path / "bad.npz", **fields)
+    with pytest.raises(ValueError, match="sorted distinct cells"):
+        ConfusionMatrix.load(tmp_path / "bad.npz")
+
+
+# -- check and diagnose --------------------------------------------------------------------
+
+
+def test_check_reads_sparse_matrices():
+    m = np.array([[9, 1, 0], [2, 8, 0], [0, 5, 5]])
+    for kw in ({"min_recall": 0.6}, {"min_f1": 0.7, "per_class": False}, {"min_accuracy": 0.8}):
+        dense, got = fastcm.check(m, **kw), fastcm.check(sparse.csr_array(m), **kw)
+        assert got.passed == dense.passed and got.failures == dense.failures and got.n_checked == dense.n_checked
+    acc = ConfusionMatrix(3, sparse=True).update(np.repeat([0, 1, 2], 10), np.repeat([0, 1, 1], 10))
+    result = fastcm.check(acc, min_recall=0.5)
+    assert [(f.metric, f.class_label, f.value) for f in result.failures] == [("recall", 2, 0.0)]
