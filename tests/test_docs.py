@@ -27,7 +27,7 @@ PUBLIC_MODULES = [
     "fastcm.evaluate",
     "fastcm.gates",
     "fastcm.intervals",
-    "fastcm.io",
+    "fastcm.cli.io",
     "fastcm.metrics",
     "fastcm.multilabel",
     "fastcm.operating_points",
