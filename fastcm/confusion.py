@@ -616,9 +616,10 @@ def count(
     ``labels``) on a host backend may come back as :class:`Cells`, the cells the pairs
     touched, when C * C is large against the batch (streaming at many classes).
 
-    ``per_class``: with inferred labels past ``_PER_CLASS_MIN`` classes, count a (3, C)
-    array of per-class counts (true, predicted, correct; ``Counted.per_class``) in O(C)
-    memory instead of the (C, C) matrix: all the metrics of the diagonal and the margins need.
+    ``per_class``: past ``_PER_CLASS_MIN`` classes (inferred, ``labels`` or ``num_classes``;
+    label pairs, not scores), count a (3, C) array of per-class counts (true, predicted,
+    correct; ``Counted.per_class``) in O(C) memory instead of the (C, C) matrix: all the
+    metrics of the diagonal and the margins need.
 
     ``sparse``: ``Counted.counts`` is a :class:`~fastcm.sparse.SparseCounts`, the cells the
     pairs touched, O(distinct pairs) memory; counted on the host (device arrays are copied
@@ -669,11 +670,16 @@ def count(
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
-        counts, invalid = _pairs(
-            be, tf, pf, num_classes, weights, compact and not defer, sparse, ignore_index=ignore_index
-        )
+        if per_class and num_classes > _PER_CLASS_MIN:
+            counts, invalid = _count_weighted(
+                lambda w: be.class_counts(tf, pf, num_classes, weights=w, ignore_index=ignore_index), weights
+            )
+        else:
+            counts, invalid = _pairs(
+                be, tf, pf, num_classes, weights, compact and not defer, sparse, ignore_index=ignore_index
+            )
         record = _report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
-        return Counted(counts, None, be.NAME, t.size, record)
+        return Counted(counts, None, be.NAME, t.size, record, per_class=per_class and num_classes > _PER_CLASS_MIN)
 
     if labels is not None:
         lab = _as_labels(labels)
@@ -695,7 +701,7 @@ def count(
             return Counted(counts, lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
-    per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN  # class_counts: a required entry
+    per_class = per_class and lab.size > _PER_CLASS_MIN  # class_counts: a required entry
     if per_class:
         if plan is not None:
             t_, p_, lut, lo = tf, pf, be.xp.asarray(plan[0]), plan[1]
@@ -710,6 +716,7 @@ def count(
             lambda w: be.class_counts(t_, p_, lab.size, weights=w, ignore_index=ignore, lut=lut, lut_offset=lo), weights
         )
         record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+        _check_a_label_in_truth(labels, counts, tf, lab, ignore_index)
         return Counted(counts, lab, be.NAME, t.size, record, per_class=True)
     if plan is not None:
         lut, lo = plan
@@ -730,13 +737,18 @@ def count(
             lut=table, lut_offset=_IDENTITY_OFFSET,
         )
     record = _report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+    _check_a_label_in_truth(labels, counts, tf, lab, ignore_index)
+    return Counted(counts, lab, be.NAME, t.size, record)
+
+
+def _check_a_label_in_truth(labels, counts, tf, lab, ignore_index):
+    """scikit-learn's ValueError when none of the given ``labels`` occurs in ``y_true``."""
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
         kept = _host(tf)
         if ignore_index is not None:  # an all-ignored batch (streamed segmentation) counts nothing, rightly
             kept = kept[kept != ignore_index]
         if kept.size and not _labels_present(lab, kept):
             raise ValueError("At least one label specified must be in y_true")
-    return Counted(counts, lab, be.NAME, t.size, record)
 
 
 def normalize_counts(cm, normalize):
