@@ -278,3 +278,48 @@ def test_check_reads_sparse_matrices():
     acc = ConfusionMatrix(3, sparse=True).update(np.repeat([0, 1, 2], 10), np.repeat([0, 1, 1], 10))
     result = fastcm.check(acc, min_recall=0.5)
     assert [(f.metric, f.class_label, f.value) for f in result.failures] == [("recall", 2, 0.0)]
+
+
+# -- fastcm.dask ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["num_classes", "labels", "discover", "scores", "weights"])
+def test_dask_sparse_equals_the_dense_matrix(how):
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    import fastcm.dask as fd
+
+    rng = np.random.default_rng(8)
+    C, n = 40, 2000
+    t, p = _pairs(rng, n, C)
+    kw = {"num_classes": {"num_classes": C}, "labels": {"labels": np.arange(C)[::-1]}}.get(how, {})
+    w = rng.random(n) if how == "weights" else None
+    if how == "scores":
+        p = rng.random((n, C))
+    dt = da.from_array(t, chunks=300)
+    dp = da.from_array(p, chunks=(300, C) if p.ndim == 2 else 300)
+    dw = None if w is None else da.from_array(w, chunks=300)
+    lazy = fd.confusion_matrix(dt, dp, sample_weight=dw, sparse=True, **kw)
+    with dask.config.set(scheduler="sync"):
+        got = lazy.compute()
+    expected = fastcm.confusion_matrix(t, p, sample_weight=w, **kw)
+    assert is_sparse(got) and got.dtype == expected.dtype
+    if w is None:
+        np.testing.assert_array_equal(got.toarray(), expected)
+    else:  # chunk sums added in another order
+        np.testing.assert_allclose(got.toarray(), expected, rtol=1e-12)
+
+
+def test_dask_sparse_at_a_million_classes():
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    import fastcm.dask as fd
+
+    C = 1_000_000
+    rng = np.random.default_rng(9)
+    t, p = _pairs(rng, 50_000, C)
+    lazy = fd.confusion_matrix(da.from_array(t, chunks=10_000), da.from_array(p, chunks=10_000), num_classes=C, sparse=True)
+    with dask.config.set(scheduler="sync"):
+        got = lazy.compute()
+    assert got.shape == (C, C) and got.sum() == 50_000
+    assert M.f1(got, average="macro") == skm.f1_score(t, p, labels=np.arange(C), average="macro")
