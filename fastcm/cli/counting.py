@@ -138,7 +138,7 @@ def count_chunks(chunks, *, total=None, num_classes=None, labels=None, ignore_in
     ``scores``: a :class:`ScoreReading` (default: "auto"), which holds the reading decided.
     One score column gives predictions at probability 0.5, i.e. logit 0 for logits. Errors
     in the data (values out of range, mismatched shapes, mixed label kinds) come out as
-    :class:`~fastcm.io.InputError`.
+    :class:`~fastcm.cli.io.InputError`.
     """
     from ..stream import ConfusionMatrix
 
