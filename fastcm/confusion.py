@@ -629,7 +629,7 @@ def count(
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
     name = backends.select(backend, t, p, small_on_numpy=True)
-    if sparse and backends.is_device_backend(name):
+    if sparse and backends.get(name).ON_DEVICE:
         t, p = to_host(t), to_host(p)
         if sample_weight is not None:
             sample_weight = to_host(as_array(sample_weight, "sample_weight"))
