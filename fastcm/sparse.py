@@ -91,11 +91,12 @@ class SparseCounts:
         """
         codes = np.asarray(codes, dtype=np.int64)
         C = int(num_classes)
+        narrow = C * C <= 2**32  # uint32 cells sort about twice as fast as int64 ones
         if weights is None:
-            codes = np.sort(codes)
+            codes = np.sort(codes.astype(np.uint32) if narrow else codes)
             starts = _runs(codes)
-            return cls(codes[starts], np.diff(starts, append=codes.size).astype(np.int64), C)
-        order = np.argsort(codes, kind="stable")  # a cell's weights in input order
+            return cls(codes[starts].astype(np.int64), np.diff(starts, append=codes.size).astype(np.int64), C)
+        order = np.argsort(codes.astype(np.uint32) if narrow else codes, kind="stable")  # a cell's weights in input order
         codes, w = codes[order], np.asarray(weights)[order]
         starts = _runs(codes)
         if w.dtype.kind == "f":  # bincount adds in order, as the counting kernels do
@@ -203,63 +204,47 @@ class SparseCounts:
         return diag, true, pred
 
     # -- combining ---------------------------------------------------------------------------
-    def add(self, other: "SparseCounts") -> "SparseCounts":
-        """``self + other`` (same C) as new arrays: an OverflowError naming the first cell whose
-        int64 sum would pass the range, raised before anything is built."""
+    def add(self, other: "SparseCounts", *, in_place=False) -> "SparseCounts":
+        """``self + other`` (same C): an OverflowError naming the first cell whose int64 sum
+        would pass the range, raised before anything changes.
+
+        New arrays, unless ``in_place`` and every cell of ``other`` is listed here already
+        (the late batches of a long stream): then ``values`` is added into and ``self``
+        returned, O(cells of other) work.
+        """
         if other.num_classes != self.num_classes:
             raise ValueError(f"Cannot add counts of {other.num_classes} classes to counts of {self.num_classes}")
-        if other.codes.size == 0:  # new arrays all the same: the caller may change them in place
-            dtype = np.float64 if "f" in (self.values.dtype.kind, other.values.dtype.kind) else np.int64
-            return SparseCounts(self.codes, self.values.astype(dtype, copy=True), self.num_classes)
         dtype = np.float64 if "f" in (self.values.dtype.kind, other.values.dtype.kind) else np.int64
+        if other.codes.size == 0:  # new arrays all the same: the caller may change them in place
+            return SparseCounts(self.codes, self.values.astype(dtype, copy=True), self.num_classes)
         mine, theirs = self.values.astype(dtype, copy=False), other.values.astype(dtype, copy=False)
         pos = np.searchsorted(self.codes, other.codes)
         found = pos < self.codes.size
         found[found] = self.codes[pos[found]] == other.codes[found]
+        everywhere = bool(found.all())
+        at, add = (pos, theirs) if everywhere else (pos[found], theirs[found])
+        if dtype == np.int64 and at.size:
+            with np.errstate(over="ignore"):
+                total = mine[at] + add
+            wrapped = wrapped_cells(mine[at], add, total)
+            if wrapped.any():
+                k = int(wrapped.argmax())
+                cell = divmod(int(self.codes[at[k]]), self.num_classes)
+                raise OverflowError(f"count at cell {cell} would pass the int64 range: {int(mine[at[k]])} + {int(add[k])}")
+        else:
+            total = mine[at] + add
+        if everywhere and in_place and mine is self.values:
+            self.values[at] = total
+            return self
         values = mine.copy()
-        if found.any():
-            at, add = pos[found], theirs[found]
-            if dtype == np.int64:
-                with np.errstate(over="ignore"):
-                    total = values[at] + add
-                wrapped = wrapped_cells(values[at], add, total)
-                if wrapped.any():
-                    k = int(wrapped.argmax())
-                    cell = divmod(int(self.codes[at[k]]), self.num_classes)
-                    raise OverflowError(
-                        f"count at cell {cell} would pass the int64 range: {int(values[at[k]])} + {int(add[k])}"
-                    )
-                values[at] = total
-            else:
-                values[at] += add
-        if found.all():
+        values[at] = total
+        if everywhere:
             return SparseCounts(self.codes, values, self.num_classes)
         new = ~found
         # inserting keeps the codes sorted: O(cells) copies, no sort
         codes = np.insert(self.codes, pos[new], other.codes[new])
         values = np.insert(values, pos[new], theirs[new])
         return SparseCounts(codes, values, self.num_classes)
-
-    def add_in_place(self, other: "SparseCounts") -> bool:
-        """Add ``other`` into ``values`` when every cell of ``other`` is already listed and the
-        dtypes agree (the late batches of a long stream), after checking no sum wraps;
-        False (nothing changed) otherwise."""
-        if other.num_classes != self.num_classes or other.values.dtype != self.values.dtype:
-            return False
-        if other.codes.size == 0:
-            return True
-        pos = np.searchsorted(self.codes, other.codes)
-        if pos[-1] >= self.codes.size or not np.array_equal(self.codes[pos], other.codes):
-            return False
-        if self.values.dtype.kind != "f":
-            with np.errstate(over="ignore"):
-                total = self.values[pos] + other.values
-            if wrapped_cells(self.values[pos], other.values, total).any():
-                return False  # add() raises the error naming the cell
-            self.values[pos] = total
-        else:
-            self.values[pos] += other.values
-        return True
 
     def astype(self, dtype) -> "SparseCounts":
         return SparseCounts(self.codes, self.values.astype(dtype), self.num_classes)

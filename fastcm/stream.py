@@ -461,6 +461,7 @@ class ConfusionMatrix(ThreadSafeState):
         """Forget every count (and, when growing, every label seen)."""
         with self._lock:
             self._counts = None
+            self._pending, self._pending_pairs = (), 0
             self._labels = np.empty(0, dtype=np.int64)
             self._n_seen = 0
             self._batches = 0  # updates accepted since reset: names a batch in deferred errors
@@ -525,6 +526,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         with self._lock:
             self._check_deferred()
+            self._fold()
             if self._counts is None:
                 size = self.labels.size
                 if self._sparse_for(size):
@@ -607,7 +609,25 @@ class ConfusionMatrix(ThreadSafeState):
     def _update_sparse(self, y_true, y_pred, sample_weight, kind) -> "ConfusionMatrix":
         """Count a batch as the cells it touched and add them to the state: O(batch log batch)
         to count, O(cells of the state) to add new cells (none when the batch touches only
-        cells already listed). Checked at once, nothing changed on failure."""
+        cells already listed). Checked at once, nothing changed on failure.
+
+        Unweighted label batches of fixed classes whose sums provably fit int64 (the host
+        bound) are only checked and kept as their pairs' cells, unsorted; they are sorted
+        and added together once they hold as many pairs as the state has cells (and at
+        least 2**20), or when the counts are read: one sort of all the pairs instead of a
+        sort and an O(cells) insertion per batch.
+        """
+        if not self.growing and sample_weight is None and np.ndim(y_pred) == np.ndim(y_true):
+            res = count(
+                y_true, y_pred, labels=self._fixed_labels,
+                num_classes=None if self._fixed_labels is not None else self.num_classes,
+                ignore_index=self.ignore_index, backend=self.backend, compact=True,
+            )
+            if isinstance(res.counts, Cells) and self._pend(res.counts, int(res.n_pairs), kind):
+                return self
+            cells = res.counts
+            batch = SparseCounts.from_codes(cells.codes, cells.num_classes) if isinstance(cells, Cells) else cells
+            return self._add_sparse_batch(batch, None, int(res.n_pairs), False, kind)
         res = count(
             y_true,
             y_pred,
@@ -618,33 +638,69 @@ class ConfusionMatrix(ThreadSafeState):
             backend=self.backend,
             sparse=True,
         )
-        batch, n_pairs = res.counts, int(res.n_pairs)
         batch_labels = None
         if self.growing:
-            batch_labels = res.labels if res.labels is not None else np.arange(batch.num_classes)
+            batch_labels = res.labels if res.labels is not None else np.arange(res.counts.num_classes)
             batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
+        return self._add_sparse_batch(res.counts, batch_labels, int(res.n_pairs), sample_weight is not None, kind)
+
+    def _add_sparse_batch(self, batch, batch_labels, n_pairs, weighted, kind) -> "ConfusionMatrix":
+        """Add a counted batch (SparseCounts, or a dense matrix) to the state under the lock."""
         with self._lock:
             n_seen = _check_n_samples(self._n_seen + n_pairs)
+            bound = _sum_bound(self._bound, None if weighted else n_pairs)
+            self._fold()
             state = self._counts
-            if (not self.growing and isinstance(state, SparseCounts) and self._owned
-                    and state.add_in_place(batch)):  # every cell already listed: no new arrays
-                labels, counts = self._labels, state
-            else:
-                labels, counts = self._combine(batch_labels, batch)
+            labels, counts = self._combine(batch_labels, batch, in_place=self._owned)
             # commit: nothing above touched the state
             self._owned = counts is not state or self._owned
             self._counts, self._labels = counts, labels
             self._n_seen = n_seen
-            self._bound = None
-            self._weighted = self._weighted or sample_weight is not None
+            self._bound = bound if bound is not None and bound <= INT64_MAX else None
+            self._weighted = self._weighted or weighted
             self._batches += 1
             self._kind = self._kind or kind
         return self
 
-    def _combine(self, other_labels, other):
+    #: unweighted batches' cells not yet added (see _update_sparse), and how many
+    _pending = ()
+    _pending_pairs = 0
+
+    def _pend(self, cells, n_pairs, kind) -> bool:
+        """Keep a checked batch's cells for later when no sum can wrap; False: add it now."""
+        with self._lock:
+            bound = _sum_bound(self._bound, n_pairs)
+            if bound is None or bound > INT64_MAX or not self.is_sparse:
+                return False
+            n_seen = _check_n_samples(self._n_seen + n_pairs)
+            self._pending = [*self._pending, cells.codes]  # a new list: copies never share one
+            self._pending_pairs += cells.codes.size
+            self._n_seen, self._bound = n_seen, bound
+            self._batches += 1
+            self._kind = self._kind or kind
+            held = 0 if self._counts is None else self._counts.codes.size
+            if self._pending_pairs >= max(1 << 20, held):
+                self._fold()
+        return True
+
+    def _fold(self) -> None:
+        """Add the pending cells into the state (``_lock`` held); cannot fail: the host bound
+        proved every sum fits int64."""
+        if not self._pending:
+            return
+        C = self.labels.size
+        batch = SparseCounts.from_codes(np.concatenate(self._pending), C)
+        state = self._counts if self._counts is not None else SparseCounts.empty(C)
+        counts = state.add(batch, in_place=self._owned and state is self._counts)
+        self._owned = counts is not self._counts or self._owned
+        self._counts, self._pending, self._pending_pairs = counts, (), 0
+
+    def _combine(self, other_labels, other, in_place=False):
         """(labels, counts) of the state plus ``other`` (SparseCounts, or a dense matrix) over
         ``other_labels`` (growing; None: the fixed classes), held sparse or dense as
-        :meth:`_sparse_for` says for the result's size; ``_lock`` held, nothing changed."""
+        :meth:`_sparse_for` says for the result's size; ``_lock`` held. Nothing changed but,
+        with ``in_place`` (the state is this accumulator's alone), a sparse state whose
+        cells already list all of ``other``'s, added into once nothing can fail."""
         state, labels = self._counts, self._labels
         if self.growing:
             old = labels
@@ -670,7 +726,7 @@ class ConfusionMatrix(ThreadSafeState):
             other = other.relabel(np.searchsorted(labels, other_labels), size)
             if state is not None:
                 mine = mine.relabel(np.searchsorted(labels, old), size)
-        return labels, mine.add(other)
+        return labels, mine.add(other, in_place=in_place and mine is state)
 
     def _add_cells(self, cells, n_pairs, kind) -> "ConfusionMatrix":
         """Add an unweighted, checked batch counted as :class:`Cells` (fixed classes, host):
@@ -740,6 +796,7 @@ class ConfusionMatrix(ThreadSafeState):
         # other's state is read under its lock and combined under ours, never both held:
         # a.merge(b) and b.merge(a) in two threads cannot deadlock
         with other._lock:
+            other._fold()
             o_counts, o_labels, o_deferred, o_seen, o_bound, o_weighted, o_kind = (
                 other._counts, other._labels, other._deferred, other._n_seen, other._bound, other._weighted, other._kind
             )
@@ -750,11 +807,12 @@ class ConfusionMatrix(ThreadSafeState):
             bound = _sum_bound(self._bound, o_bound)
             cannot_wrap = bound is not None and bound <= INT64_MAX
             if self.is_sparse or isinstance(o_counts, SparseCounts) or (self.growing and self.sparse == "auto"):
+                self._fold()
                 labels, counts = self._combine(o_labels if self.growing else None, o_counts)
                 self._deferred = _merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
                 self._counts, self._labels = counts, labels
                 self._owned = False  # may share arrays with other
-                self._n_seen, self._bound = n_seen, None
+                self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
                 self._weighted = self._weighted or o_weighted
                 self._kind = self._kind or o_kind
                 return self
@@ -852,6 +910,7 @@ class ConfusionMatrix(ThreadSafeState):
         """The counts as :class:`~fastcm.sparse.SparseCounts`, whichever way they are held."""
         with self._lock:
             self._check_deferred()
+            self._fold()
             if self._counts is None:
                 return SparseCounts.empty(self.labels.size)
             return _as_sparse(self._counts)
@@ -861,7 +920,7 @@ class ConfusionMatrix(ThreadSafeState):
     def __repr__(self) -> str:
         classes = f"num_classes={self.num_classes}" if not self.growing else f"growing, {self.labels.size} labels"
         pending = ", checks pending" if self._deferred is not None else ""  # repr never reads the GPU
-        held = ", sparse" if isinstance(self._counts, SparseCounts) else ""
+        held = ", sparse" if self.is_sparse else ""
         return f"ConfusionMatrix({classes}, n_samples={self._n_seen}{held}{pending})"
 
     # -- persistence ---------------------------------------------------------------------
@@ -876,6 +935,7 @@ class ConfusionMatrix(ThreadSafeState):
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
             self._check_deferred()
+            self._fold()
             held = self._counts
             if isinstance(held, SparseCounts):
                 counts = held.nonzero()

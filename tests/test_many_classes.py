@@ -291,7 +291,7 @@ def test_kappa_on_per_class_counts_equals_sklearn(few_classes_count_per_class, n
     rng = np.random.default_rng(seed)
     t = rng.integers(0, C, n)
     p = np.where(rng.random(n) < 0.6, t, rng.integers(0, C, n))
-    w = rng.integers(0, 4, n) if weighted else None
+    w = rng.integers(1, 4, n) if weighted else None
     labels = np.arange(C + 2)[::-1] if with_labels else None
     from fastcm import confusion
 

@@ -323,3 +323,25 @@ def test_dask_sparse_at_a_million_classes():
         got = lazy.compute()
     assert got.shape == (C, C) and got.sum() == 50_000
     assert M.f1(got, average="macro") == skm.f1_score(t, p, labels=np.arange(C), average="macro")
+
+
+def test_pending_batches_read_as_added(tmp_path):
+    """Unweighted batches are kept as cells and added together later: every reader sees them."""
+    rng = np.random.default_rng(11)
+    C = 3000
+    acc, ref = ConfusionMatrix(C, sparse=True), ConfusionMatrix(C)
+    for _ in range(6):
+        t, p = _pairs(rng, 500, C)
+        acc.update(t, p)
+        ref.update(t, p)
+    assert acc._pending  # kept, not yet sorted in
+    twin = acc.copy()
+    assert pickle.loads(pickle.dumps(acc)) == ref
+    acc.save(tmp_path / "p.npz")
+    assert ConfusionMatrix.load(tmp_path / "p.npz") == ref
+    both = ConfusionMatrix(C, sparse=True).merge(twin).merge(acc)
+    np.testing.assert_array_equal(both.compute().toarray(), 2 * ref.compute())
+    np.testing.assert_array_equal(acc.compute().toarray(), ref.compute())
+    assert acc.n_samples == 3000 and twin == ref
+    acc.update([1], [2], sample_weight=[3])  # weighted: added at once, after the pending cells
+    assert int(acc.compute()[1, 2]) == ref.compute()[1, 2] + 3
