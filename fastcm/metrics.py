@@ -828,21 +828,19 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
 
 
 def _report_intervals(cm, rows, level, random_state):
-    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy."""
-    from .intervals import confidence_interval
+    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy; the
+    macro averages' bootstrap reads one set of resamples for all three."""
+    from .intervals import confidence_intervals
 
-    m = _to_host(cm)
-    classes = {}
-    for key, metric, method in (("precision_ci", "precision", "wilson"), ("recall_ci", "recall", "wilson"),
-                                ("f1-score_ci", "f1", "wilson")):
-        iv = confidence_interval(m, metric, level=level, method=method, random_state=random_state, zero_division=np.nan)
-        classes[key] = (np.asarray(iv.low)[rows], np.asarray(iv.high)[rows])
-    macro = {}
-    for key, metric in (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1")):
-        iv = confidence_interval(m, metric, level=level, average="macro", random_state=random_state, zero_division=0)
-        macro[key] = (float(iv.low), float(iv.high))
-    acc = confidence_interval(m, "accuracy", level=level, method="wilson")
-    return {"classes": classes, "macro": macro, "accuracy": (float(acc.low), float(acc.high))}
+    names = (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1"))
+    asked = {("classes", key): (metric, {"zero_division": np.nan}) for key, metric in names}
+    asked.update({("macro", key): (metric, {"average": "macro", "zero_division": 0}) for key, metric in names})
+    asked["accuracy"] = "accuracy"
+    got = confidence_intervals(_to_host(cm), asked, level=level, random_state=random_state)
+    classes = {key: (np.asarray(got["classes", key].low)[rows], np.asarray(got["classes", key].high)[rows])
+               for key, _ in names}
+    macro = {key: (float(got["macro", key].low), float(got["macro", key].high)) for key, _ in names}
+    return {"classes": classes, "macro": macro, "accuracy": (float(got["accuracy"].low), float(got["accuracy"].high))}
 
 
 def _format_intervals(names, bounds, level, digits):

@@ -29,3 +29,7 @@ __all__ += ["num_threads", "split", "run_parallel"]
 from .calibrating import calibration_counts  # noqa: E402
 
 __all__ += ["calibration_counts"]
+
+from .resampling import multinomial_sums  # noqa: E402
+
+__all__ += ["multinomial_sums"]

@@ -25,3 +25,7 @@ __all__ += ["binary_auc", "drop_intermediate", "warm_up", "threads", "compile_sy
 from .calibrating import calibration_counts  # noqa: E402
 
 __all__ += ["calibration_counts"]
+
+from .resampling import multinomial_sums  # noqa: E402
+
+__all__ += ["multinomial_sums"]
