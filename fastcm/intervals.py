@@ -467,6 +467,21 @@ def _groups(counts, reads):
     return values, np.array([0, values.size]), targets, 3 * c
 
 
+def _work(groups):
+    """A draw's cost in samples: a group costs its counts up to 16, then one binomial (the
+    numba kernel's split, where a binomial costs about as much as 16 single samples)."""
+    return int(np.minimum(groups, 16).sum())
+
+
+def _cheaper(counts, reads):
+    """``"classes"`` or ``"cells"`` for a per-class metric, whichever draws less: both give
+    each class's exact (tp, fp, fn), but 4 heavy groups per class can cost more than the
+    cells (a large C with few confusions, where most cells hold a count or two)."""
+    if reads != "classes":
+        return reads
+    return min(("classes", "cells"), key=lambda r: _work(_groups(counts, r)[0]))
+
+
 def _sampler():
     """The host backend's ``multinomial_sums`` (numba's kernel where numba is installed)."""
     be = backends.get(backends.select("auto"))
@@ -642,7 +657,7 @@ def _bootstrap(counts, name, fn, fast, level, n_resamples, rng, kwargs):
     if plan is None:
         return _bounded(counts, estimate, _matrix_values(counts, fn, n_resamples, rng, kwargs), level, None, kwargs)
     reads, values_fn = plan
-    values = _evaluated(counts, [(values_fn, kwargs)], n_resamples, rng, reads)[0]
+    values = _evaluated(counts, [(values_fn, kwargs)], n_resamples, rng, _cheaper(counts, reads))[0]
     return _bounded(counts, estimate, values, level, fast, kwargs)
 
 
