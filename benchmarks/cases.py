@@ -77,17 +77,30 @@ def segmentation_case(images):
     return Case("segmentation", f"segmentation {images}x1024x2048 uint8 C=19 ignore=255", n, setup, {"N": n, "C": 19})
 
 
-def logits_cases(n, classes):
+def logits_read(s):
+    """One multi-threaded read of the logits (their bits, as the label floor reads labels):
+    the memory floor a fused argmax can reach."""
+    flat = s.reshape(-1).view(np.int16 if s.itemsize == 2 else np.int32 if s.itemsize == 4 else np.int64)
+    half = flat.size // 2
+    return anchors.memory_floor(flat[:half], flat[half : 2 * half])
+
+
+def logits_cases(n, classes, dtype=np.float32):
+    """(N, C) logits of ``dtype``: fastcm's fused argmax against ``np.argmax`` + ``np.bincount``
+    and torchmetrics, and the memory floor (one read of the logits)."""
     out = []
     for c in classes:
 
         def setup(n=n, c=c):
             rng = np.random.default_rng(2)
             t = rng.integers(0, c, n)
-            s = rng.random((n, c), dtype=np.float32)
-            return anchors.logits_methods(t, s, c)
+            s = rng.random((n, c), dtype=np.float32).astype(dtype, copy=False)
+            methods = anchors.logits_methods(t, s, c)
+            methods["memory floor"] = lambda: logits_read(s)
+            return methods
 
-        out.append(Case("logits", f"logits ({n:.0e}, {c}) float32", n, setup, {"N": n, "C": c}))
+        name = f"logits ({n:.0e}, {c}) {np.dtype(dtype).name}"
+        out.append(Case("logits", name, n, setup, {"N": n, "C": c, "dtype": np.dtype(dtype).name}))
     return out
 
 
@@ -347,6 +360,7 @@ def _host_suite(mode: str) -> list[Case]:
             + [segmentation_case(1)]
             + logits_cases(2000, [4])
             + logits_cases(500, [1000])  # the wide-row argmax (C >= kernels.WIDE_MIN_C)
+            + logits_cases(500, [4, 300], np.float16)  # float16 compared as its bits
             + stream_cases(4096, [1024])
             + threshold_cases(2000, 11)
             + roc_auc_cases(2000)
@@ -384,6 +398,8 @@ def _host_suite(mode: str) -> list[Case]:
             + [segmentation_case(1)]
             + logits_cases(10**6, [10, 100])
             + logits_cases(10**5, [1000])
+            + logits_cases(10**6, [10, 100], np.float16)
+            + logits_cases(10**5, [1000], np.float16)
             + stream_cases(10**6, [1024, 65536])
             + threshold_cases(10**7, 1000, anchor_max=10**5)
             + roc_auc_cases(10**6)
@@ -401,6 +417,10 @@ def _host_suite(mode: str) -> list[Case]:
         + [segmentation_case(8)]
         + logits_cases(10**7, [10, 100])
         + logits_cases(10**6, [1000])
+        + logits_cases(10**7, [10, 100], np.float16)
+        + logits_cases(10**6, [1000], np.float16)
+        + logits_cases(5000, [21843])  # ImageNet-21k: the (C, C) matrix alone is 3.8 GB
+        + logits_cases(5000, [21843], np.float16)
         + stream_cases(10**7, [256, 1024, 4096, 65536])
         + threshold_cases(10**8, 1000)
         + roc_auc_cases(10**7, (np.float32, np.float64))
