@@ -9,7 +9,7 @@ import importlib.util
 
 import numpy as np
 
-from fastcm.backends.numba_cpu import _jit
+from fastcm.backends import numba_cpu
 
 
 def installed(name: str) -> bool:
@@ -38,8 +38,8 @@ def memory_floor(t, p):
     if _READ is None:
         _READ = _read_kernel()
     t, p = t.reshape(-1), p.reshape(-1)
-    ranges = _jit.split(t.size, _jit.num_threads())
-    return sum(_jit.run_parallel(lambda a, b: _READ(t, p, a, b), ranges))
+    ranges = numba_cpu.split(t.size, numba_cpu.num_threads())
+    return sum(numba_cpu.run_parallel(lambda a, b: _READ(t, p, a, b), ranges))
 
 
 def _with_threads(fn, threads):

@@ -77,17 +77,30 @@ def segmentation_case(images):
     return Case("segmentation", f"segmentation {images}x1024x2048 uint8 C=19 ignore=255", n, setup, {"N": n, "C": 19})
 
 
-def logits_cases(n, classes):
+def logits_read(s):
+    """One multi-threaded read of the logits (their bits, as the label floor reads labels):
+    the memory floor a fused argmax can reach."""
+    flat = s.reshape(-1).view(np.int16 if s.itemsize == 2 else np.int32 if s.itemsize == 4 else np.int64)
+    half = flat.size // 2
+    return anchors.memory_floor(flat[:half], flat[half : 2 * half])
+
+
+def logits_cases(n, classes, dtype=np.float32):
+    """(N, C) logits of ``dtype``: fastcm's fused argmax against ``np.argmax`` + ``np.bincount``
+    and torchmetrics, and the memory floor (one read of the logits)."""
     out = []
     for c in classes:
 
         def setup(n=n, c=c):
             rng = np.random.default_rng(2)
             t = rng.integers(0, c, n)
-            s = rng.random((n, c), dtype=np.float32)
-            return anchors.logits_methods(t, s, c)
+            s = rng.random((n, c), dtype=np.float32).astype(dtype, copy=False)
+            methods = anchors.logits_methods(t, s, c)
+            methods["memory floor"] = lambda: logits_read(s)
+            return methods
 
-        out.append(Case("logits", f"logits ({n:.0e}, {c}) float32", n, setup, {"N": n, "C": c}))
+        name = f"logits ({n:.0e}, {c}) {np.dtype(dtype).name}"
+        out.append(Case("logits", name, n, setup, {"N": n, "C": c, "dtype": np.dtype(dtype).name}))
     return out
 
 
@@ -254,9 +267,10 @@ def interval_cases(classes, n_resamples=10_000):
     a 1000-class matrix with B = 10,000 resamples under 2 s, ``report(ci=)`` under 5 s (2 cores).
 
     The matrix: 20-60 correct predictions per class and 8C scattered confusions of 1-3 counts
-    (a C-class classifier at about 70% accuracy). Each method is one family of what a
-    resample draws: nothing (Wilson), 2C groups (macro recall), every non-zero cell (macro F1,
-    MCC)."""
+    (a C-class classifier at about 70% accuracy). Each method's name carries its target; the
+    methods span what a resample draws: nothing (Wilson: proportions, micro averages),
+    2C groups (macro recall and precision, balanced accuracy), every non-zero cell (macro F1,
+    MCC, kappa, weighted averages), and one shared draw for the whole report."""
     if importlib.util.find_spec("fastcm.answers.intervals") is None:
         return []
     out = []
@@ -274,13 +288,28 @@ def interval_cases(classes, n_resamples=10_000):
             def ci(metric, **kw):
                 return lambda: confidence_interval(cm, metric, n_resamples=n_resamples, random_state=0, **kw)
 
-            return {
-                "fastcm per-class recall, precision, F1 (Wilson)": lambda: [ci(m)() for m in ("recall", "precision", "f1")],
-                f"fastcm macro recall (B={n_resamples})": ci("recall", average="macro"),
-                f"fastcm macro F1 (B={n_resamples})": ci("f1", average="macro"),
-                f"fastcm MCC (B={n_resamples})": ci("mcc"),
-                "fastcm report(ci=0.95)": lambda: metrics.report(cm, ci=0.95),
+            def wilson():
+                return [confidence_interval(cm, m, random_state=0, **kw) for m, kw in [
+                    ("accuracy", {}), ("precision", {}), ("recall", {}), ("f1", {}), ("jaccard", {}),
+                    ("precision", {"average": "micro"}), ("f1", {"average": "micro"})]]
+
+            bootstrapped = {
+                "macro recall": ci("recall", average="macro"),
+                "weighted recall": ci("recall", average="weighted"),
+                "balanced accuracy": ci("balanced_accuracy"),
+                "macro precision": ci("precision", average="macro"),
+                "weighted precision": ci("precision", average="weighted"),
+                "macro F1": ci("f1", average="macro"),
+                "weighted F1": ci("f1", average="weighted"),
+                "macro jaccard": ci("jaccard", average="macro"),
+                "per-class F2": ci("fbeta", beta=2.0),
+                "MCC": ci("mcc"),
+                "kappa": ci("cohen_kappa"),
             }
+            methods = {"Wilson: accuracy, per-class P/R/F1/IoU, micro [<= 2 s]": wilson}
+            methods.update({f"{name} B={n_resamples} [<= 2 s]": fn for name, fn in bootstrapped.items()})
+            methods[f"report(ci=0.95) B={n_resamples} [<= 5 s]"] = lambda: metrics.report(cm, ci=0.95)
+            return methods
 
         params = {"C": c, "B": n_resamples, "target_s": 2.0, "report_target_s": 5.0}
         out.append(Case("intervals", f"confidence intervals C={c} B={n_resamples}", 1, setup, params))
@@ -331,6 +360,7 @@ def _host_suite(mode: str) -> list[Case]:
             + [segmentation_case(1)]
             + logits_cases(2000, [4])
             + logits_cases(500, [1000])  # the wide-row argmax (C >= kernels.WIDE_MIN_C)
+            + logits_cases(500, [4, 300], np.float16)  # float16 compared as its bits
             + stream_cases(4096, [1024])
             + threshold_cases(2000, 11)
             + roc_auc_cases(2000)
@@ -368,6 +398,8 @@ def _host_suite(mode: str) -> list[Case]:
             + [segmentation_case(1)]
             + logits_cases(10**6, [10, 100])
             + logits_cases(10**5, [1000])
+            + logits_cases(10**6, [10, 100], np.float16)
+            + logits_cases(10**5, [1000], np.float16)
             + stream_cases(10**6, [1024, 65536])
             + threshold_cases(10**7, 1000, anchor_max=10**5)
             + roc_auc_cases(10**6)
@@ -385,6 +417,10 @@ def _host_suite(mode: str) -> list[Case]:
         + [segmentation_case(8)]
         + logits_cases(10**7, [10, 100])
         + logits_cases(10**6, [1000])
+        + logits_cases(10**7, [10, 100], np.float16)
+        + logits_cases(10**6, [1000], np.float16)
+        + logits_cases(5000, [21843])  # ImageNet-21k: the (C, C) matrix alone is 3.8 GB
+        + logits_cases(5000, [21843], np.float16)
         + stream_cases(10**7, [256, 1024, 4096, 65536])
         + threshold_cases(10**8, 1000)
         + roc_auc_cases(10**7, (np.float32, np.float64))

@@ -24,7 +24,7 @@ def _median_time(fn, rounds=3):
 
 def main(n: int = 10**8, C: int = 10) -> dict:
     import fastcm
-    from fastcm.backends.numba_cpu._jit import num_threads
+    from fastcm.backends.numba_cpu import num_threads
 
     rng = np.random.default_rng(0)
     t = rng.integers(0, C, n, dtype=np.int32)

@@ -100,6 +100,7 @@ MOVED_MODULES = {
     "gates": "answers.gates",
     "inputs": "core.inputs",
     "intervals": "answers.intervals",
+    "io": "cli.io",
     "multilabel": "counts.multilabel",
     "operating_points": "answers.operating_points",
     "overflow": "core.overflow",

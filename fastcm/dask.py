@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
@@ -45,6 +44,8 @@ import numpy as np
 from .backends.arrays import to_host
 from . import backends
 from .counts.confusion import _as_labels, _check_label_kinds, _infer_labels, count, normalize_counts, warn_if_single_label
+from .counts.confusion import normalize_sparse
+from .counts.sparse import SparseCounts
 from .core.inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
 from .core.scores import AS_GIVEN, check_scores, read_scores
 from .counts.thresholds import binary_threshold, check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare
@@ -145,13 +146,9 @@ def _task_threads() -> int:
 
 
 def _kernel_threads():
-    """Limit the kernels' threads on this thread for one task (the backend's optional
+    """Limit the kernels' threads on this thread for one task (the host backend's
     ``threads`` entry; a numpy-only install threads nothing)."""
-    try:
-        limit = getattr(backends.get("numba"), "threads", None)
-    except ValueError:  # numba is not installed
-        limit = None
-    return limit(_task_threads()) if limit is not None else contextlib.nullcontext()
+    return backends.threads(_task_threads())
 
 
 def _no_label_in_truth(t, labels) -> bool:
@@ -312,6 +309,7 @@ def confusion_matrix(
     normalize=None,
     backend="auto",
     split_every=None,
+    sparse=False,
 ):
     """Lazy confusion matrix of dask arrays: fastcm counts each chunk, a tree sums the partials.
 
@@ -335,13 +333,19 @@ def confusion_matrix(
     split_every : int, optional
         Partials summed per task of the reduction tree. By default as many as hold 64 MiB,
         at most 64: one task sums every partial of up to 64 chunks.
+    sparse : bool, default False
+        Count each chunk as the cells its pairs touched (:class:`fastcm.counts.sparse.SparseCounts`,
+        O(distinct pairs)) and merge those in a tree of ``split_every`` (default 16): for
+        10^4-10^6 classes, where a (C, C) partial per chunk cannot be afforded. Returns a
+        ``dask.delayed`` object whose ``compute()`` is a ``scipy.sparse.csr_array``.
 
     Returns
     -------
     dask.array.Array
         (C, C), one chunk, int64 (float64 with float weights or ``normalize``); nothing is
         computed until ``.compute()``. Invalid values raise at compute time, naming the
-        position within the chunk and where that chunk starts.
+        position within the chunk and where that chunk starts. With ``sparse=True`` a
+        ``dask.delayed.Delayed`` of a (C, C) ``scipy.sparse.csr_array``.
 
     Examples
     --------
@@ -351,7 +355,12 @@ def confusion_matrix(
     >>> with dask.config.set(scheduler="sync"):
     ...     confusion_matrix(t, p, ignore_index=255).compute().tolist()
     [[1, 1], [0, 1]]
+    >>> with dask.config.set(scheduler="sync"):
+    ...     confusion_matrix(t, p, num_classes=10**6, ignore_index=255, sparse=True).compute().nnz
+    3
     """
+    if sparse not in (False, True):
+        raise ValueError(f"Expected `sparse` to be True or False, but got {sparse!r}")
     check_normalize(normalize)
     num_classes = check_num_classes(num_classes)
     if _is_frame_like(y_true) or _is_frame_like(y_pred):
@@ -403,7 +412,7 @@ def confusion_matrix(
         if lab is None and num_classes is None:
             pairs = zip(t.to_delayed().ravel(), p.to_delayed().ravel())
             lab = _discover(pairs, ignore_index, backend, split_every)
-            if lab.size == 0:
+            if lab.size == 0 and not sparse:
                 return da.zeros((0, 0), dtype=np.float64 if normalize else _count_dtype(None if w is None else w.dtype))
             warn_if_single_label(np.empty((lab.size, lab.size)), stacklevel=2)
         size = num_classes if lab is None else lab.size
@@ -412,6 +421,9 @@ def confusion_matrix(
     dtype = _count_dtype(None if w is None else w.dtype)
     ndim = p.ndim
     arrays = (t, p) if w is None else (t, p, w)
+    if sparse:
+        return _sparse_confusion_matrix(arrays, size, dtype, scores, ignore_index, backend, split_every, normalize,
+                                        per_chunk)
     partials = da.map_blocks(
         _count_block,
         *arrays,
@@ -429,6 +441,50 @@ def confusion_matrix(
     )
     out = _sum_blocks(partials, ndim, _split_every(split_every, size * size * dtype.itemsize))
     return _normalize(out, normalize)
+
+
+def _sparse_block(t, p, *w, size, count_dtype, scores, labels, num_classes, ignore_index, backend):
+    """One chunk's cells (:class:`~fastcm.counts.sparse.SparseCounts`)."""
+    if scores:
+        t = t.reshape(t.shape[:1] + t.shape[2:])
+    weights = None if not w else flatten(w[0].reshape(t.shape))
+    if t.size == 0:
+        return SparseCounts.empty(size, count_dtype)
+    try:
+        with _kernel_threads():
+            res = count(t, p, labels=labels, num_classes=num_classes, sample_weight=weights, ignore_index=ignore_index,
+                        backend=backend, sparse=True)
+    except ValueError:
+        if labels is not None and not scores and _no_label_in_truth(t, labels):
+            return SparseCounts.empty(size, count_dtype)
+        raise
+    return res.counts.astype(np.result_type(res.counts.dtype, count_dtype))
+
+
+def _add_sparse(*parts):
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.add(part)
+    return total
+
+
+def _sparse_result(total, normalize):
+    return normalize_sparse(total, normalize).to_scipy()
+
+
+def _sparse_confusion_matrix(arrays, size, dtype, scores, ignore_index, backend, split_every, normalize, per_chunk):
+    """The delayed csr_array of ``confusion_matrix(..., sparse=True)``: cells per chunk, tree-merged."""
+    from dask import delayed
+
+    blocks = [a.to_delayed().ravel() for a in arrays]
+    parts = [
+        delayed(_sparse_block, pure=True)(*chunk, size=size, count_dtype=dtype, scores=scores, ignore_index=ignore_index,
+                                          backend=backend, **per_chunk)
+        for chunk in zip(*blocks)
+    ]
+    if not parts:
+        parts = [delayed(SparseCounts.empty)(size, dtype)]
+    return delayed(_sparse_result, pure=True)(_tree(parts, _add_sparse, split_every or 16), normalize)
 
 
 def _normalize(out, normalize):

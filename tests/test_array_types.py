@@ -1,5 +1,7 @@
 """Results in the caller's array type: fastcm.confusion_matrix and the ``like=`` argument."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -257,3 +259,121 @@ def test_readers_of_an_accumulator_take_one_fed_tensors(framework):
     ci = fastcm.metrics.confidence_interval(cm, "recall", method="wilson")
     np.testing.assert_array_equal(ci.low, fastcm.metrics.confidence_interval(ref, "recall", method="wilson").low)
     assert str(fastcm.diagnose(ref.compute(), train=cm)) == str(fastcm.diagnose(ref.compute(), train=ref))
+
+
+# -- every public entry point that takes arrays, fed each framework's arrays --------------------
+
+_R = np.random.default_rng(7)
+_Y3, _P3, _W = _R.integers(0, 3, 40), _R.integers(0, 3, 40), _R.random(40)
+_YB, _SB = _R.integers(0, 2, 40), _R.random(40)
+_PROBS, _LOGITS = _R.dirichlet([1, 1, 1], 40), _R.normal(size=(40, 3))
+_YML, _PML = _R.integers(0, 2, (40, 3)), _R.integers(0, 2, (40, 3))
+
+#: entry points whose counts answer in the caller's type: name -> call(arr)
+COUNTS = {
+    "confusion_matrix": lambda a: fastcm.confusion_matrix(a(_Y3), a(_P3)),
+    "confusion_matrix weighted": lambda a: fastcm.confusion_matrix(a(_Y3), a(_P3), sample_weight=a(_W)),
+    "confusion_matrix logits": lambda a: fastcm.confusion_matrix(a(_Y3), a(_LOGITS)),
+    "confusion_matrix labels": lambda a: fastcm.confusion_matrix(a(_Y3), a(_P3), labels=a(np.array([2, 0]))),
+    "confusion_matrix normalize": lambda a: fastcm.confusion_matrix(a(_Y3), a(_P3), normalize="all"),
+    "confusion_matrix ignore_index": lambda a: fastcm.confusion_matrix(a(_Y3), a(_P3), num_classes=3, ignore_index=2),
+    "binary_confusion_matrix": lambda a: fastcm.binary_confusion_matrix(a(_YB), a(_SB)),
+    "threshold_confusion_matrices": lambda a: fastcm.threshold_confusion_matrices(a(_YB), a(_SB), thresholds=a(np.array([0.2, 0.5]))),
+    "multilabel_confusion_matrix": lambda a: fastcm.multilabel_confusion_matrix(a(_YML), a(_PML), labels=a(np.array([2, 0]))),
+    "ConfusionMatrix.update weighted": lambda a: fastcm.ConfusionMatrix(3).update(a(_Y3), a(_P3), sample_weight=a(_W)).compute(),
+    "ConfusionMatrix.update logits": lambda a: fastcm.ConfusionMatrix(3).update(a(_Y3), a(_LOGITS)).compute(),
+    "ConfusionMatrix(labels=)": lambda a: fastcm.ConfusionMatrix(labels=a(np.array([0, 1, 2]))).update(a(_Y3), a(_P3)).compute(),
+    "ThresholdConfusionMatrix": lambda a: fastcm.ThresholdConfusionMatrix(thresholds=a(np.array([0.3, 0.6]))).update(a(_YB), a(_SB)).compute(),
+    "evaluate": lambda a: fastcm.evaluate(iter([(a(_Y3), a(_P3))]), num_classes=3, progress=False).compute(),
+}
+
+#: entry points that follow scikit-learn (numpy arrays and Python floats, whatever came in)
+NUMBERS = {
+    **{name: (lambda a, name=name: getattr(fastcm, name)(a(_Y3), a(_P3)))
+       for name in ("accuracy_score", "balanced_accuracy_score", "matthews_corrcoef", "cohen_kappa_score",
+                    "classification_report", "precision_recall_fscore_support")},
+    **{name: (lambda a, name=name: getattr(fastcm, name)(a(_Y3), a(_P3), average=None, sample_weight=a(_W)))
+       for name in ("precision_score", "recall_score", "f1_score", "jaccard_score")},
+    "fbeta_score": lambda a: fastcm.fbeta_score(a(_Y3), a(_P3), beta=2, average="weighted"),
+    "top_k_accuracy_score": lambda a: fastcm.top_k_accuracy_score(a(_Y3), a(_PROBS), k=2),
+    "roc_curve": lambda a: fastcm.roc_curve(a(_YB), a(_SB)),
+    "precision_recall_curve": lambda a: fastcm.precision_recall_curve(a(_YB), a(_SB)),
+    "roc_auc_score": lambda a: fastcm.roc_auc_score(a(_YB), a(_SB)),
+    "roc_auc_score ovr": lambda a: fastcm.roc_auc_score(a(_Y3), a(_PROBS), multi_class="ovr"),
+    "average_precision_score": lambda a: fastcm.average_precision_score(a(_YB), a(_SB)),
+    "calibration_error": lambda a: fastcm.calibration_error(a(_Y3), a(_PROBS)),
+    "compare": lambda a: fastcm.compare(a(_Y3), a(_P3), a(np.roll(_P3, 1)), n_resamples=100, random_state=0).p_value,
+    "strict.confusion_matrix": lambda a: fastcm.strict.confusion_matrix(a(_Y3), a(_P3)),
+    "strict.f1_score": lambda a: fastcm.strict.f1_score(a(_Y3), a(_P3), average="macro"),
+    "strict.roc_curve": lambda a: fastcm.strict.roc_curve(a(_YB), a(_SB)),
+    "strict.multilabel_confusion_matrix": lambda a: fastcm.strict.multilabel_confusion_matrix(a(_YML), a(_PML)),
+}
+
+
+def _host_of(arr, read):
+    """The framework's array read back to numpy: the same values as fastcm was given (a JAX
+    array without x64 holds float32 where numpy held float64)."""
+    return lambda x: read(arr(x))
+
+
+def _flat(x):
+    return list(x) if isinstance(x, tuple) else [x]
+
+
+@pytest.mark.parametrize("name", COUNTS)
+def test_every_count_entry_point_answers_in_the_callers_type(framework, name):
+    kind, arr, read = framework
+    got, want = COUNTS[name](arr), COUNTS[name](_host_of(arr, read))
+    assert type(want) is np.ndarray
+    _same(got, kind, read, want.astype(np.float32) if kind == "jax" and want.dtype == np.float64 else want)
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+def test_every_scikit_learn_style_entry_point_reads_the_callers_arrays(framework, name):
+    kind, arr, read = framework
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an undefined ratio warns alike for both
+        got, want = NUMBERS[name](arr), NUMBERS[name](_host_of(arr, read))
+    for g, w in zip(_flat(got), _flat(want), strict=True):
+        assert type(g) is type(w) and type(g) in (np.ndarray, float, str), (type(g), type(w))
+        np.testing.assert_array_equal(g, w)
+
+
+# -- JAX: its dtypes, like= in every spelling ---------------------------------------------------
+
+
+def test_jax_results_take_jaxs_dtypes_and_like_gives_numpy_back():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    t, p, w = jnp.asarray(T), jnp.asarray(P), jnp.asarray([0.5, 1.0, 2.0, 0.25])
+    got = fastcm.confusion_matrix(t, p)
+    assert isinstance(got, jax.Array) and got.dtype == jnp.int32 and got.tolist() == WANT  # no int64 without x64
+    weighted = fastcm.confusion_matrix(t, p, sample_weight=w)
+    assert isinstance(weighted, jax.Array) and weighted.dtype == jnp.float32
+    assert weighted.tolist() == [[0.5, 0, 0], [0, 0, 1.0], [0, 0.25, 2.0]]
+    for like in ("numpy", np, np.zeros(1)):
+        as_numpy = fastcm.confusion_matrix(t, p, sample_weight=w, like=like)
+        assert type(as_numpy) is np.ndarray and as_numpy.dtype == np.float64
+        np.testing.assert_array_equal(as_numpy, np.asarray(weighted, dtype=np.float64))
+    for like in ("jax", jnp, jnp.zeros(1)):  # asked for, from numpy input
+        asked = fastcm.confusion_matrix(np.array(T), P, like=like)
+        assert isinstance(asked, jax.Array) and asked.tolist() == WANT
+    assert type(fastcm.ConfusionMatrix(3, like=jnp).update(T, P).compute()).__module__.split(".")[0] in ("jax", "jaxlib")
+
+
+def test_jax_with_x64_gets_int64_and_without_it_a_count_past_int32_is_refused():
+    jax = pytest.importorskip("jax")
+    if not hasattr(jax, "enable_x64"):
+        pytest.skip("this JAX has no jax.enable_x64 context")
+    cm = fastcm.ConfusionMatrix(2).update(jax.numpy.asarray([0]), jax.numpy.asarray([0]))
+    for _ in range(31):
+        cm = cm + cm  # 2**31 pairs counted without counting them
+    with pytest.raises(OverflowError, match="like='numpy'"):
+        cm.compute()  # JAX without x64 holds int32: refused, never wrapped
+    assert type(fastcm.ConfusionMatrix(2, like="numpy").merge(cm).compute()) is np.ndarray
+    assert int(fastcm.ConfusionMatrix(2, like="numpy").merge(cm).compute()[0, 0]) == 2**31
+    with jax.enable_x64(True):
+        big = cm.compute()
+        assert isinstance(big, jax.Array) and big.dtype == jax.numpy.int64 and int(big[0, 0]) == 2**31
+        small = fastcm.confusion_matrix(jax.numpy.asarray(T), jax.numpy.asarray(P), normalize="true")
+        assert small.dtype == jax.numpy.float64

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from fastcm import cli
-from fastcm.io import InputError, open_column
+from fastcm.cli.io import InputError, open_column
 
 N, C = 1003, 5
 
@@ -240,7 +241,7 @@ def test_internal_error_exits_1_without_traceback(capsys, files, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "render", broken)
+    monkeypatch.setattr(cli.render, "render", broken)
     code, out, err = run(capsys, "report", "--true", files / "t.npy", "--pred", files / "p.npy", "--quiet")
     assert code == 1
     assert "internal error" in err and "boom" in err and "Traceback" not in err
@@ -309,17 +310,41 @@ def test_python_m_fastcm_demo_subprocess():
     assert res.stderr == ""
 
 
-def test_bench_forwards_arguments(monkeypatch):
+def test_bench_runs_the_suite_of_the_checkout_in_a_new_process(monkeypatch):
+    """The suite runs as ``python -m benchmarks ARGS`` in the checkout: sys.path is left alone."""
     seen = []
-    monkeypatch.setattr(cli, "_import_benchmarks", lambda: (lambda argv: seen.append(argv) or 0))
-    assert cli.main(["bench", "--quick", "--select", "x"]) == 0
-    assert seen == [["--quick", "--select", "x"]]
+    path_before = list(sys.path)
+    monkeypatch.setattr(cli.bench.subprocess, "run", lambda cmd, cwd: seen.append((cmd, cwd)) or subprocess.CompletedProcess(cmd, 4))
+    assert cli.main(["bench", "--quick", "--select", "x"]) == 4  # the suite's exit code
+    root = Path(cli.__file__).resolve().parents[2]
+    assert seen == [([sys.executable, "-m", "benchmarks", "--quick", "--select", "x"], root)]
+    assert sys.path == path_before and (root / "benchmarks" / "__main__.py").is_file()
+
+
+def test_bench_help_comes_from_the_suite():
+    res = subprocess.run([sys.executable, "-m", "fastcm", "bench", "--help"], capture_output=True, text=True,
+                         timeout=120, cwd=Path(cli.__file__).resolve().parents[3])  # not the checkout: found by the package
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("usage: python -m benchmarks") and "--quick" in res.stdout
+
+
+def test_checkout_root_needs_the_suite_and_fastcms_pyproject(tmp_path):
+    assert cli.bench.checkout_root() == Path(cli.__file__).resolve().parents[2]
+    assert cli.bench.checkout_root(tmp_path) is None
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "__main__.py").write_text("")
+    assert cli.bench.checkout_root(tmp_path) is None  # no pyproject.toml
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    assert cli.bench.checkout_root(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "fastcm"\n')
+    assert cli.bench.checkout_root(tmp_path) == tmp_path
 
 
 def test_bench_outside_a_checkout_exits_2(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_import_benchmarks", lambda: None)
+    monkeypatch.setattr(cli.bench, "checkout_root", lambda: None)
+    monkeypatch.setattr(cli.bench.subprocess, "run", lambda *a, **k: pytest.fail("ran"))
     code, _, err = run(capsys, "bench", "--quick")
-    assert code == 2 and "checkout" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "needs a checkout of the repository" in err and len(err.strip().splitlines()) == 1
 
 
 def test_open_column_errors_name_the_file(tmp_path):
@@ -349,7 +374,7 @@ def test_parquet_reads_record_batches(files):
 
 
 def test_columns_of_one_file_share_a_reader(capsys, files, data):
-    from fastcm.io import open_columns
+    from fastcm.cli.io import open_columns
 
     t, p, s = data
     cols = open_columns([(f"{files}/a.csv:label", "y_true", False), (f"{files}/p.npy", "y_pred", False),

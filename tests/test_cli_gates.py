@@ -130,7 +130,7 @@ def test_strict_requirement_fails_on_equality(tmp_path, capsys):
 @pytest.mark.parametrize("bad", ["recall>=1.5", "recall>=-0.1", "accuracy>1", "macro f1>=2"])
 def test_out_of_range_requirements_are_exit_2_before_counting(tmp_path, capsys, bad, monkeypatch):
     t, p = _labels_files(tmp_path, [0, 1, 1], [0, 1, 0])
-    monkeypatch.setattr(cli, "count_chunks", lambda *a, **k: pytest.fail("counted"))
+    monkeypatch.setattr(cli.counting, "count_chunks", lambda *a, **k: pytest.fail("counted"))
     code, out, err = _run(capsys, "--true", t, "--pred", p, "--require", bad)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert "internal error" not in err and "[0, 1]" in err

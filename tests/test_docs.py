@@ -27,7 +27,7 @@ PUBLIC_MODULES = [
     "fastcm.accumulate.evaluate",
     "fastcm.answers.gates",
     "fastcm.answers.intervals",
-    "fastcm.io",
+    "fastcm.cli.io",
     "fastcm.metrics",
     "fastcm.counts.multilabel",
     "fastcm.answers.operating_points",

@@ -20,8 +20,12 @@ MODULES = [
     "fastcm.metrics.ranking",
     "fastcm.accumulate.thresholds",
     "fastcm.backends.numpy_ref.thresholds",
-    "fastcm.io",
+    "fastcm.cli.io",
     "fastcm.cli",
+    "fastcm.cli.parse",
+    "fastcm.cli.counting",
+    "fastcm.cli.render",
+    "fastcm.cli.bench",
     "fastcm.accumulate.evaluate",
     "fastcm.plot",
 ]

@@ -5,6 +5,7 @@ classifiers, reproducibility."""
 import numpy as np
 import pytest
 
+from conftest import HOST_BACKENDS
 from fastcm import ConfusionMatrix, metrics
 from fastcm.metrics import matrix
 from fastcm.answers.intervals import Interval, confidence_interval
@@ -72,17 +73,17 @@ def test_thread_count_does_not_change_the_draw(cell_draw):
     finally:
         numba.set_num_threads(before)
     assert (one.low, one.high) == (many.low, many.high)
+    other = confidence_interval(CM3, "mcc", random_state=4, n_resamples=3000)
+    assert (other.low, other.high) != (one.low, one.high)  # the assertion above can fail
 
 
-@pytest.fixture(params=["numpy multinomial", "numba cells"])
+@pytest.fixture(params=HOST_BACKENDS)
 def cell_draw(request, monkeypatch):
-    """Both samplers of the cell draw: numpy's multinomial (small B x cells, compiles
-    nothing) and the numba kernel (conditional binomials and an alias table)."""
-    from fastcm.answers import intervals
+    """Every host backend's multinomial_sums: numba's kernel (conditional binomials, light
+    groups sample by sample) and numpy's multinomial."""
+    from fastcm import backends, intervals
 
-    if request.param == "numba cells":
-        pytest.importorskip("numba")
-        monkeypatch.setattr(intervals, "_NUMPY_CELLS", 0)
+    monkeypatch.setattr(intervals, "_sampler", lambda: backends.get(request.param).multinomial_sums)
     return request.param
 
 
@@ -159,21 +160,21 @@ def test_coverage_of_bootstrap():
     p = np.array([[0.30, 0.04, 0.02], [0.03, 0.25, 0.05], [0.01, 0.05, 0.25]])
     truth = {"f1": metrics.f1(p, average="macro"), "mcc": metrics.mcc(p), "accuracy": metrics.accuracy(p)}
     kwargs = {"f1": {"average": "macro"}, "mcc": {}, "accuracy": {}}
+    evaluators = [(intervals._FAST[name][0], kwargs[name]) for name in truth]
     rng = np.random.default_rng(1)
     draws = rng.multinomial(400, p.ravel(), size=2000).reshape(-1, 3, 3)
     covered = dict.fromkeys(truth, 0)
     for i, cm in enumerate(draws):
-        d, R, S = (x.astype(np.float64) for x in intervals._resample_sums(cm, 1000, np.random.default_rng(i)))
-        for name, value in truth.items():
-            v = intervals._FAST[name][0](d, S - d, R - d, 400 - R - S + d, 400.0, **kwargs[name])
-            low, high = intervals._percentiles(v, 0.95)
+        values = intervals._evaluated(intervals._Counts(cm), evaluators, 1000, np.random.default_rng(i), "cells")
+        for (name, value), v in zip(truth.items(), values):
+            low, high = intervals.percentile_interval(v, 0.95)
             covered[name] += low <= value <= high
     for name, hits in covered.items():
         assert 0.93 <= hits / 2000 <= 0.97, (name, hits / 2000)
     # and the public function on one of them gives the same interval from the same seed
     ci = confidence_interval(draws[5], "mcc", n_resamples=1000, random_state=5)
-    d, R, S = (x.astype(np.float64) for x in intervals._resample_sums(draws[5], 1000, np.random.default_rng(5)))
-    assert (ci.low, ci.high) == intervals._percentiles(intervals._mcc(d, S - d, R - d, 400 - R - S + d, 400.0), 0.95)
+    v = intervals.resampled_values(draws[5], "mcc", n_resamples=1000, random_state=5)
+    assert (ci.low, ci.high) == intervals.percentile_interval(v, 0.95)
 
 
 def test_inputs():
@@ -210,18 +211,24 @@ def test_interval_unpacks_and_forwards_from_metrics():
 
 def test_large_matrix_is_consistent(cell_draw):
     """1000 classes: every resample keeps N pairs and the sums' means match the counts."""
-    from fastcm.answers.intervals import _resample_sums
+    from fastcm.answers import intervals
 
     rng = np.random.default_rng(0)
     c = 1000
     cm = np.diag(rng.integers(20, 60, size=c))
     rows, cols = rng.integers(0, c, size=(2, 8000))
     np.add.at(cm, (rows, cols), rng.integers(1, 4, size=8000))
-    d, R, S = _resample_sums(cm, 400, np.random.default_rng(1))
+    tp, fp, fn, tn = (np.concatenate(x) for x in zip(*intervals._resampled_blocks(
+        intervals._Counts(cm), "cells", 400, np.random.default_rng(1))))
+    R, S = tp + fn, tp + fp
     assert (R.sum(axis=1) == cm.sum()).all() and (S.sum(axis=1) == cm.sum()).all()
-    assert (d <= np.minimum(R, S)).all()
+    assert (tn >= 0).all() and (tp >= 0).all() and (fp >= 0).all() and (fn >= 0).all()
     assert (np.abs(S.mean(axis=0) - cm.sum(axis=0)) <= 6 * np.sqrt(cm.sum(axis=0) / 400) + 0.1).all()
-    assert (np.abs(d.mean(axis=0) - np.diag(cm)) <= 6 * np.sqrt(np.diag(cm) / 400) + 0.1).all()
+    assert (np.abs(tp.mean(axis=0) - np.diag(cm)) <= 6 * np.sqrt(np.diag(cm) / 400) + 0.1).all()
+    # the variance of a class's diagonal is the multinomial's N p (1 - p), within 25%
+    expected = np.diag(cm) * (1 - np.diag(cm) / cm.sum())
+    ratio = tp.var(axis=0).mean() / expected.mean()
+    assert 0.9 < ratio < 1.1, ratio
 
 
 def test_docstring_examples():
@@ -249,10 +256,13 @@ def test_one_sided_metrics_draw_per_class_groups_not_cells(monkeypatch, metric, 
     a multinomial over 2C groups, O(B * C), never the O(B * cells) matrix draw."""
     from fastcm.answers import intervals
 
-    def cells(*a, **k):
-        raise AssertionError("drew every cell")
+    groups = intervals._groups
 
-    monkeypatch.setattr(intervals, "_resample_sums", cells)
+    def not_cells(counts, reads):
+        assert reads != "cells", "drew every cell"
+        return groups(counts, reads)
+
+    monkeypatch.setattr(intervals, "_groups", not_cells)
     cm = _big_matrix()
     ci = confidence_interval(cm, metric, n_resamples=2000, random_state=0, **kwargs)
     assert ci.method == "bootstrap" and ci.low < ci.estimate < ci.high
@@ -263,8 +273,7 @@ def test_proportions_need_no_resampling(monkeypatch, metric):
     """Per-class proportions (and F1 through IoU) get the Wilson score interval: no draws."""
     from fastcm.answers import intervals
 
-    monkeypatch.setattr(intervals, "_resample_sums", None)
-    monkeypatch.setattr(intervals, "_draw_groups", None, raising=False)
+    monkeypatch.setattr(intervals, "_sampler", None)
     ci = confidence_interval(_big_matrix(), metric, random_state=0)
     assert ci.method == "wilson"
     assert np.all(ci.low <= ci.estimate) and np.all(ci.estimate <= ci.high)
@@ -318,3 +327,53 @@ def test_micro_averages_map_the_accuracy_interval():
     assert ci.method == acc.method == "wilson" and (ci.low, ci.high) == (acc.low, acc.high)
     spec = confidence_interval(CM3, "specificity", average="micro")
     assert spec.low < spec.estimate < spec.high
+
+
+# -- scipy.sparse matrices: the sums and the non-zero cells, never a dense matrix -------------------
+@pytest.mark.parametrize("kind", ["csr_matrix", "coo_array", "csc_array"])
+def test_sparse_matrix_gives_the_dense_intervals(kind):
+    sparse = pytest.importorskip("scipy.sparse")
+    cm = _big_matrix(c=60, seed=3)
+    cm[7] = 0  # a class without samples: NaN intervals either way
+    sp = getattr(sparse, kind)(cm)
+    for metric, kwargs in [("f1", {"average": "macro"}), ("recall", {"average": "macro"}), ("mcc", {}),
+                           ("fbeta", {"beta": 2.0}), ("precision", {}), ("accuracy", {}),
+                           ("cohen_kappa", {}), ("precision", {"average": "weighted"})]:
+        dense = confidence_interval(cm, metric, n_resamples=500, random_state=4, **kwargs)
+        got = confidence_interval(sp, metric, n_resamples=500, random_state=4, **kwargs)
+        assert got.method == dense.method
+        # the same cells in the same order: the same draws, to the bit
+        np.testing.assert_array_equal(got.low, dense.low)
+        np.testing.assert_array_equal(got.high, dense.high)
+        np.testing.assert_allclose(got.estimate, dense.estimate, rtol=1e-12)
+    cis = metrics.report(sp, ci=0.95, output_dict=True)
+    assert cis["macro avg"]["f1-score_ci"] == metrics.report(cm, ci=0.95, output_dict=True)["macro avg"]["f1-score_ci"]
+
+
+def test_sparse_matrix_with_many_classes_is_never_densified(monkeypatch):
+    sparse = pytest.importorskip("scipy.sparse")
+    from fastcm.answers import intervals
+
+    c = 20_000
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([np.arange(c), rng.integers(0, c, 3 * c)])
+    cols = np.concatenate([np.arange(c), rng.integers(0, c, 3 * c)])
+    values = np.concatenate([rng.integers(5, 30, c), rng.integers(1, 3, 3 * c)])
+    sp = sparse.coo_array((values, (rows, cols)), shape=(c, c))  # duplicates: summed, as scipy does
+
+    def no_dense(self):
+        raise AssertionError("densified")
+
+    monkeypatch.setattr(intervals._Counts, "matrix", no_dense)
+    ci = confidence_interval(sp, "f1", average="macro", n_resamples=50, random_state=0)
+    # 20,000 small classes: resampled F1 runs ~0.005 below the observed one (the percentile
+    # bootstrap's bias, numpy's multinomial over the cells shows the same), wider than the interval
+    assert ci.estimate - 0.01 < ci.low < ci.high < ci.estimate
+    summed = sp.tocsr()
+    assert ci.estimate == pytest.approx(np.mean(2 * summed.diagonal() / (summed.sum(axis=0) + summed.sum(axis=1))))
+    assert confidence_interval(sp, "recall").low.shape == (c,)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="4096"):
+        confidence_interval(sp, lambda m: m.trace(), n_resamples=10)
+    with pytest.raises(ValueError, match="non-negative"):
+        confidence_interval(sparse.csr_array(-CM3), "mcc")

@@ -241,3 +241,125 @@ def test_many_classes_metrics_do_not_build_the_matrix(monkeypatch):
         assert fastcm.matthews_corrcoef(t, p) == skm.matthews_corrcoef(t, p)
         assert fastcm.balanced_accuracy_score(t, p) == skm.balanced_accuracy_score(t, p)
         assert fastcm.classification_report(t, p) == skm.classification_report(t, p)
+
+
+@given(
+    n=st.integers(0, 200),
+    C=st.integers(3, 40),
+    how=st.sampled_from(["num_classes", "labels", "subset", "strings"]),
+    weights=st.sampled_from([None, "int", "float"]),
+    ignore=st.sampled_from([None, 1]),
+    seed=st.integers(0, 2**31),
+)
+def test_per_class_pass_serves_labels_and_num_classes(few_classes_count_per_class, n, C, how, weights, ignore, seed):
+    """Explicit classes are counted per class too: the margins and diagonal of the matrix."""
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, C, n)
+    p = np.where(rng.random(n) < 0.5, t, rng.integers(0, C, n))
+    w = None if weights is None else rng.integers(0, 4, n) if weights == "int" else rng.integers(0, 8, n) / 4
+    kw = {"sample_weight": w, "ignore_index": ignore}
+    if how == "num_classes":
+        kw["num_classes"] = C
+    elif how == "labels":
+        kw["labels"] = np.arange(C)[::-1]
+    elif how == "subset":
+        kw["labels"] = [2, 0, C + 5, 1]
+    else:
+        t, p, kw["ignore_index"] = t.astype(str), p.astype(str), None
+        kw["labels"] = np.array([str(v) for v in range(C)])
+    try:
+        cm = count(t, p, **kw).counts
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc)[:25]):
+            count(t, p, per_class=True, **kw)
+        return
+    res = count(t, p, per_class=True, **kw)
+    assert res.per_class
+    np.testing.assert_array_equal(res.counts, np.stack([cm.sum(axis=1), cm.sum(axis=0), np.diagonal(cm)]))
+    assert res.counts.dtype == cm.dtype
+
+
+@given(
+    n=st.integers(1, 200),
+    C=st.integers(3, 30),
+    weighted=st.booleans(),
+    with_labels=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_kappa_on_per_class_counts_equals_sklearn(few_classes_count_per_class, n, C, weighted, with_labels, seed):
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, C, n)
+    p = np.where(rng.random(n) < 0.6, t, rng.integers(0, C, n))
+    w = rng.integers(1, 4, n) if weighted else None
+    labels = np.arange(C + 2)[::-1] if with_labels else None
+    from fastcm.counts import confusion
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for weights in (None, "linear", "quadratic"):
+            got = fastcm.cohen_kappa_score(t, p, weights=weights, sample_weight=w, labels=labels)
+            expected = skm.cohen_kappa_score(t, p, weights=weights, sample_weight=w, labels=labels)
+            # the matrix path (per-class pass off) gives the same float, bit for bit
+            saved, confusion._PER_CLASS_MIN = confusion._PER_CLASS_MIN, 10**9
+            try:
+                dense = fastcm.cohen_kappa_score(t, p, weights=weights, sample_weight=w, labels=labels)
+            finally:
+                confusion._PER_CLASS_MIN = saved
+            np.testing.assert_array_equal(got, dense)
+            np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_kappa_and_report_at_many_classes_build_no_matrix(monkeypatch):
+    from fastcm.counts import confusion
+
+    monkeypatch.setattr(confusion, "_PER_CLASS_MIN", 1024)
+
+    def refuse(*a, **k):
+        raise AssertionError("a (C, C) matrix was counted")
+
+    for b in HOST:
+        monkeypatch.setattr(backends.get(b), "count_pairs", refuse)
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(2)
+    C = 5000
+    t = rng.integers(0, C, 30000)
+    p = np.where(rng.random(30000) < 0.6, t, rng.integers(0, C, 30000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for weights in (None, "linear", "quadratic"):
+            np.testing.assert_allclose(
+                fastcm.cohen_kappa_score(t, p, weights=weights), skm.cohen_kappa_score(t, p, weights=weights), rtol=1e-13
+            )
+        labels = np.arange(C)
+        assert fastcm.f1_score(t, p, labels=labels, average="macro") == skm.f1_score(t, p, labels=labels, average="macro")
+        assert fastcm.classification_report(t, p, labels=labels[:50]) == skm.classification_report(t, p, labels=labels[:50])
+        res = count(t, p, num_classes=C, per_class=True)
+        assert res.per_class and res.counts.shape == (3, C)
+
+
+def test_metrics_on_a_sparse_accumulator_at_many_classes(monkeypatch):
+    """fastcm.metrics take an accumulator; a sparse one is read through its margins."""
+    skm = pytest.importorskip("sklearn.metrics")
+    from fastcm import metrics
+
+    C = 20000  # a dense int64 matrix would be 3.2 GB
+    rng = np.random.default_rng(4)
+    acc = ConfusionMatrix(C, sparse="auto")
+    ts, ps = [], []
+    for _ in range(4):
+        t = rng.integers(0, C, 5000)
+        p = np.where(rng.random(5000) < 0.7, t, rng.integers(0, C, 5000))
+        acc.update(t, p)
+        ts.append(t)
+        ps.append(p)
+    assert acc.is_sparse
+    t, p = np.concatenate(ts), np.concatenate(ps)
+    labels = np.arange(C)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert metrics.f1(acc, average="macro") == skm.f1_score(t, p, labels=labels, average="macro")
+        np.testing.assert_array_equal(metrics.recall(acc), skm.recall_score(t, p, labels=labels, average=None))
+        assert metrics.accuracy(acc) == skm.accuracy_score(t, p)
+        assert acc.precision(average="weighted") == skm.precision_score(t, p, labels=labels, average="weighted")
+        np.testing.assert_allclose(metrics.mcc(acc), skm.matthews_corrcoef(t, p), rtol=1e-14)

@@ -357,3 +357,16 @@ def test_plot_refuses_pairs_it_cannot_read(plt):
         fastcm.plot.roc_curve((np.array([0.0, 0.5, 1.0]), np.array([0.0, 2.0, 1.0])))
     ax = fastcm.plot.roc_curve((np.array([0.0, 0.2, 1.0]), np.array([0.0, 0.8, 1.0])))
     assert "AUROC 0.800" in _legend(ax)[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_outside_unit_sees_values_beside_nan_and_ignores_nan_alone(dtype):
+    from fastcm.core.scores import outside_unit
+
+    assert not outside_unit(np.array([0.0, np.nan, 1.0], dtype))
+    assert outside_unit(np.array([np.nan, 0.5, 1.5], dtype))
+    assert outside_unit(np.array([0.5, np.nan, -0.25], dtype))
+    assert outside_unit(np.array([[0.2, 0.3], [np.nan, -np.inf]], dtype))
+    assert not outside_unit(np.full(5, np.nan, dtype))
+    assert outside_unit(np.array([3], np.uint8)) and not outside_unit(np.array([0, 1], np.int64))
+    assert outside_unit(np.array([-1, 0], np.int64))

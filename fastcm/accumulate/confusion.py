@@ -20,13 +20,14 @@ import weakref
 
 import numpy as np
 
+from ..core.invalid import merge_deferred
 from .. import backends
 from ..metrics import matrix as _metrics
 from ..backends.arrays import resolve, to_caller, to_host
 from ..counts.confusion import Cells, _as_labels, count
-from ..core.invalid import deferred_error, deferred_float_earned, deferred_pairs, merge_deferred, note_batch
 from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
+from ..counts.sparse import SPARSE_MIN_CLASSES, SparseCounts
 from .files import (
     ArraysInMemory,
     check_finite_counts,
@@ -43,7 +44,10 @@ from .files import (
 __all__ = ["ConfusionMatrix", "ThreadSafeState"]
 
 _FORMAT = "fastcm.ConfusionMatrix"
-_FORMAT_VERSION = 1
+#: 2: a sparse state (fields ``codes`` and ``values`` instead of ``counts``); a dense state
+#: is still written as version 1, which every fastcm reads
+_FORMAT_VERSION = 2
+_DENSE_VERSION = 1
 
 
 # Every accumulator alive, so that a fork can hand the child free locks (see _before_fork);
@@ -180,6 +184,41 @@ def add_cells(current, index, batch, num_classes):
     return total
 
 
+def _dense(counts):
+    """Host dense counts of a state held either way."""
+    return counts.to_dense() if isinstance(counts, SparseCounts) else to_host(counts)
+
+
+def _as_sparse(counts) -> SparseCounts:
+    """A state or batch (SparseCounts, or a dense matrix on any device) as SparseCounts."""
+    return counts if isinstance(counts, SparseCounts) else SparseCounts.from_dense(to_host(counts))
+
+
+def _saved_sparse(a):
+    value = str(a.item()) if a.ndim == 0 and a.dtype.kind == "U" else None
+    if value not in ("True", "auto", "False"):
+        raise ValueError(f"expected 'True', 'auto' or 'False', got {a!r}")
+    return {"True": True, "False": False}.get(value, value)
+
+
+def _saved_cells(data, path, size):
+    """The sparse counts of a version-2 file: sorted distinct cells within ``size``² and
+    finite int64 or float64 counts, one per cell; anything else is damage."""
+    if field_shape(data, "codes", path) != field_shape(data, "values", path) or len(field_shape(data, "codes", path)) != 1:
+        raise ValueError(f"{path!r} is a damaged fastcm file: 'codes' and 'values' are not two 1-D arrays of one length")
+
+    def cells(a):
+        if a.dtype != np.int64:
+            raise ValueError(f"expected int64 cells, got {a.dtype}")
+        if a.size and (a[0] < 0 or int(a[-1]) >= size * size or not (a[1:] > a[:-1]).all()):
+            raise ValueError(f"expected sorted distinct cells in 0..{size * size - 1}")
+        return a
+
+    codes = field(data, "codes", path, cells)
+    values = field(data, "values", path, lambda a: counts_array(a, 1))
+    return SparseCounts(codes, values, size)
+
+
 def _sum_bound(a, b):
     """Bound on every cell of a sum, from the bounds of its terms (None: unknown)."""
     return None if a is None or b is None else a + b
@@ -229,6 +268,16 @@ class ConfusionMatrix(ThreadSafeState):
         Until a batch decides, and after :meth:`reset` or :meth:`load`, that is numpy; an
         accumulator that has seen no batch takes the type of one merged into it.
         ``"numpy"`` always gives numpy. See :mod:`fastcm.array_types`.
+    sparse : {False, True, "auto"}, default False
+        True keeps the counts as the cells pairs touched (sorted flat cells and their int64
+        counts, :class:`fastcm.counts.sparse.SparseCounts`): O(C + distinct pairs) memory, for
+        10^4-10^6 classes, where the dense int64 matrix (8·C² bytes: 80 GB at 10^5) cannot
+        be held. :meth:`compute` then returns a ``scipy.sparse.csr_array`` (``like`` does not
+        apply), which the metric methods, :meth:`report`, :meth:`diagnose` and
+        :func:`fastcm.check` read without densifying. Batches are counted on the host.
+        ``"auto"``: sparse from ``fastcm.counts.sparse.SPARSE_MIN_CLASSES`` (4096) classes on, the
+        switch point measured in docs/performance.md; a growing accumulator counts its
+        batches as cells and turns its state sparse once its labels reach that many.
 
     Attributes
     ----------
@@ -285,7 +334,13 @@ class ConfusionMatrix(ThreadSafeState):
     #: the array type compute() returns: None until the first update decides (numpy)
     _kind = None
 
-    def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto", like=None):
+    #: False, True or "auto" (see the class parameters)
+    sparse = False
+
+    def __init__(self, num_classes=None, *, labels=None, ignore_index=None, backend="auto", like=None, sparse=False):
+        if not (sparse is False or sparse is True or (isinstance(sparse, str) and sparse == "auto")):
+            raise ValueError(f"Expected `sparse` to be True, False or 'auto', but got {sparse!r}")
+        self.sparse = sparse
         self.num_classes = check_num_classes(num_classes)
         self._fixed_labels = None if labels is None else _as_labels(labels)
         if self.num_classes is not None and self._fixed_labels is not None and self._fixed_labels.size != self.num_classes:
@@ -317,10 +372,27 @@ class ConfusionMatrix(ThreadSafeState):
             return self._labels
         return np.arange(self.num_classes)
 
+    def _sparse_for(self, size) -> bool:
+        """Whether a state of ``size`` classes is held sparse."""
+        return self.sparse is True or (self.sparse == "auto" and size >= SPARSE_MIN_CLASSES)
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether the counts are held sparse (see the ``sparse`` parameter)."""
+        if isinstance(self._counts, SparseCounts):
+            return True
+        return self._counts is None and self._sparse_for(self.labels.size)
+
+    def _counts_batches_sparse(self) -> bool:
+        """Whether update counts batches as cells: a sparse state, or a growing "auto" one
+        (a batch of 10^5 new labels must not be counted as a dense matrix first)."""
+        return self.is_sparse or (self.growing and self.sparse == "auto")
+
     def reset(self) -> "ConfusionMatrix":
         """Forget every count (and, when growing, every label seen)."""
         with self._lock:
             self._counts = None
+            self._pending, self._pending_pairs = (), 0
             self._labels = np.empty(0, dtype=np.int64)
             self._n_seen = 0
             self._batches = 0  # updates accepted since reset: names a batch in deferred errors
@@ -374,7 +446,7 @@ class ConfusionMatrix(ThreadSafeState):
         """
         with self._lock:
             counts, kind = self._matrix(), self._kind
-        if kind is None or (kind == "numpy" and self.like is None):  # numpy-like inputs: as held
+        if kind is None or (kind == "numpy" and self.like is None) or self.is_sparse:  # as held
             return counts
         return to_caller(counts, kind)
 
@@ -385,10 +457,15 @@ class ConfusionMatrix(ThreadSafeState):
         """
         with self._lock:
             self._check_deferred()
+            self._fold()
             if self._counts is None:
                 size = self.labels.size
+                if self._sparse_for(size):
+                    return SparseCounts.empty(size).to_scipy()
                 return np.zeros((size, size), dtype=np.int64)
             self._owned = False  # handed out: an update adding cells in place copies it first
+            if isinstance(self._counts, SparseCounts):
+                return self._counts.to_scipy()
             return self._counts
 
     @property
@@ -410,6 +487,8 @@ class ConfusionMatrix(ThreadSafeState):
         kind = resolve(self.like, y_true, y_pred)  # before as_array: the caller's types
         if self.growing:  # the inputs' dtypes name the labels
             y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
+        if self._counts_batches_sparse():
+            return self._update_sparse(y_true, y_pred, sample_weight, kind)
         res = count(
             y_true,
             y_pred,
@@ -457,6 +536,128 @@ class ConfusionMatrix(ThreadSafeState):
             self._batches += 1
             self._kind = self._kind or kind
         return self
+
+    def _update_sparse(self, y_true, y_pred, sample_weight, kind) -> "ConfusionMatrix":
+        """Count a batch as the cells it touched and add them to the state: O(batch log batch)
+        to count, O(cells of the state) to add new cells (none when the batch touches only
+        cells already listed). Checked at once, nothing changed on failure.
+
+        Unweighted label batches of fixed classes whose sums provably fit int64 (the host
+        bound) are only checked and kept as their pairs' cells, unsorted; they are sorted
+        and added together once they hold as many pairs as the state has cells (and at
+        least 2**20), or when the counts are read: one sort of all the pairs instead of a
+        sort and an O(cells) insertion per batch.
+        """
+        if not self.growing and sample_weight is None and np.ndim(y_pred) == np.ndim(y_true):
+            res = count(
+                y_true, y_pred, labels=self._fixed_labels,
+                num_classes=None if self._fixed_labels is not None else self.num_classes,
+                ignore_index=self.ignore_index, backend=self.backend, compact=True,
+            )
+            if isinstance(res.counts, Cells) and self._pend(res.counts, int(res.n_pairs), kind):
+                return self
+            cells = res.counts
+            batch = SparseCounts.from_codes(cells.codes, cells.num_classes) if isinstance(cells, Cells) else cells
+            return self._add_sparse_batch(batch, None, int(res.n_pairs), False, kind)
+        res = count(
+            y_true,
+            y_pred,
+            labels=self._fixed_labels,
+            sample_weight=sample_weight,
+            num_classes=None if self._fixed_labels is not None else self.num_classes,
+            ignore_index=self.ignore_index,
+            backend=self.backend,
+            sparse=True,
+        )
+        batch_labels = None
+        if self.growing:
+            batch_labels = res.labels if res.labels is not None else np.arange(res.counts.num_classes)
+            batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
+        return self._add_sparse_batch(res.counts, batch_labels, int(res.n_pairs), sample_weight is not None, kind)
+
+    def _add_sparse_batch(self, batch, batch_labels, n_pairs, weighted, kind) -> "ConfusionMatrix":
+        """Add a counted batch (SparseCounts, or a dense matrix) to the state under the lock."""
+        with self._lock:
+            n_seen = _check_n_samples(self._n_seen + n_pairs)
+            bound = _sum_bound(self._bound, None if weighted else n_pairs)
+            self._fold()
+            state = self._counts
+            labels, counts = self._combine(batch_labels, batch, in_place=self._owned)
+            # commit: nothing above touched the state
+            self._owned = counts is not state or self._owned
+            self._counts, self._labels = counts, labels
+            self._n_seen = n_seen
+            self._bound = bound if bound is not None and bound <= INT64_MAX else None
+            self._weighted = self._weighted or weighted
+            self._batches += 1
+            self._kind = self._kind or kind
+        return self
+
+    #: unweighted batches' cells not yet added (see _update_sparse), and how many
+    _pending = ()
+    _pending_pairs = 0
+
+    def _pend(self, cells, n_pairs, kind) -> bool:
+        """Keep a checked batch's cells for later when no sum can wrap; False: add it now."""
+        with self._lock:
+            bound = _sum_bound(self._bound, n_pairs)
+            if bound is None or bound > INT64_MAX or not self.is_sparse:
+                return False
+            n_seen = _check_n_samples(self._n_seen + n_pairs)
+            self._pending = [*self._pending, cells.codes]  # a new list: copies never share one
+            self._pending_pairs += cells.codes.size
+            self._n_seen, self._bound = n_seen, bound
+            self._batches += 1
+            self._kind = self._kind or kind
+            held = 0 if self._counts is None else self._counts.codes.size
+            if self._pending_pairs >= max(1 << 20, held):
+                self._fold()
+        return True
+
+    def _fold(self) -> None:
+        """Add the pending cells into the state (``_lock`` held); cannot fail: the host bound
+        proved every sum fits int64."""
+        if not self._pending:
+            return
+        C = self.labels.size
+        batch = SparseCounts.from_codes(np.concatenate(self._pending), C)
+        state = self._counts if self._counts is not None else SparseCounts.empty(C)
+        counts = state.add(batch, in_place=self._owned and state is self._counts)
+        self._owned = counts is not self._counts or self._owned
+        self._counts, self._pending, self._pending_pairs = counts, (), 0
+
+    def _combine(self, other_labels, other, in_place=False):
+        """(labels, counts) of the state plus ``other`` (SparseCounts, or a dense matrix) over
+        ``other_labels`` (growing; None: the fixed classes), held sparse or dense as
+        :meth:`_sparse_for` says for the result's size; ``_lock`` held. Nothing changed but,
+        with ``in_place`` (the state is this accumulator's alone), a sparse state whose
+        cells already list all of ``other``'s, added into once nothing can fail."""
+        state, labels = self._counts, self._labels
+        if self.growing:
+            old = labels
+            if old.size and other_labels.size and (old.dtype.kind in "US") != (other_labels.dtype.kind in "US"):
+                raise TypeError(
+                    f"Labels of one ConfusionMatrix must all be numbers or all strings; seen {old.dtype}, got "
+                    f"{other_labels.dtype}"
+                )
+            old, other_labels = common_integer_labels(old, np.asarray(other_labels), names=("labels seen so far", "new labels"))
+            labels = np.union1d(old, other_labels) if old.size else other_labels
+            size = labels.size
+        else:
+            size = self.labels.size
+        as_sparse = self._sparse_for(size)
+        if not as_sparse:  # a growing "auto" state still small: dense, as without sparse
+            other = other.to_dense() if isinstance(other, SparseCounts) else to_host(other)
+            if self.growing:
+                return self._grow(other_labels, other)
+            return labels, _add(None if state is None else _dense(state), other)
+        other = _as_sparse(other)
+        mine = SparseCounts.empty(size) if state is None else _as_sparse(state)
+        if self.growing:
+            other = other.relabel(np.searchsorted(labels, other_labels), size)
+            if state is not None:
+                mine = mine.relabel(np.searchsorted(labels, old), size)
+        return labels, mine.add(other, in_place=in_place and mine is state)
 
     def _add_cells(self, cells, n_pairs, kind) -> "ConfusionMatrix":
         """Add an unweighted, checked batch counted as :class:`Cells` (fixed classes, host):
@@ -526,6 +727,7 @@ class ConfusionMatrix(ThreadSafeState):
         # other's state is read under its lock and combined under ours, never both held:
         # a.merge(b) and b.merge(a) in two threads cannot deadlock
         with other._lock:
+            other._fold()
             o_counts, o_labels, o_deferred, o_seen, o_bound, o_weighted, o_kind = (
                 other._counts, other._labels, other._deferred, other._n_seen, other._bound, other._weighted, other._kind
             )
@@ -535,6 +737,16 @@ class ConfusionMatrix(ThreadSafeState):
             n_seen = _check_n_samples(self._n_seen + o_seen)
             bound = _sum_bound(self._bound, o_bound)
             cannot_wrap = bound is not None and bound <= INT64_MAX
+            if self.is_sparse or isinstance(o_counts, SparseCounts) or (self.growing and self.sparse == "auto"):
+                self._fold()
+                labels, counts = self._combine(o_labels if self.growing else None, o_counts)
+                self._deferred = merge_deferred(self._deferred, _is_float(self._counts), o_deferred, _is_float(o_counts))
+                self._counts, self._labels = counts, labels
+                self._owned = False  # may share arrays with other
+                self._n_seen, self._bound = n_seen, bound if cannot_wrap else None
+                self._weighted = self._weighted or o_weighted
+                self._kind = self._kind or o_kind
+                return self
             if self.growing:
                 labels, counts = self._grow(o_labels, o_counts, cannot_wrap)
             else:
@@ -557,6 +769,11 @@ class ConfusionMatrix(ThreadSafeState):
         of ``group``, e.g. after the last validation batch. NCCL groups reduce a CUDA copy.
         Returns self.
         """
+        if self.is_sparse:
+            raise TypeError(
+                "all_reduce sums dense (C, C) tensors; a sparse accumulator is merged instead: gather the pickled "
+                "accumulators (torch.distributed.all_gather_object) and sum() them"
+            )
         import torch  # deferred: only distributed training jobs need torch
         import torch.distributed as dist
 
@@ -614,18 +831,28 @@ class ConfusionMatrix(ThreadSafeState):
     def __eq__(self, other):
         if not isinstance(other, ConfusionMatrix):
             return NotImplemented
-        return (
-            self.ignore_index == other.ignore_index
-            and np.array_equal(self.labels, other.labels)
-            and np.array_equal(to_host(self._matrix()), to_host(other._matrix()))
-        )
+        if not (self.ignore_index == other.ignore_index and np.array_equal(self.labels, other.labels)):
+            return False
+        if self.is_sparse or other.is_sparse:
+            return self._sparse_counts() == other._sparse_counts()
+        return np.array_equal(to_host(self._matrix()), to_host(other._matrix()))
+
+    def _sparse_counts(self) -> SparseCounts:
+        """The counts as :class:`~fastcm.counts.sparse.SparseCounts`, whichever way they are held."""
+        with self._lock:
+            self._check_deferred()
+            self._fold()
+            if self._counts is None:
+                return SparseCounts.empty(self.labels.size)
+            return _as_sparse(self._counts)
 
     __hash__ = None
 
     def __repr__(self) -> str:
         classes = f"num_classes={self.num_classes}" if not self.growing else f"growing, {self.labels.size} labels"
         pending = ", checks pending" if self._deferred is not None else ""  # repr never reads the GPU
-        return f"ConfusionMatrix({classes}, n_samples={self._n_seen}{pending})"
+        held = ", sparse" if self.is_sparse else ""
+        return f"ConfusionMatrix({classes}, n_samples={self._n_seen}{held}{pending})"
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path) -> None:
@@ -638,11 +865,19 @@ class ConfusionMatrix(ThreadSafeState):
         """
         path = os.fspath(path)
         with self._lock:  # counts, labels and n_samples of one moment
-            counts = to_host(self._matrix())
+            self._check_deferred()
+            self._fold()
+            held = self._counts
+            if isinstance(held, SparseCounts):
+                counts = held.nonzero()
+                stored = {"format_version": np.array(_FORMAT_VERSION), "codes": counts.codes, "values": counts.values}
+                counts = counts.values
+            else:
+                counts = to_host(self._matrix())
+                stored = {"format_version": np.array(_DENSE_VERSION), "counts": counts}
             fields = {
                 "fastcm_format": np.array(_FORMAT),
-                "format_version": np.array(_FORMAT_VERSION),
-                "counts": counts,
+                **stored,
                 "labels": self.labels,
                 "mode": np.array("growing" if self.growing else ("labels" if self._fixed_labels is not None else "classes")),
                 "n_samples": np.array(self._n_seen, dtype=np.int64),
@@ -650,6 +885,8 @@ class ConfusionMatrix(ThreadSafeState):
                 "ignore_index": np.array(0 if self.ignore_index is None else self.ignore_index),
                 "weighted": np.array(bool(self._weighted)),
             }
+            if self.sparse is not False:
+                fields["sparse"] = np.array(str(self.sparse))
         check_finite_counts(counts, "counts")
         try:
             self._from_fields(ArraysInMemory(fields, path), self.backend)  # load's own checks
@@ -686,11 +923,16 @@ class ConfusionMatrix(ThreadSafeState):
         if version > _FORMAT_VERSION:
             raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
         labels_shape = field_shape(data, "labels", path)
-        counts_shape = field_shape(data, "counts", path)
-        if len(labels_shape) == 1 and counts_shape != labels_shape * 2:  # before reading either
-            raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts_shape} for {labels_shape[0]} labels")
-        labels = field(data, "labels", path, _saved_labels)
-        counts = field(data, "counts", path, lambda a: counts_array(a, 2))
+        sparse_mode = field(data, "sparse", path, _saved_sparse) if "sparse" in data else False
+        if version >= 2 and "codes" in data:
+            labels = field(data, "labels", path, _saved_labels)
+            counts = _saved_cells(data, path, labels.size)
+        else:
+            counts_shape = field_shape(data, "counts", path)
+            if len(labels_shape) == 1 and counts_shape != labels_shape * 2:  # before reading either
+                raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts_shape} for {labels_shape[0]} labels")
+            labels = field(data, "labels", path, _saved_labels)
+            counts = field(data, "counts", path, lambda a: counts_array(a, 2))
         mode = field(data, "mode", path, _saved_mode)
         ignore = field(data, "ignore_index", path, _saved_ignore) if field(data, "has_ignore", path, scalar_bool) else None
         n_samples = field(data, "n_samples", path, scalar_int)
@@ -699,21 +941,21 @@ class ConfusionMatrix(ThreadSafeState):
             raise ValueError(f"{path!r} is a damaged fastcm file: counts {counts.shape} for {labels.size} labels")
         if weighted is False:
             try:
-                check_unweighted_counts(counts, n_samples)
+                check_unweighted_counts(counts.values if isinstance(counts, SparseCounts) else counts, n_samples)
             except ValueError as exc:
                 raise ValueError(f"{path!r} is a damaged fastcm file: bad field 'counts' ({exc})") from None
         if mode == "growing" and labels.size > 1 and not (labels[1:] > labels[:-1]).all():
             raise ValueError(f"{path!r} is a damaged fastcm file: the labels of a growing accumulator are not sorted and distinct")
         if mode == "classes":
-            cm = cls(labels.size, ignore_index=ignore, backend=backend, like=like)
+            cm = cls(labels.size, ignore_index=ignore, backend=backend, like=like, sparse=sparse_mode)
         elif mode == "labels":
-            cm = cls(labels=labels, ignore_index=ignore, backend=backend, like=like)
+            cm = cls(labels=labels, ignore_index=ignore, backend=backend, like=like, sparse=sparse_mode)
         else:
-            cm = cls(ignore_index=ignore, backend=backend, like=like)
+            cm = cls(ignore_index=ignore, backend=backend, like=like, sparse=sparse_mode)
             cm._labels = labels
         cm._counts = counts if n_samples or counts.any() else None
         cm.n_samples = n_samples
-        cm._bound = _magnitude(cm._counts)
+        cm._bound = None if isinstance(counts, SparseCounts) else _magnitude(cm._counts)
         cm._weighted = weighted is not False
         return cm
 
@@ -826,4 +1068,5 @@ class ConfusionMatrix(ThreadSafeState):
         from ..answers.diagnose import diagnose
 
         names = kwargs.pop("target_names", None) or [str(v) for v in self.labels]
-        return diagnose(to_host(self._matrix()), target_names=names, **kwargs)
+        matrix = self._matrix()
+        return diagnose(matrix if self.is_sparse else to_host(matrix), target_names=names, **kwargs)

@@ -14,6 +14,7 @@ import numpy as np
 from ..backends.arrays import to_host
 from ..metrics import matrix as metrics
 from ..counts.confusion import count
+from ..counts.sparse import as_sparse_counts, is_sparse
 
 __all__ = ["Diagnosis", "Finding", "diagnose"]
 
@@ -67,6 +68,9 @@ def diagnose(
     Parameters
     ----------
     cm_or_y_true : (C, C) count matrix, or true labels (then ``y_pred`` is required)
+        A scipy.sparse matrix (``confusion_matrix(..., sparse=True)``, a sparse
+        accumulator's ``compute()``) is read without densifying it: the most confused pairs
+        come from its listed cells. Labels are counted sparse, so 10^6 classes fit.
     y_pred : array-like, optional
         Predicted labels when the first argument holds true labels.
     labels, target_names : optional
@@ -106,21 +110,27 @@ def diagnose(
     - Most confused: 'fraud' predicted as 'ok' 18 times (90.0% of 'fraud').
     """
     if y_pred is None:
-        cm = np.asarray(to_host(cm_or_y_true))
+        cm = cm_or_y_true if is_sparse(cm_or_y_true) else np.asarray(to_host(cm_or_y_true))
         if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
             raise ValueError(f"Expected a square (C, C) count matrix or y_true with y_pred, but got shape {cm.shape}")
         class_labels = np.arange(cm.shape[0]) if labels is None else np.asarray(labels)
     else:
-        res = count(cm_or_y_true, y_pred, labels=labels)
-        cm = np.asarray(to_host(res.counts))
+        res = count(cm_or_y_true, y_pred, labels=labels, sparse=True)  # the cells: any number of classes
+        counted = res.counts
+        cm = counted.to_dense() if counted.num_classes <= _DENSE_UP_TO else counted.to_scipy()
         class_labels = res.labels if res.labels is not None else np.arange(cm.shape[0])
     names = [str(n) for n in (target_names if target_names is not None else class_labels)]
     if len(names) != cm.shape[0]:
         raise ValueError(f"Expected {cm.shape[0]} target_names, but got {len(names)}")
-    m = cm.astype(np.float64)
-    support = m.sum(axis=1)
-    predicted = m.sum(axis=0)
-    total = float(m.sum())
+    if is_sparse(cm):
+        cells = as_sparse_counts(cm)
+        _, support, predicted = (a.astype(np.float64) for a in cells.class_sums())
+        total = float(support.sum())
+    else:
+        m = cm.astype(np.float64)
+        support = m.sum(axis=1)
+        predicted = m.sum(axis=0)
+        total = float(m.sum())
     findings = Diagnosis()
     if total == 0:
         findings.append(Finding("empty", "The confusion matrix is empty: no samples were counted.", {"total": 0}))
@@ -174,22 +184,39 @@ def diagnose(
     findings += _small_sample_findings(cm, names, support, present, level, max_interval_width)
     if train is not None:
         findings += _train_findings(cm, train, level, overfit_gap)
-    off = m.copy()
-    np.fill_diagonal(off, 0)
-    order = np.argsort(off, axis=None, kind="stable")[::-1][:top_confusions]
-    for flat in order:
-        i, j = divmod(int(flat), m.shape[0])
-        if off[i, j] <= 0 or off[i, j] / support[i] < min_confusion_share:
+    for i, j, n in _most_confused(cm, top_confusions):
+        if n <= 0 or n / support[i] < min_confusion_share:
             continue
         findings.append(
             Finding(
                 "confused_pair",
-                f"Most confused: {names[i]!r} predicted as {names[j]!r} {int(off[i, j])} times "
-                f"({_pct(off[i, j] / support[i])} of {names[i]!r}).",
-                {"true": names[i], "predicted": names[j], "count": float(off[i, j]), "share": float(off[i, j] / support[i])},
+                f"Most confused: {names[i]!r} predicted as {names[j]!r} {int(n)} times "
+                f"({_pct(n / support[i])} of {names[i]!r}).",
+                {"true": names[i], "predicted": names[j], "count": float(n), "share": float(n / support[i])},
             )
         )
     return findings
+
+
+#: labels given to ``diagnose`` are counted as cells; up to this many classes the matrix is
+#: then made dense (what the findings read fastest), beyond it stays sparse
+_DENSE_UP_TO = 1024
+
+
+def _most_confused(cm, top):
+    """The ``top`` largest off-diagonal cells as (row, column, count), largest first, ties
+    to the later cell in row-major order; a sparse matrix from its listed cells only."""
+    if is_sparse(cm):
+        cells = as_sparse_counts(cm)
+        rows, cols = cells.rows_cols()
+        off = rows != cols
+        values, codes = cells.values[off].astype(np.float64), cells.codes[off]
+        order = np.lexsort((codes, values))[::-1][:top]
+        return [(int(rows[off][k]), int(cols[off][k]), float(values[k])) for k in order]
+    off = cm.astype(np.float64)
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:top]
+    return [(*divmod(int(flat), cm.shape[0]), float(off.reshape(-1)[flat])) for flat in order]
 
 
 def _small_sample_findings(cm, names, support, present, level, max_width):
@@ -218,7 +245,8 @@ def _train_findings(test_cm, train, level, overfit_gap):
     """Overfitting and possible leakage, from the training matrix beside the test one."""
     from .intervals import confidence_interval
 
-    train_cm = np.asarray(to_host(train.compute() if hasattr(train, "compute") else train))
+    train_cm = train.compute() if hasattr(train, "compute") else train
+    train_cm = train_cm if is_sparse(train_cm) else np.asarray(to_host(train_cm))
     if train_cm.shape != test_cm.shape:
         raise ValueError(f"Expected a training matrix of the test matrix's shape {test_cm.shape}, but got {train_cm.shape}")
     if train_cm.sum() == 0:

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import matrix as _metrics
-from . import intervals as _intervals
 from ..backends.arrays import to_host
-from .intervals import confidence_interval
+from ..counts.sparse import is_sparse
+from .intervals import confidence_interval, percentile_interval, resampled_values
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
 
@@ -108,7 +108,8 @@ def _matrix_and_labels(cm):
     else:
         m = cm
         labels = None
-    m = to_host(m)  # synchronize! (CuPy, or an accumulator's compute() in the caller's type)
+    if not is_sparse(m):  # a scipy.sparse matrix (many classes) is read as it is
+        m = to_host(m)  # synchronize! (CuPy, or an accumulator's compute() in the caller's type)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
     if labels is None:
@@ -284,17 +285,15 @@ def _nanmean(per):
 def _macro_interval(m, name, rows, level, random_state, n_resamples=10_000):
     """Macro average over ``rows`` (classes undefined in a matrix left out, as
     ``zero_division=np.nan``) and its percentile-bootstrap lower bound, from the
-    per-class resampled values."""
+    per-class values of each resample (drawn jointly: recall 2C groups, F1 every cell)."""
     per = getattr(_metrics, name)(m, zero_division=np.nan)[rows]
-    values_fn = _intervals._FAST[name][0]
-    reads = _intervals._reads(name, "macro", joint=True)  # recall: 2C groups; f1: every cell
-    values = _intervals._fast_values(m, values_fn, n_resamples, np.random.default_rng(random_state),
-                                     {"zero_division": np.nan}, reads)[:, rows]
+    values = resampled_values(m, name, n_resamples=n_resamples, random_state=random_state,
+                              zero_division=np.nan)[:, rows]
     keep = ~np.isnan(values)
     count = keep.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         macro = np.where(count > 0, np.where(keep, values, 0.0).sum(axis=1) / count, np.nan)
-    return _nanmean(per), _intervals._percentiles(macro, level)[0]
+    return _nanmean(per), percentile_interval(macro, level)[0]
 
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")

@@ -3,7 +3,7 @@
 Drawing N i.i.d. (true, predicted) pairs with replacement from the evaluated pairs is the
 same as drawing the matrix from a multinomial over its cells with probabilities
 ``cm / N``: the bootstrap never touches the predictions again, and each resample costs
-work in the number of non-zero cells, not in N.
+work in the number of groups it draws, not in N.
 
 Methods
 -------
@@ -41,22 +41,30 @@ every entry is a non-negative whole number and is then read as frequency weights
 of 3 is three i.i.d. samples); any other float matrix raises a ValueError, since the
 individual weights an interval would need are not in the matrix.
 
-Speed: a resample draws only what the metric reads (``_reads``), each exactly:
+Sparse matrices: a 2-D scipy.sparse array or matrix (``confusion_matrix(..., sparse=True)``)
+is read through its diagonal, row and column sums and its non-zero cells, never densified
+(a callable metric or a weighted kappa, which need whole matrices, densify one up to
+4096 classes and refuse beyond). Estimates of named metrics on a sparse matrix come from
+those sums (the same formulas as on a dense one, to rounding).
+
+Speed: a resample draws only what the metric reads, each draw exact (a multinomial, never
+an approximation), by the host backend's ``multinomial_sums`` (numba: conditional binomials
+for groups of 16 counts or more, the rest sample by sample; numpy's multinomial without
+numba):
 
 * macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
-    macro precision its diagonal and column sum: one multinomial over 2C groups per
-    resample, vectorised in numpy (O(B * C), no compiled kernel);
+  macro precision its diagonal and column sum: one multinomial over 2C groups;
 * a per-class value that is not a proportion (``fbeta``, ``beta`` other than 0, 1, inf)
-    reads each class's own (tp, fp, fn, tn): a multinomial over 4 groups per class, exact
-    for each class's interval (numpy, O(B * C));
+  reads each class's own (tp, fp, fn, rest): a multinomial over 4 groups per class, exact
+  for each class's interval;
 * what combines classes through both sums (macro F1, IoU, specificity, weighted
-    precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
-    only a draw of every non-zero cell gives: numpy's multinomial up to 2**24 resamples x
-    cells (no compiled kernel), beyond it a compiled kernel on the host (a CuPy matrix
-    is copied there, ``# synchronize!``) draws cells holding at least 16 counts by
-    sequential binomials and the others sample by sample from an alias table, so a
-    resample costs at most ~16 draws per non-zero cell however large N is;
+  precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
+  only a draw of every non-zero cell gives;
+* :func:`confidence_intervals` evaluates several metrics on one draw (``report(ci=)``);
 * a callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
+
+At 1,000 classes and B = 10,000 each of these takes well under the 2 s that issue 32 asks
+for (``python -m benchmarks --select intervals``; figures in docs/performance.md).
 
 Examples
 --------
@@ -78,29 +86,31 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import numbers
+import sys
 import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
+from .. import backends
 from ..metrics import matrix as _metrics
 from ..backends.arrays import to_host
 
-__all__ = ["METHODS", "Interval", "confidence_interval"]
+__all__ = ["METHODS", "Interval", "confidence_interval", "confidence_intervals", "percentile_interval",
+           "resampled_values"]
 
 METHODS = ("bootstrap", "wilson", "clopper-pearson")
 
-#: cells with at least this many counts are drawn by one binomial each (numba's takes
-#: ~70 ns, ~20 single samples from the alias table); lighter cells sample by sample
-_HEAVY = 16
+#: resampled blocks are drawn and evaluated this many (resample, column) elements at a
+#: time (bounded temporaries: ~16 MB of int64 draws)
+_BLOCK = 1 << 21
 
-#: resampled (B, C) blocks are evaluated this many elements at a time (bounded temporaries)
-_BLOCK = 1 << 20
+#: a sparse matrix is densified (for a callable metric, a weighted kappa) up to this many classes
+_DENSIFY_MAX_CLASSES = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,35 +156,105 @@ class Interval:
 
 
 # -- inputs ------------------------------------------------------------------------------
-def _counts_matrix(cm) -> np.ndarray:
-    """``cm`` (numpy, CuPy, torch, JAX, TensorFlow, or anything with ``.compute()``) as a
-    host int64 count matrix."""
-    if hasattr(cm, "compute") and hasattr(cm, "labels"):
-        cm = cm.compute()
-    m = to_host(cm)  # synchronize! (a GPU matrix)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
-    if m.dtype.kind == "b":
-        return m.astype(np.int64)
-    if m.dtype.kind in "iu":
-        if m.size and m.min() < 0:
-            raise ValueError(f"Expected non-negative counts, but the matrix holds {m.min()}")
-        if m.dtype == np.uint64 and m.size and m.max() > np.iinfo(np.int64).max:
+def _checked_counts(values) -> np.ndarray:
+    """Host count values (a dense matrix, or a sparse one's stored values) as int64, or the
+    ValueError / TypeError saying why they are not counts."""
+    if values.dtype.kind == "b":
+        return values.astype(np.int64)
+    if values.dtype.kind in "iu":
+        if values.size and values.min() < 0:
+            raise ValueError(f"Expected non-negative counts, but the matrix holds {values.min()}")
+        if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
             raise ValueError("Expected counts below 2**63, but the matrix holds larger ones")
-        total = int(m.sum(dtype=object)) if m.size else 0
+        top = int(values.max()) if values.size else 0
+        # an int64 sum cannot overflow below this; past it Python's integers add exactly
+        total = int(values.sum(dtype=np.int64)) if top * values.size < 2**62 else int(values.sum(dtype=object))
         if total >= 2**62:
             raise ValueError(f"Expected a total count below 2**62, but the matrix holds {total}")
-        return m.astype(np.int64, copy=False)
-    if m.dtype.kind == "f":
-        whole = np.isfinite(m).all() and (m >= 0).all() and (m == np.floor(m)).all() and (m < 2.0**53).all()
+        return values.astype(np.int64, copy=False)
+    if values.dtype.kind == "f":
+        whole = (np.isfinite(values).all() and (values >= 0).all() and (values == np.floor(values)).all()
+                 and (values < 2.0**53).all())
         if not whole:
             raise ValueError(
                 "Confidence intervals need counts: this float (weighted) matrix holds values that are not "
                 "non-negative whole numbers, and the individual sample weights an interval would need are not "
                 "in the matrix. Whole-number float matrices are read as frequency weights."
             )
-        return m.astype(np.int64)
-    raise TypeError(f"Expected a numeric count matrix, but got dtype {m.dtype}")
+        return _checked_counts(values.astype(np.int64))
+    raise TypeError(f"Expected a numeric count matrix, but got dtype {values.dtype}")
+
+
+def _is_scipy_sparse(a) -> bool:
+    sparse = sys.modules.get("scipy.sparse")  # asked without importing scipy
+    return sparse is not None and sparse.issparse(a)
+
+
+class _Counts:
+    """What an interval reads of a (C, C) count matrix: each class's diagonal, row and
+    column sums (int64), the total, the non-zero cells, and the dense matrix when the
+    caller passed one (a scipy.sparse matrix stays sparse)."""
+
+    def __init__(self, cm):
+        if hasattr(cm, "compute") and hasattr(cm, "labels"):
+            cm = cm.compute()
+        if _is_scipy_sparse(cm):
+            if len(cm.shape) != 2 or cm.shape[0] != cm.shape[1]:
+                raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(cm.shape)}")
+            coo = cm.tocoo(copy=True)
+            coo.sum_duplicates()
+            values = _checked_counts(np.asarray(coo.data))
+            keep = values != 0
+            self._cells = (np.asarray(coo.row, dtype=np.int64)[keep], np.asarray(coo.col, dtype=np.int64)[keep],
+                           values[keep])
+            self.c = int(cm.shape[0])
+            self.dense = None
+            rows, cols, values = self._cells
+            self.tp, self.true, self.pred = (np.zeros(self.c, dtype=np.int64) for _ in range(3))
+            diagonal = rows == cols
+            self.tp[rows[diagonal]] = values[diagonal]  # cells are unique after sum_duplicates
+            np.add.at(self.true, rows, values)
+            np.add.at(self.pred, cols, values)
+        else:
+            m = to_host(cm)  # synchronize! (a GPU matrix)
+            if m.ndim != 2 or m.shape[0] != m.shape[1]:
+                raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(m.shape)}")
+            m = _checked_counts(m)
+            self.c = int(m.shape[0])
+            self.dense = m
+            self._cells = None
+            self.tp = np.diagonal(m).astype(np.int64)
+            self.true, self.pred = m.sum(axis=1, dtype=np.int64), m.sum(axis=0, dtype=np.int64)
+        self.n = int(self.true.sum())
+
+    def cells(self):
+        """(rows, columns, counts) of the non-zero cells."""
+        if self._cells is None:
+            rows, cols = np.nonzero(self.dense)
+            self._cells = (rows.astype(np.int64), cols.astype(np.int64), self.dense[rows, cols])
+        return self._cells
+
+    def sums(self):
+        """(tp, fp, fn, tn) as (1, C) float64 arrays, and N: the metrics' evaluators' input."""
+        tp = self.tp.astype(np.float64)
+        fp, fn = self.pred - self.tp, self.true - self.tp
+        tn = self.n - self.tp - fp - fn
+        return tp[None], fp.astype(np.float64)[None], fn.astype(np.float64)[None], tn.astype(np.float64)[None], \
+            float(self.n)
+
+    def matrix(self):
+        """The dense matrix (a sparse one densified up to ``_DENSIFY_MAX_CLASSES`` classes)."""
+        if self.dense is None:
+            if self.c > _DENSIFY_MAX_CLASSES:
+                raise ValueError(
+                    f"This metric needs whole resampled matrices, and this sparse matrix has {self.c} classes "
+                    f"(densified up to {_DENSIFY_MAX_CLASSES}): use a named metric, which reads only the per-class "
+                    "sums and the non-zero cells"
+                )
+            rows, cols, values = self.cells()
+            self.dense = np.zeros((self.c, self.c), dtype=np.int64)
+            self.dense[rows, cols] = values
+        return self.dense
 
 
 def _check_options(level, method, n_resamples):
@@ -338,155 +418,162 @@ def _resolve(metric):
     )
 
 
-# -- the resampling kernel ----------------------------------------------------------------------
-def _draw_loop(seeds, n, h_row, h_col, h_cond, l_row, l_col, l_diag, l_prob, l_alias, d, R, S):
-    """Per resample b: diagonal, row and column sums of a Multinomial(n, cells) draw.
+# -- drawing what a metric reads ----------------------------------------------------------------
+def _reads(name, average, joint):
+    """What a metric reads of a resample, so that only that is drawn.
 
-    Heavy cells by sequential conditional binomials (numba's generator, reseeded with the
-    resample's seed), what is left sample by sample from the light cells' alias table
-    (splitmix64 from the same seed), so a resample does not depend on the thread that drew it.
+    ``"rows"``: each class's diagonal and row sum (recall, fnr, balanced accuracy, and
+    their averages), a multinomial over 2C groups; ``"cols"``: diagonal and column sum
+    (precision, and its macro average); ``"classes"``: each class's own (tp, fp, fn, rest),
+    a multinomial over 4 groups per class, exact for per-class values but not for a
+    combination across classes (``joint``); ``"cells"``: the joint (diagonal, row, column)
+    sums of the whole matrix, which only a draw of every non-zero cell gives.
     """
-    k_light = l_row.shape[0]
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
-    for b in range(seeds.shape[0]):
-        left = n
-        if h_row.shape[0]:
-            np.random.seed(seeds[b])
-        for h in range(h_row.shape[0]):
-            if left == 0:
-                break
-            p = h_cond[h]
-            x = left if p >= 1.0 else np.random.binomial(left, p)
-            left -= x
-            i = h_row[h]
-            j = h_col[h]
-            R[b, i] += x
-            S[b, j] += x
-            if i == j:
-                d[b, i] += x
-        if k_light == 0:
-            continue
-        state = np.uint64(seeds[b]) * m2
-        for _ in range(left):
-            state += golden
-            z = state
-            z = (z ^ (z >> np.uint64(30))) * m1
-            z = (z ^ (z >> np.uint64(27))) * m2
-            z = z ^ (z >> np.uint64(31))
-            u = (z >> np.uint64(11)) * (k_light / 9007199254740992.0)  # uniform in [0, k_light)
-            k = min(int(u), k_light - 1)
-            k = l_alias[k] if u - k >= l_prob[k] else k  # a select, not a branch: the test is a coin flip
-            i = l_row[k]
-            R[b, i] += 1
-            S[b, l_col[k]] += 1
-            d[b, i] += l_diag[k]
+    if name in ("recall", "fnr", "balanced_accuracy") and average != "micro":
+        return "rows"
+    if name == "precision" and average in (None, "binary", "macro"):
+        return "cols"
+    if average in (None, "binary") and not joint and name in _FAST and _FAST[name][1] is not None:
+        return "classes"
+    return "cells"
 
 
-def _alias_loop(p, prob, alias, small, large):
-    """Vose's alias table for probabilities ``p`` (summing to 1)."""
-    k = p.shape[0]
-    ns = 0
-    nl = 0
-    scaled = p * k
-    for i in range(k):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
+def _covering(reads):
+    """One draw that serves every metric of ``reads``: the common one, else every cell."""
+    reads = set(reads)
+    return reads.pop() if len(reads) == 1 else "cells"
+
+
+def _groups(counts, reads):
+    """The multinomial a ``reads`` draw makes: (group counts, segments, targets, width).
+
+    Columns of a draw: ``[tp | fn]`` (rows), ``[tp | fp]`` (cols), ``[tp | fp | fn]``
+    (classes, cells); C each.
+    """
+    c = counts.c
+    every = np.arange(c)
+    if reads in ("rows", "cols"):
+        other = (counts.true if reads == "rows" else counts.pred) - counts.tp
+        return np.concatenate([counts.tp, other]), np.array([0, 2 * c]), np.arange(2 * c)[:, None], 2 * c
+    if reads == "classes":  # class i: (tp, fp, fn, rest) of its own multinomial over N
+        fp, fn = counts.pred - counts.tp, counts.true - counts.tp
+        groups = np.stack([counts.tp, fp, fn, counts.n - counts.tp - fp - fn], axis=1).ravel()
+        targets = np.stack([every, c + every, 2 * c + every, np.full(c, -1)], axis=1).reshape(-1, 1)
+        return groups, np.arange(0, 4 * c + 1, 4), targets, 3 * c
+    rows, cols, values = counts.cells()
+    diagonal = rows == cols
+    # a diagonal cell is its class's tp; any other adds to its column's fp and its row's fn
+    targets = np.stack([np.where(diagonal, rows, c + cols), np.where(diagonal, -1, 2 * c + rows)], axis=1)
+    return values, np.array([0, values.size]), targets, 3 * c
+
+
+def _work(groups):
+    """A draw's cost in samples: a group costs its counts up to 16, then one binomial (the
+    numba kernel's split, where a binomial costs about as much as 16 single samples)."""
+    return int(np.minimum(groups, 16).sum())
+
+
+def _cheaper(counts, reads):
+    """``"classes"`` or ``"cells"`` for a per-class metric, whichever draws less: both give
+    each class's exact (tp, fp, fn), but 4 heavy groups per class can cost more than the
+    cells (a large C with few confusions, where most cells hold a count or two)."""
+    if reads != "classes":
+        return reads
+    return min(("classes", "cells"), key=lambda r: _work(_groups(counts, r)[0]))
+
+
+def _sampler():
+    """The host backend's ``multinomial_sums`` (numba's kernel where numba is installed)."""
+    be = backends.get(backends.select("auto"))
+    return backends.contract.entry(be, "multinomial_sums")
+
+
+def _seeds(n_resamples, rng):
+    """One seed per resample, drawn up front: resample b depends on ``seeds[b]`` alone, not
+    on the blocks or threads that draw it."""
+    return rng.integers(0, 2**63, size=n_resamples, dtype=np.int64).astype(np.uint64)
+
+
+def _resampled_blocks(counts, reads, n_resamples, rng):
+    """Blocks of (tp, fp, fn, tn) float64 (b, C) arrays of resamples; what ``reads`` does
+    not draw is NaN (the metric does not read it)."""
+    c, n = counts.c, counts.n
+    groups, segments, targets, width = _groups(counts, reads)
+    seeds = _seeds(n_resamples, rng)
+    draw = _sampler()
+    step = max(1, _BLOCK // max(1, width))
+    for a in range(0, n_resamples, step):
+        out = draw(groups, segments, targets, width, seeds[a:a + step]).astype(np.float64)
+        nan = np.full((out.shape[0], c), np.nan)
+        tp, second = out[:, :c], out[:, c:2 * c]
+        if reads == "rows":
+            yield tp, nan, second, nan
+        elif reads == "cols":
+            yield tp, second, nan, nan
         else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        nl -= 1
-        g = large[nl]
-        prob[s] = scaled[s]
-        alias[s] = g
-        scaled[g] = scaled[g] + scaled[s] - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-        alias[large[i]] = large[i]
-    for i in range(ns):  # rounding leftovers
-        prob[small[i]] = 1.0
-        alias[small[i]] = small[i]
+            fn = out[:, 2 * c:]
+            yield tp, second, fn, n - tp - second - fn
 
 
-@functools.cache
-def _kernels():
-    from ..backends.numba_cpu import _jit
-
-    return _jit, _jit.jit(_draw_loop), _jit.jit(_alias_loop)
-
-
-#: at most this many resamples x non-zero cells are drawn by numpy's multinomial (no
-#: compiled kernel, so a first call compiles nothing); more by the numba kernel below
-_NUMPY_CELLS = 1 << 24
-
-
-def _resample_sums_numpy(m, rows, cols, counts, n, n_resamples, rng):
-    """:func:`_resample_sums` by numpy's multinomial over the non-zero cells, summed by row,
-    column and diagonal with ``reduceat`` (cells grouped by row, then by column)."""
-    c = m.shape[0]
-    dtype = np.int32 if n < 2**31 else np.int64
-    draws = rng.multinomial(n, counts / n, size=n_resamples).astype(dtype, copy=False)  # (B, k)
-    d, R, S = (np.zeros((n_resamples, c), dtype) for _ in range(3))
-    for index, out in ((rows, R), (cols, S)):
-        order = np.argsort(index, kind="stable")
-        keys = index[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        out[:, keys[starts]] = np.add.reduceat(draws[:, order], starts, axis=1)
-    diagonal = np.flatnonzero(rows == cols)
-    d[:, rows[diagonal]] = draws[:, diagonal]
-    return d, R, S
+def _evaluated(counts, evaluators, n_resamples, rng, reads):
+    """Each ``(values_fn, kwargs)`` of ``evaluators`` on every resample of one draw that
+    reads ``reads``: a list of (B,) or (B, C) arrays."""
+    n = float(counts.n)
+    outs = [None] * len(evaluators)
+    a = 0
+    for tp, fp, fn, tn in _resampled_blocks(counts, reads, n_resamples, rng):
+        for k, (values_fn, kwargs) in enumerate(evaluators):
+            v = values_fn(tp, fp, fn, tn, n, **kwargs)
+            if outs[k] is None:
+                outs[k] = np.empty((n_resamples,) + v.shape[1:])
+            outs[k][a:a + tp.shape[0]] = v
+        a += tp.shape[0]
+    return outs
 
 
-def _resample_sums(m, n_resamples, rng):
-    """(d, R, S): (B, C) diagonal, row sums and column sums of B multinomial resamples of ``m``."""
-    c = m.shape[0]
+def _matrix_values(counts, fn, n_resamples, rng, kwargs):
+    """The metric on every resampled matrix, one call each (callables, weighted kappa)."""
+    m = counts.matrix()
     n = int(m.sum())
-    rows, cols = np.nonzero(m)
-    counts = m[rows, cols]
-    if n and n_resamples * counts.size <= _NUMPY_CELLS and n < 2**62:
-        return _resample_sums_numpy(m, rows, cols, counts, n, n_resamples, rng)
-    jit, draw, alias_table = _kernels()
-    heavy = counts >= _HEAVY
-    order = np.argsort(-counts[heavy], kind="stable")
-    h_row, h_col, h_count = rows[heavy][order], cols[heavy][order], counts[heavy][order]
-    before = np.concatenate([[0], np.cumsum(h_count)[:-1]])
-    h_cond = h_count / np.maximum(n - before, 1).astype(np.float64)  # exact counts, one rounding each
-    l_row, l_col, l_count = rows[~heavy], cols[~heavy], counts[~heavy]
-    if l_count.size == 0 and h_cond.size:
-        h_cond[-1] = 1.0
-    k = l_count.size
-    prob, alias = np.ones(k), np.arange(k, dtype=np.int64)
-    if k:
-        alias_table(l_count / l_count.sum(), prob, alias, np.empty(k, np.int64), np.empty(k, np.int64))
-    dtype = np.int32 if n < 2**31 else np.int64
-    d, R, S = (np.zeros((n_resamples, c), dtype) for _ in range(3))
-    seeds = rng.integers(0, 2**32, size=n_resamples, dtype=np.int64)
-    args = (np.int64(n), h_row.astype(np.int64), h_col.astype(np.int64), h_cond, l_row.astype(np.int64),
-            l_col.astype(np.int64), (l_row == l_col).astype(d.dtype), prob, alias)
-
-    def task(a, b):
-        if b > a:
-            draw(seeds[a:b], *args, d[a:b], R[a:b], S[a:b])
-
-    parts = max(1, min(jit.num_threads(), n_resamples // 64))
-    jit.run_parallel(task, jit.split(n_resamples, parts))
-    return d, R, S
+    flat = m.ravel()
+    cells = np.flatnonzero(flat)
+    out = []
+    if n == 0:
+        draws = np.zeros((n_resamples, 0), dtype=np.int64)
+    else:
+        draws = rng.multinomial(n, flat[cells] / n, size=n_resamples)
+    resampled = np.zeros(flat.size, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero_division warnings of single resamples
+        for row in draws:
+            resampled[cells] = row
+            out.append(np.asarray(fn(resampled.reshape(m.shape), **kwargs), dtype=np.float64))
+    return np.stack(out)
 
 
 # -- quantiles ------------------------------------------------------------------------------------
-def _percentiles(values, level):
-    """The percentile interval of ``values`` (B,) or (B, C) over axis 0, NaN values left out."""
+def percentile_interval(values, level):
+    """The percentile interval of resampled ``values`` at ``level``, NaN values left out.
+
+    Parameters
+    ----------
+    values : array of shape (B,) or (B, C)
+        Resampled values of a metric (as :func:`resampled_values` returns them).
+    level : float
+        Nominal coverage, strictly between 0 and 1.
+
+    Returns
+    -------
+    (low, high)
+        The ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles over axis 0 (numpy's
+        ``"linear"``): floats for (B,), arrays of C for (B, C); NaN where every value is.
+
+    Examples
+    --------
+    >>> percentile_interval(np.arange(101.0), 0.5)
+    (25.0, 75.0)
+    """
+    values = np.asarray(values, dtype=np.float64)
     q = [(1 - level) / 2, (1 + level) / 2]
     nan = np.isnan(values)
     if values.ndim == 1:
@@ -519,133 +606,59 @@ def _split_kwargs(fn, kwargs):
     return kwargs
 
 
-def _bootstrap(m, name, fn, fast, level, n_resamples, rng, kwargs):
-    estimate = fn(m, **kwargs)
-    estimate = np.asarray(estimate, dtype=np.float64) if np.ndim(estimate) else float(estimate)
-    values = None
-    if fast is not None:
-        values_fn, undefined_fn = fast
+def _estimate(counts, fn, fast, kwargs):
+    """The metric on the observed matrix: the metric itself on a dense one; on a sparse one
+    the fast evaluator on its per-class sums (no dense matrix)."""
+    if counts.dense is None and fast is not None:
         try:
-            reads = _reads(name, kwargs.get("average"), joint=False)
-            values = _fast_values(m, values_fn, n_resamples, rng, kwargs, reads)
+            with np.errstate(all="ignore"):
+                return fast[0](*counts.sums(), **kwargs)[0]
         except _NeedsMatrices:
-            values = None
-    if values is None:
-        values = _matrix_values(m, fn, n_resamples, rng, kwargs)
-        undefined = None
-    else:
-        obs = _observed_sums(m)
-        undefined = undefined_fn(*obs, **kwargs) if undefined_fn is not None else None
-        if undefined is not None:
-            undefined = undefined[0]
-    low, high = _percentiles(values, level)
+            pass
+    return fn(counts.matrix(), **kwargs)
+
+
+def _as_estimate(value):
+    return np.asarray(value, dtype=np.float64) if np.ndim(value) else float(value)
+
+
+def _fast_plan(counts, name, fast, kwargs, joint):
+    """(reads, values_fn) of a named metric, or None when it needs whole matrices."""
+    if fast is None:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            fast[0](*counts.sums(), **kwargs)  # a weighted kappa raises _NeedsMatrices here, before any draw
+    except _NeedsMatrices:
+        return None
+    return _reads(name, kwargs.get("average"), joint=joint), fast[0]
+
+
+def _bounded(counts, estimate, values, level, fast, kwargs, method="bootstrap"):
+    """The Interval of ``estimate`` from resampled ``values``: NaN where the observed matrix
+    leaves the metric undefined."""
+    low, high = percentile_interval(values, level)
+    undefined = None
+    if fast is not None and fast[1] is not None:
+        undefined = fast[1](*counts.sums(), **kwargs)
+        undefined = None if undefined is None else undefined[0]
     if np.ndim(estimate):
         low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         bad = np.isnan(estimate) if undefined is None else (undefined | np.isnan(estimate))
         low, high = np.where(bad, np.nan, low), np.where(bad, np.nan, high)
     elif math.isnan(estimate) or (undefined is not None and bool(undefined)):
         low, high = math.nan, math.nan
-    return Interval(estimate, low, high, float(level), "bootstrap")
+    return Interval(estimate, low, high, float(level), method)
 
 
-def _observed_sums(m):
-    x = m.astype(np.float64)
-    tp = np.diagonal(x).copy()
-    pred, true = x.sum(axis=0), x.sum(axis=1)
-    fp, fn = pred - tp, true - tp
-    n = float(true.sum())
-    return tp[None], fp[None], fn[None], (n - tp - fp - fn)[None], n
-
-
-def _reads(name, average, joint):
-    """What a metric reads of a resample, so that only that is drawn.
-
-    ``"rows"``: each class's diagonal and row sum (recall, fnr, balanced accuracy, and
-    their averages), a multinomial over 2C groups; ``"cols"``: diagonal and column sum
-    (precision, and its macro average); ``"classes"``: each class's own (tp, fp, fn, tn),
-    a multinomial over 4 groups per class, exact for per-class values but not for a
-    combination across classes (``joint``); ``"cells"``: the joint (diagonal, row, column)
-    sums of the whole matrix, which only a draw of every non-zero cell gives.
-    """
-    if name in ("recall", "fnr", "balanced_accuracy") and average != "micro":
-        return "rows"
-    if name == "precision" and average in (None, "binary", "macro"):
-        return "cols"
-    if average in (None, "binary") and not joint and name in _FAST and _FAST[name][1] is not None:
-        return "classes"
-    return "cells"
-
-
-def _draw_groups(counts, n, size, rng):
-    """(size, G) draws of Multinomial(n, counts / n) over G groups; empty groups stay 0."""
-    out = np.zeros((size, counts.size), dtype=np.int64)
-    nz = np.flatnonzero(counts)
-    if nz.size and n:
-        out[:, nz] = rng.multinomial(n, counts[nz] / n, size=size)
-    return out
-
-
-def _resampled_blocks(m, reads, n_resamples, rng):
-    """Blocks of (tp, fp, fn, tn) float64 (b, C) arrays of resamples; what ``reads`` does not
-    draw is NaN (the metric does not read it)."""
-    c = m.shape[0]
-    n = int(m.sum())
-    tp0 = np.diagonal(m).astype(np.int64)
-    true0, pred0 = m.sum(axis=1, dtype=np.int64), m.sum(axis=0, dtype=np.int64)
-    step = max(1, _BLOCK // max(1, 4 * c))
-    if reads == "cells":
-        d, R, S = _resample_sums(m, n_resamples, rng)
-    for a in range(0, n_resamples, step):
-        b = min(step, n_resamples - a)
-        nan = np.full((b, c), np.nan)
-        if reads == "cells":
-            tp, true, pred = (x[a:a + b].astype(np.float64) for x in (d, R, S))
-            yield tp, pred - tp, true - tp, n - true - pred + tp
-        elif reads in ("rows", "cols"):
-            other = (true0 if reads == "rows" else pred0) - tp0
-            g = _draw_groups(np.concatenate([tp0, other]), n, b, rng).astype(np.float64)
-            tp, off = g[:, :c], g[:, c:]
-            yield (tp, nan, off, nan) if reads == "rows" else (tp, off, nan, nan)
-        else:  # each class's (tp, fp, fn, tn) on its own: the marginal of every class is exact
-            fp0, fn0 = pred0 - tp0, true0 - tp0
-            groups = np.stack([tp0, fp0, fn0, n - tp0 - fp0 - fn0], axis=1) / max(n, 1)
-            g = rng.multinomial(n, groups, size=(b, c)).astype(np.float64) if n else np.zeros((b, c, 4))
-            yield g[..., 0], g[..., 1], g[..., 2], g[..., 3]
-
-
-def _fast_values(m, values_fn, n_resamples, rng, kwargs, reads="cells"):
-    """The metric on every resample, from the per-class sums ``reads`` draws; (B,) or (B, C)."""
-    n = float(m.sum())
-    # a weighted kappa raises _NeedsMatrices here, before anything is drawn
-    values_fn(*_observed_sums(m)[:4], n, **kwargs)
-    out = None
-    a = 0
-    for tp, fp, fn, tn in _resampled_blocks(m, reads, n_resamples, rng):
-        v = values_fn(tp, fp, fn, tn, n, **kwargs)
-        if out is None:
-            out = np.empty((n_resamples,) + v.shape[1:])
-        out[a:a + tp.shape[0]] = v
-        a += tp.shape[0]
-    return out
-
-
-def _matrix_values(m, fn, n_resamples, rng, kwargs):
-    """The metric on every resampled matrix, one call each (callables, weighted kappa)."""
-    n = int(m.sum())
-    flat = m.ravel()
-    cells = np.flatnonzero(flat)
-    out = []
-    if n == 0:
-        draws = np.zeros((n_resamples, 0), dtype=np.int64)
-    else:
-        draws = rng.multinomial(n, flat[cells] / n, size=n_resamples)
-    resampled = np.zeros(flat.size, dtype=np.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zero_division warnings of single resamples
-        for row in draws:
-            resampled[cells] = row
-            out.append(np.asarray(fn(resampled.reshape(m.shape), **kwargs), dtype=np.float64))
-    return np.stack(out)
+def _bootstrap(counts, name, fn, fast, level, n_resamples, rng, kwargs):
+    estimate = _as_estimate(_estimate(counts, fn, fast, kwargs))
+    plan = _fast_plan(counts, name, fast, kwargs, joint=False)
+    if plan is None:
+        return _bounded(counts, estimate, _matrix_values(counts, fn, n_resamples, rng, kwargs), level, None, kwargs)
+    reads, values_fn = plan
+    values = _evaluated(counts, [(values_fn, kwargs)], n_resamples, rng, _cheaper(counts, reads))[0]
+    return _bounded(counts, estimate, values, level, fast, kwargs)
 
 
 def _closed_name(name, kwargs):
@@ -665,7 +678,7 @@ def _closed_name(name, kwargs):
     return None
 
 
-def _proportion_counts(m, name, kwargs):
+def _proportion_counts(counts, name, kwargs):
     """(k, m, scalar, to_metric) of a closed-form interval: per class, class 1
     (``average="binary"``) or scalar; ``to_metric`` maps bounds of the proportion ``k / m``
     to bounds of the metric (an increasing or decreasing function)."""
@@ -677,12 +690,12 @@ def _proportion_counts(m, name, kwargs):
         )
     average = kwargs.get("average")
     if closed == "accuracy" or average == "micro":
-        trace, n = float(np.trace(m)), float(m.sum())
+        trace, n = float(counts.tp.sum()), float(counts.n)
         k, den = np.array([trace]), np.array([n])
         if closed == "accuracy":
             return k, den, True, None
         values_fn = _FAST[name][0]
-        c = m.shape[0]
+        c = counts.c
 
         def micro(p):  # the micro average at accuracy p: every class's sums are functions of the trace
             t = (p * n)[:, None]
@@ -691,7 +704,7 @@ def _proportion_counts(m, name, kwargs):
                 return values_fn(t, n - t, n - t, (c - 2) * n + t, n, **kwargs)
 
         return k, den, True, micro
-    tp, fp, fn, tn, _ = _observed_sums(m)
+    tp, fp, fn, tn, _ = counts.sums()
     pick = _RATES["iou" if closed == "f1" else closed]
     k, den = (a[0] for a in pick(tp, fp, fn, tn))
     to_metric = (lambda j: 2 * j / (1 + j)) if closed == "f1" else None
@@ -726,9 +739,9 @@ def _clopper_pearson(k, m, level):
     return low, high
 
 
-def _closed_form(m, name, fn, level, method, kwargs):
-    estimate = fn(m, **kwargs)
-    k, den, scalar, to_metric = _proportion_counts(m, name, kwargs)
+def _closed_form(counts, name, fn, fast, level, method, kwargs):
+    estimate = _estimate(counts, fn, fast, kwargs)
+    k, den, scalar, to_metric = _proportion_counts(counts, name, kwargs)
     low, high = (_wilson if method == "wilson" else _clopper_pearson)(k, den, level)
     if to_metric is not None:
         low, high = to_metric(low), to_metric(high)
@@ -740,15 +753,28 @@ def _closed_form(m, name, fn, level, method, kwargs):
     return Interval(np.asarray(estimate, dtype=np.float64), low, high, float(level), method)
 
 
+def _interval(counts, name, fn, fast, level, method, n_resamples, rng, kwargs):
+    if method == "bootstrap" and fast is not None and _closed_name(name, kwargs) is not None:
+        # a proportion: the percentile bootstrap collapses to a point at 0 or 1 and under-covers
+        # at small counts; the Wilson score interval keeps its level there (no draw needed)
+        return _closed_form(counts, name, fn, fast, level, "wilson", kwargs)
+    if method == "bootstrap":
+        return _bootstrap(counts, name, fn, fast, level, n_resamples, rng, kwargs)
+    if fast is None:
+        raise ValueError(f"method={method!r} needs a named proportion metric, not a callable: use method='bootstrap'")
+    return _closed_form(counts, name, fn, fast, level, method, kwargs)
+
+
 def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
                         **metric_kwargs):
     """A metric of a confusion matrix with its confidence interval, from the counts alone.
 
     Parameters
     ----------
-    cm : array_like of shape (C, C) or ConfusionMatrix
-        Counts, rows = true class (numpy, CuPy, or anything with ``.compute()``). Integer;
-        a float matrix only when it holds whole numbers (read as frequency weights).
+    cm : array_like of shape (C, C), scipy.sparse matrix, or ConfusionMatrix
+        Counts, rows = true class (numpy, CuPy, scipy.sparse, or anything with
+        ``.compute()``). Integer; a float matrix only when it holds whole numbers (read as
+        frequency weights).
     metric : str or callable
         A name of a :mod:`fastcm.metrics` function ("accuracy", "precision", "recall",
         "f1", "fbeta" (``beta=``), "specificity", "npv", "fpr", "fnr", "iou"/"jaccard",
@@ -763,7 +789,9 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     n_resamples : int, default 10_000
         Bootstrap resamples B.
     random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        Seeds the bootstrap; the same seed gives the same interval.
+        Seeds the bootstrap; the same seed gives the same interval (on the same backend:
+        numba's kernel and numpy's multinomial draw the same distribution from different
+        streams).
     **metric_kwargs
         Passed to the metric (``average=``, ``zero_division=``, ``beta=``, ``weights=``).
 
@@ -795,16 +823,123 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     """
     _check_options(level, method, n_resamples)
     name, fn, fast = _resolve(metric)
-    m = _counts_matrix(cm)
+    counts = _Counts(cm)
     if fast is not None:
         _split_kwargs(fn, metric_kwargs)
-    if method == "bootstrap" and fast is not None and _closed_name(name, metric_kwargs) is not None:
-        # a proportion: the percentile bootstrap collapses to a point at 0 or 1 and under-covers
-        # at small counts; the Wilson score interval keeps its level there (no draw needed)
-        return _closed_form(m, name, fn, level, "wilson", metric_kwargs)
-    if method == "bootstrap":
-        rng = np.random.default_rng(random_state)
-        return _bootstrap(m, name, fn, fast, level, n_resamples, rng, metric_kwargs)
-    if fast is None:
-        raise ValueError(f"method={method!r} needs a named proportion metric, not a callable: use method='bootstrap'")
-    return _closed_form(m, name, fn, level, method, metric_kwargs)
+    rng = np.random.default_rng(random_state) if method == "bootstrap" else None
+    return _interval(counts, name, fn, fast, level, method, n_resamples, rng, metric_kwargs)
+
+
+def _requests(metrics):
+    """``{key: (metric, kwargs)}`` of :func:`confidence_intervals`' ``metrics``."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"Expected `metrics` to be a dict of key -> metric or (metric, kwargs), but got {metrics!r}")
+    out = {}
+    for key, spec in metrics.items():
+        metric, kwargs = (spec, {}) if isinstance(spec, str) or callable(spec) else spec
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"Expected `metrics[{key!r}]` to be a metric or (metric, kwargs dict), but got {spec!r}")
+        out[key] = (metric, kwargs)
+    return out
+
+
+def confidence_intervals(cm, metrics, *, level=0.95, n_resamples=10_000, random_state=None):
+    """Several metrics' intervals from one set of resamples of ``cm``.
+
+    Each is what :func:`confidence_interval` gives with ``method="bootstrap"`` (Wilson for a
+    proportion), but every bootstrapped metric reads the same resamples: one draw of what
+    they read together (every non-zero cell as soon as two of them read different sums), so
+    ``report(ci=)`` pays for one draw, not one per metric.
+
+    Parameters
+    ----------
+    cm : array_like of shape (C, C), scipy.sparse matrix, or ConfusionMatrix
+        Counts, as :func:`confidence_interval` takes them.
+    metrics : dict
+        ``key -> metric`` or ``key -> (metric, kwargs)``, metrics as
+        :func:`confidence_interval` names them.
+    level, n_resamples, random_state
+        As :func:`confidence_interval`.
+
+    Returns
+    -------
+    dict
+        ``key -> Interval``.
+
+    Examples
+    --------
+    >>> cm = np.array([[45, 5], [10, 40]])
+    >>> cis = confidence_intervals(cm, {"p": ("precision", {"average": "macro"}), "r": ("recall", {"average": "macro"}),
+    ...                                 "acc": "accuracy"}, random_state=0)
+    >>> cis["acc"].method, cis["p"].method
+    ('wilson', 'bootstrap')
+    >>> bool(cis["r"].low < cis["r"].estimate < cis["r"].high)
+    True
+    """
+    _check_options(level, "bootstrap", n_resamples)
+    requests = _requests(metrics)
+    counts = _Counts(cm)
+    rng = np.random.default_rng(random_state)
+    out, shared = {}, {}
+    for key, (metric, kwargs) in requests.items():
+        name, fn, fast = _resolve(metric)
+        if fast is not None:
+            _split_kwargs(fn, kwargs)
+        plan = _fast_plan(counts, name, fast, kwargs, joint=True)
+        if plan is None or _closed_name(name, kwargs) is not None:
+            out[key] = _interval(counts, name, fn, fast, level, "bootstrap", n_resamples, rng, kwargs)
+        else:
+            shared[key] = (name, fn, fast, kwargs, plan)
+    if shared:
+        reads = _covering(plan[0] for *_, plan in shared.values())
+        values = _evaluated(counts, [(plan[1], kwargs) for *_, kwargs, plan in shared.values()], n_resamples, rng,
+                            reads)
+        for (key, (name, fn, fast, kwargs, _)), v in zip(shared.items(), values):
+            estimate = _as_estimate(_estimate(counts, fn, fast, kwargs))
+            out[key] = _bounded(counts, estimate, v, level, fast, kwargs)
+    return {key: out[key] for key in requests}
+
+
+def resampled_values(cm, metric, *, n_resamples=10_000, random_state=None, **metric_kwargs):
+    """A named metric on each of ``n_resamples`` multinomial resamples of ``cm``.
+
+    A per-class metric's values of one resample come from one resampled matrix (drawn
+    jointly across classes, as the metric reads them), so any function of them (say a macro
+    average over some of the classes) has its bootstrap distribution; feed it to
+    :func:`percentile_interval`.
+
+    Parameters
+    ----------
+    cm : array_like of shape (C, C), scipy.sparse matrix, or ConfusionMatrix
+        Counts, as :func:`confidence_interval` takes them.
+    metric : str
+        A named metric of :func:`confidence_interval` (not a callable, not a weighted kappa).
+    n_resamples, random_state, **metric_kwargs
+        As :func:`confidence_interval`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (B,) for a scalar metric, (B, C) for a per-class one.
+
+    Examples
+    --------
+    >>> cm = np.array([[45, 5], [10, 40]])
+    >>> v = resampled_values(cm, "recall", n_resamples=1000, random_state=0, zero_division=np.nan)
+    >>> v.shape
+    (1000, 2)
+    >>> low, high = percentile_interval(v.mean(axis=1), 0.95)  # macro recall's interval
+    >>> bool(low < 0.85 < high)
+    True
+    """
+    _check_options(0.5, "bootstrap", n_resamples)
+    name, fn, fast = _resolve(metric)
+    counts = _Counts(cm)
+    if fast is not None:
+        _split_kwargs(fn, metric_kwargs)
+    plan = _fast_plan(counts, name, fast, metric_kwargs, joint=True)
+    if plan is None:
+        raise ValueError(f"resampled_values() reads named metrics of the per-class sums, not {metric!r} with "
+                         f"{metric_kwargs}: use confidence_interval()")
+    reads, values_fn = plan
+    return _evaluated(counts, [(values_fn, metric_kwargs)], n_resamples, np.random.default_rng(random_state), reads)[0]

@@ -1,8 +1,9 @@
 """The registry of counting engines.
 
-A backend is a module exposing the same kernel entry points (see ``numpy_ref`` for the
-reference signatures). Backends are imported on first use, so ``import fastcm`` loads
-neither numba nor CuPy.
+A backend is a module keeping the contract of :mod:`fastcm.backends.contract`: the same
+required entry points (``numpy_ref`` holds the reference signatures), and optional ones
+looked up through :func:`fastcm.backends.contract.entry`. Backends are imported on first
+use, so ``import fastcm`` loads neither numba nor CuPy.
 
 Examples
 --------
@@ -21,8 +22,9 @@ import os
 import threading
 
 from .arrays import is_device_array
+from . import contract
 
-__all__ = ["NAMES", "available", "get", "select", "wait_until_loaded"]
+__all__ = ["NAMES", "available", "get", "select", "threads", "wait_until_loaded"]
 
 logger = logging.getLogger("fastcm")
 
@@ -82,7 +84,22 @@ def get(name: str):
 
 
 def is_device_backend(name: str) -> bool:
+    """Whether the backend ``name`` counts on an accelerator (``ON_DEVICE``), without importing it."""
     return name in _DEVICE_BACKENDS
+
+
+def threads(n: int):
+    """A block in which the host kernels use at most ``n`` threads on this thread (one task
+    of a Dask worker, say): the ``threads`` entry of numba's backend where numba is
+    installed, else the numpy reference's, which has none to limit.
+
+    Examples
+    --------
+    >>> from fastcm import backends
+    >>> with backends.threads(1):
+    ...     pass
+    """
+    return contract.entry(get("numba" if _installed("numba") else "numpy"), "threads")(n)
 
 
 #: host calls of at most this many elements (10^6 pairs) run on the numpy reference while

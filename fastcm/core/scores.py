@@ -32,6 +32,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["SCORE_KINDS", "check_scores", "read_scores", "outside_unit", "logit", "logit_thresholds", "softmax_rows",
@@ -64,17 +66,19 @@ def _module(s):
 def outside_unit(s) -> bool:
     """Whether any value of ``s`` lies outside [0, 1] (NaN ignored: the kernels name it).
 
-    One reduction over the scores, no N-sized temporary beyond the comparison's.
-    ``# synchronize!`` on a device (one boolean read back).
+    Two reductions over the scores (the least and the greatest value), no N-sized
+    temporary. ``# synchronize!`` on a device (two scalars read back).
     """
-    if s.size == 0:
+    if s.size == 0 or s.dtype.kind == "b":
         return False
-    if s.dtype.kind == "b":
-        return False
-    if s.dtype.kind == "u":
-        return bool(s.max() > 1)  # synchronize!
     xp = _module(s)
-    return bool(xp.any((s < 0) | (s > 1)))  # synchronize! (NaN compares False both ways)
+    if s.dtype.kind == "f":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: nothing lies outside
+            lo, hi = xp.nanmin(s), xp.nanmax(s)
+    else:
+        lo, hi = s.min(), s.max()
+    return bool(lo < 0) or bool(hi > 1)  # synchronize! (NaN compares False both ways)
 
 
 def _first_outside(s):

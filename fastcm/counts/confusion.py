@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.invalid import report_invalid
 from .. import backends
 from ..backends.arrays import to_caller, to_host
-from ..core.invalid import report_invalid
 from ..core.overflow import INT64_MAX
+from .sparse import SparseCounts
 from ..core.inputs import (
     InvalidInputError,
     array_module,
@@ -36,7 +37,7 @@ from ..core.inputs import (
     to_integer_labels,
 )
 
-__all__ = ["confusion_matrix", "count", "normalize_counts", "Counted", "Cells"]
+__all__ = ["confusion_matrix", "count", "normalize_counts", "normalize_sparse", "Counted", "Cells"]
 
 I64_MIN, UINT64_MAX = -INT64_MAX - 1, 2**64 - 1
 
@@ -114,10 +115,46 @@ def _compact_pairs(be, t, p, num_classes, weights, compact, **kw):
     """``(counts, invalid)`` of label pairs: :class:`Cells` when ``compact`` and a batch is
     small against the matrix (unweighted, host backends), else the (C, C) matrix."""
     C = int(num_classes)
-    if compact and weights is None and hasattr(be, "pair_codes") and C * C > _COMPACT_CELLS_PER_PAIR * max(t.size, 1):
+    if compact and weights is None and backends.contract.provides(be, "pair_codes") and C * C > _COMPACT_CELLS_PER_PAIR * max(t.size, 1):
         codes, invalid = be.pair_codes(t, p, C, **kw)
         return Cells(codes, C), invalid
     return _count_weighted(lambda w: be.count_pairs(t, p, C, weights=w, **kw), weights)
+
+
+def _sparse_pairs(be, t, p, num_classes, weights, ignore_index=None, lut=None, lut_offset=0):
+    """``(SparseCounts, invalid)`` of label pairs: the cells they touch, O(pairs) memory
+    whatever C is (``count(sparse=True)``).
+
+    Unweighted pairs are the backend's pair codes, sorted and run-length counted. With
+    weights the backend's per-class pass checks labels and weights (O(C) memory), then the
+    kept pairs' cells are formed on the host beside their weights.
+    """
+    C = int(num_classes)
+    kw = dict(ignore_index=ignore_index, lut=lut, lut_offset=lut_offset)
+    if weights is None:
+        codes, invalid = be.pair_codes(t, p, C, **kw)
+        return SparseCounts.from_codes(to_host(codes), C), invalid
+    _, invalid = be.class_counts(t, p, C, weights=weights, **kw)
+    if int(to_host(invalid)[0]):
+        return SparseCounts.empty(C), invalid
+    ht, hp = to_host(t), to_host(p)
+    keep = np.ones(ht.shape, bool) if ignore_index is None else ht != ignore_index
+    ti, pi = ht.astype(np.int64) - lut_offset, hp.astype(np.int64) - lut_offset
+    if lut is not None:
+        table = to_host(lut)
+        inside = (ti >= 0) & (ti < table.size) & (pi >= 0) & (pi < table.size)
+        ti = np.where(inside, table[np.clip(ti, 0, table.size - 1)], -1)
+        pi = np.where(inside, table[np.clip(pi, 0, table.size - 1)], -1)
+    keep &= (ti >= 0) & (pi >= 0) & (ti < C) & (pi < C)
+    w = to_host(weights)
+    return SparseCounts.from_codes(ti[keep] * C + pi[keep], C, weights=w[keep]), invalid
+
+
+def _pairs(be, t, p, num_classes, weights, compact, sparse, **kw):
+    """Counts of label pairs: sparse cells, batch cells or the (C, C) matrix."""
+    if sparse:
+        return _sparse_pairs(be, t, p, num_classes, weights, **kw)
+    return _compact_pairs(be, t, p, num_classes, weights, compact, **kw)
 
 
 def _is_numeric(a) -> bool:
@@ -345,7 +382,7 @@ def _split_scores(t, p):
     return False
 
 
-def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=False):
+def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=False, sparse=False):
     """Predictions are argmax over axis 1 of ``s`` (N, C, ...)."""
     width = s.shape[1]
     if width < 1:
@@ -360,6 +397,8 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     pixels = int(np.prod(s.shape[2:], dtype=np.int64))
     t2 = t.reshape(n, pixels)  # views: the class axis stays where the caller put it
     s3 = s.reshape(n, width, pixels)
+    if sparse:
+        return _count_scores_sparse(be, t, t2, s3, labels, width, weights, ignore_index)
     if labels is None:
         counts, invalid = _count_weighted(
             lambda w: be.count_scores(t2, s3, width, weights=w, ignore_index=ignore_index), weights
@@ -376,6 +415,38 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
     record = report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
     idx = be.xp.asarray(lab.astype(np.int64))
     return Counted(counts[idx[:, None], idx[None, :]], lab, be.NAME, t.size, record)
+
+
+def _count_scores_sparse(be, t, t2, s3, labels, width, weights, ignore_index):
+    """``count(sparse=True)`` of scores: the argmax on the host (an (N, ...) temporary; the
+    sparse path serves many classes, where a (C, C) matrix is what cannot be afforded),
+    then the pairs' cells. A NaN score in a counted position is invalid, as in the kernels."""
+    hs = to_host(s3)
+    pred = np.argmax(hs, axis=1).reshape(-1)
+    tf = flatten(t)
+    ht = to_host(tf)
+    if hs.dtype.kind == "f":
+        nan = np.isnan(hs.max(axis=1)).reshape(-1)
+        if ignore_index is not None:
+            nan &= ht != ignore_index
+        nan &= (ht >= 0) & (ht < width)  # a truth out of range is reported first, as the kernels do
+        if nan.any():
+            invalid = np.array([int(nan.sum()), int(nan.argmax())], np.int64)
+            report_invalid(invalid, tf, None, weights, width, True, t.shape)
+    counts, invalid = _sparse_pairs(be, ht, pred, width, weights, ignore_index=ignore_index)
+    report_invalid(invalid, tf, None, weights, width, True, t.shape)
+    if labels is None:
+        return Counted(counts, None, be.NAME, t.size)
+    lab = _as_labels(labels)
+    if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
+        raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
+    position = np.full(width, -1, np.int64)
+    position[lab.astype(np.int64)] = np.arange(lab.size)
+    rows, cols = counts.rows_cols()
+    r, c = position[rows], position[cols]
+    keep = (r >= 0) & (c >= 0)
+    picked = SparseCounts.from_codes(r[keep] * lab.size + c[keep], lab.size, weights=counts.values[keep])
+    return Counted(picked, lab, be.NAME, t.size)
 
 
 def _labels_present(lab, values) -> bool:
@@ -406,7 +477,7 @@ def _count_dense(be, t, p, ignore_index):
     lo, hi = be.value_range(t, p)
     if hi < lo:
         return (be.xp.zeros((0, 0), dtype=np.int64), np.empty(0, np.int64)), (lo, hi)
-    if hi - lo + 1 > _MAX_DENSE or hi > _INT64_MAX or backends.is_device_backend(be.NAME):
+    if hi - lo + 1 > _MAX_DENSE or hi > _INT64_MAX or be.ON_DEVICE:
         return None, (lo, hi)  # uint64 values above int64: kernels offset by an int64
     counts, _ = be.count_pairs(t, p, hi - lo + 1, ignore_index=ignore_index, lut_offset=lo)
     present = np.flatnonzero(counts.any(axis=0) | counts.any(axis=1))
@@ -436,7 +507,7 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
 
 def count(
     y_true, y_pred, *, labels=None, sample_weight=None, num_classes=None, ignore_index=None, backend="auto", defer=False,
-    compact=False, per_class=False,
+    compact=False, per_class=False, sparse=False,
 ):
     """Validate, plan and count: the shared core of every confusion-matrix entry point.
 
@@ -453,17 +524,29 @@ def count(
     ``labels``) on a host backend may come back as :class:`Cells`, the cells the pairs
     touched, when C * C is large against the batch (streaming at many classes).
 
-    ``per_class``: with inferred labels past ``_PER_CLASS_MIN`` classes, count a (3, C)
-    array of per-class counts (true, predicted, correct; ``Counted.per_class``) in O(C)
-    memory instead of the (C, C) matrix: all the metrics of the diagonal and the margins need.
+    ``per_class``: past ``_PER_CLASS_MIN`` classes (inferred, ``labels`` or ``num_classes``;
+    label pairs, not scores), count a (3, C) array of per-class counts (true, predicted,
+    correct; ``Counted.per_class``) in O(C) memory instead of the (C, C) matrix: all the
+    metrics of the diagonal and the margins need.
+
+    ``sparse``: ``Counted.counts`` is a :class:`~fastcm.counts.sparse.SparseCounts`, the cells the
+    pairs touched, O(distinct pairs) memory; counted on the host (device arrays are copied
+    there), checked at once (no ``defer``).
     """
     num_classes = check_num_classes(num_classes)
     t = as_array(y_true, "y_true")
     p = as_array(y_pred, "y_pred")
     name = backends.select(backend, t, p, small_on_numpy=True)
+    if sparse and backends.get(name).ON_DEVICE:
+        t, p = to_host(t), to_host(p)
+        if sample_weight is not None:
+            sample_weight = to_host(as_array(sample_weight, "sample_weight"))
+        name = backends.select("auto", t, p, small_on_numpy=True)
+    if sparse:
+        defer, compact, per_class = False, False, False
     be = backends.get(name)
     if defer == "device":
-        defer = backends.is_device_backend(name)
+        defer = be.ON_DEVICE
     if array_module(t) is not be.xp:
         t = be.xp.asarray(t)
     if array_module(p) is not be.xp:
@@ -476,7 +559,7 @@ def count(
     if (labels is not None or ignore_index is not None) and not defer:  # deferred: only counted pairs, as on a GPU
         _check_all_weights_finite(weights)
     if scores:
-        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer)
+        return _count_scores(be, t, p, labels, num_classes, weights, ignore_index, defer, sparse)
 
     _check_label_kinds(t, p)
     if _is_numeric(t):
@@ -495,9 +578,16 @@ def count(
     if labels is None and num_classes is not None:
         if not _is_numeric(tf):
             raise TypeError(f"`num_classes` needs integer labels, but got dtype {tf.dtype}")
-        counts, invalid = _compact_pairs(be, tf, pf, num_classes, weights, compact and not defer, ignore_index=ignore_index)
+        if per_class and num_classes > _PER_CLASS_MIN:
+            counts, invalid = _count_weighted(
+                lambda w: be.class_counts(tf, pf, num_classes, weights=w, ignore_index=ignore_index), weights
+            )
+        else:
+            counts, invalid = _pairs(
+                be, tf, pf, num_classes, weights, compact and not defer, sparse, ignore_index=ignore_index
+            )
         record = report_invalid(invalid, tf, pf, weights, num_classes, shape=t.shape, defer=defer)
-        return Counted(counts, None, be.NAME, t.size, record)
+        return Counted(counts, None, be.NAME, t.size, record, per_class=per_class and num_classes > _PER_CLASS_MIN)
 
     if labels is not None:
         lab = _as_labels(labels)
@@ -510,14 +600,16 @@ def count(
         if weights is None and _integer_pairs(tf, pf):
             dense, span = _count_dense(be, tf, pf, ignore_index)
             if dense is not None:
-                return Counted(dense[0], dense[1], be.NAME, t.size)
+                counts = SparseCounts.from_dense(to_host(dense[0])) if sparse else dense[0]
+                return Counted(counts, dense[1], be.NAME, t.size)
         lab, lut, lo = _infer_labels(be, tf, pf, ignore_index, span)
         if lab.size == 0:  # float weights give float counts, even of nothing
             dtype = np.float64 if weights is not None and weights.dtype.kind == "f" else np.int64
-            return Counted(be.xp.zeros((0, 0), dtype=dtype), lab, be.NAME, t.size)
+            counts = SparseCounts.empty(0, dtype) if sparse else be.xp.zeros((0, 0), dtype=dtype)
+            return Counted(counts, lab, be.NAME, t.size)
         plan = None if lut is None else (lut, lo)
 
-    per_class = per_class and labels is None and lab.size > _PER_CLASS_MIN and hasattr(be, "class_counts")
+    per_class = per_class and lab.size > _PER_CLASS_MIN  # class_counts: a required entry
     if per_class:
         if plan is not None:
             t_, p_, lut, lo = tf, pf, be.xp.asarray(plan[0]), plan[1]
@@ -532,12 +624,13 @@ def count(
             lambda w: be.class_counts(t_, p_, lab.size, weights=w, ignore_index=ignore, lut=lut, lut_offset=lo), weights
         )
         record = report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+        _check_a_label_in_truth(labels, counts, tf, lab, ignore_index)
         return Counted(counts, lab, be.NAME, t.size, record, per_class=True)
     if plan is not None:
         lut, lo = plan
         table = be.xp.asarray(lut)
-        counts, invalid = _compact_pairs(
-            be, tf, pf, lab.size, weights, compact and labels is not None and not defer,
+        counts, invalid = _pairs(
+            be, tf, pf, lab.size, weights, compact and labels is not None and not defer, sparse,
             ignore_index=ignore_index, lut=table, lut_offset=lo,
         )
     else:
@@ -547,18 +640,23 @@ def count(
         ct = be.xp.asarray(_encode(ht, sorted_lab, order, ignore_index))
         cp_ = be.xp.asarray(_encode(hp, sorted_lab, order))
         table = be.xp.asarray(_identity_lut(lab.size))
-        counts, invalid = _compact_pairs(
-            be, ct, cp_, lab.size, weights, compact and labels is not None and not defer,
+        counts, invalid = _pairs(
+            be, ct, cp_, lab.size, weights, compact and labels is not None and not defer, sparse,
             lut=table, lut_offset=_IDENTITY_OFFSET,
         )
     record = report_invalid(invalid, tf, pf, weights, lab.size, shape=t.shape, defer=defer)
+    _check_a_label_in_truth(labels, counts, tf, lab, ignore_index)
+    return Counted(counts, lab, be.NAME, t.size, record)
+
+
+def _check_a_label_in_truth(labels, counts, tf, lab, ignore_index):
+    """scikit-learn's ValueError when none of the given ``labels`` occurs in ``y_true``."""
     if labels is not None and tf.size and not bool(counts.any()):  # synchronize! (deferred or not)
         kept = to_host(tf)
         if ignore_index is not None:  # an all-ignored batch (streamed segmentation) counts nothing, rightly
             kept = kept[kept != ignore_index]
         if kept.size and not _labels_present(lab, kept):
             raise ValueError("At least one label specified must be in y_true")
-    return Counted(counts, lab, be.NAME, t.size, record)
 
 
 def normalize_counts(cm, normalize):
@@ -585,6 +683,29 @@ def normalize_counts(cm, normalize):
     return xp.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def normalize_sparse(counts, normalize):
+    """:func:`normalize_counts` of :class:`~fastcm.counts.sparse.SparseCounts` (0/0 stays 0).
+
+    Examples
+    --------
+    >>> normalize_sparse(SparseCounts.from_dense(np.array([[2, 0], [1, 1]])), "true").to_dense().tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    check_normalize(normalize)
+    if normalize is None:
+        return counts
+    values = counts.values.astype(np.float64)
+    rows, cols = counts.rows_cols()
+    if normalize == "all":
+        den = np.full(values.shape, values.sum())
+    else:
+        index = rows if normalize == "true" else cols
+        den = np.bincount(index, values, counts.num_classes)[index]
+    with np.errstate(all="ignore"):
+        out = np.where(den != 0, values / np.where(den != 0, den, 1.0), 0.0)
+    return SparseCounts(counts.codes, out, counts.num_classes)
+
+
 def confusion_matrix(
     y_true,
     y_pred,
@@ -596,6 +717,7 @@ def confusion_matrix(
     ignore_index=None,
     backend="auto",
     like=None,
+    sparse=False,
 ):
     """Confusion matrix of label pairs, rows = true class, columns = predicted class.
 
@@ -630,11 +752,19 @@ def confusion_matrix(
         The array type of the result; None: that of ``y_true`` (else ``y_pred``), so a CPU
         torch tensor gives a torch tensor sharing the counts' memory (see
         :mod:`fastcm.array_types`).
+    sparse : bool, default False
+        Return a ``scipy.sparse.csr_array`` (scipy is imported only then) holding only the
+        cells some pair touched: O(C + distinct pairs) memory, for 10^4-10^6 classes, where
+        the dense matrix would not fit (80 GB at 10^5 classes). Counted on the host
+        (device arrays are copied there); ``like`` does not apply. :mod:`fastcm.metrics`,
+        :func:`fastcm.diagnose` and :func:`fastcm.check` read it without densifying it.
 
     Returns
     -------
     (C, C) int64 array (float64 when weighted with floats or normalized), on the device of
-    the inputs, in their array type unless ``like`` says otherwise.
+    the inputs, in their array type unless ``like`` says otherwise; with ``sparse=True`` a
+    (C, C) ``scipy.sparse.csr_array`` (int64 or float64 data, canonical: sorted indices, no
+    duplicates, no stored zeros).
 
     Examples
     --------
@@ -642,8 +772,13 @@ def confusion_matrix(
     [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
     >>> confusion_matrix(["cat", "dog"], ["dog", "dog"], labels=["dog", "cat"]).tolist()
     [[1, 0], [1, 0]]
+    >>> cm = confusion_matrix([0, 1, 99_999], [0, 2, 99_999], num_classes=100_000, sparse=True)
+    >>> type(cm).__name__, cm.shape, cm.nnz, int(cm[1, 2])
+    ('csr_array', (100000, 100000), 3, 1)
     """
     check_normalize(normalize)
+    if sparse not in (False, True):
+        raise ValueError(f"Expected `sparse` to be True or False, but got {sparse!r}")
     res = count(
         y_true,
         y_pred,
@@ -652,7 +787,12 @@ def confusion_matrix(
         num_classes=num_classes,
         ignore_index=ignore_index,
         backend=backend,
+        sparse=sparse,
     )
+    if sparse:
+        if num_classes is None:
+            warn_if_single_label(res.counts, stacklevel=3)
+        return normalize_sparse(res.counts, normalize).to_scipy()
     if num_classes is None:
         warn_if_single_label(res.counts, stacklevel=3)
     return to_caller(normalize_counts(res.counts, normalize), like, y_true, y_pred)

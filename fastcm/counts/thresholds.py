@@ -213,7 +213,7 @@ def count_thresholds(t, s, weights, thr, backend):
     """
     ks, kthr = exact_integer_scores(s, thr)
     be = backends.get(backends.select(backend, t, ks))
-    xp_thr = array_module(ks).asarray(kthr) if backends.is_device_backend(be.NAME) else kthr
+    xp_thr = be.xp.asarray(kthr)  # on the backend's side, as the scores
     hist, invalid = be.threshold_counts(t, ks, xp_thr, weights=weights)
     report_invalid(invalid, t, s, weights)
     return hist
@@ -245,7 +245,7 @@ def count_scores(t, s, weights, thr, reading, backend):
         return count_thresholds(t, s, weights, logit_thresholds(thr), backend)
     N, K = int(s.shape[0]), int(s.shape[1])
     be = backends.get(backends.select(backend, t, s))
-    xp_thr = array_module(s).asarray(thr) if backends.is_device_backend(be.NAME) else thr
+    xp_thr = be.xp.asarray(thr)  # on the backend's side, as the scores
     hist = None
     for a, b in softmax_blocks(N, K):
         p = softmax_rows(s[a:b])

@@ -42,6 +42,7 @@ import numpy as np
 from ..core.exceptions import warn_undefined
 from ..backends.arrays import to_host
 from ..core.inputs import array_module
+from ..counts.sparse import as_sparse_counts, is_sparse
 
 __all__ = [
     "accuracy",
@@ -83,7 +84,36 @@ def _check_average(average, n_classes):
         raise ValueError(f"average='binary' needs a 2x2 matrix, but got {n_classes} classes")
 
 
+def counts_of(cm):
+    """The counts a metric reads: an accumulator's (``ConfusionMatrix`` and the like: its
+    :meth:`compute`), a scipy.sparse matrix as it is, else ``cm``."""
+    if hasattr(cm, "compute") and hasattr(cm, "update") and hasattr(cm, "labels"):
+        return cm.compute()
+    return cm
+
+
+def _sparse_parts(cm):
+    """(diagonal, row sums, column sums, sum of |counts|) of a scipy.sparse matrix, host
+    arrays (int64, float64, or Python ints past int64): no dense matrix."""
+    counts = as_sparse_counts(cm)
+    diag, true, pred = counts.class_sums()
+    return diag, true, pred, float(np.abs(counts.values.astype(np.float64)).sum())
+
+
+def _sparse_numbers(cm, limit):
+    """:func:`_sparse_parts` as the dense path forms them: float64 while the sums stay exact
+    below ``limit`` (or the counts are float), else Python ints (object arrays)."""
+    diag, true, pred, total = _sparse_parts(cm)
+    if diag.dtype.kind == "f" or (diag.dtype != object and total < limit):
+        return diag.astype(np.float64), true.astype(np.float64), pred.astype(np.float64)
+    return diag.astype(object), true.astype(object), pred.astype(object)
+
+
 def _as_matrix(cm):
+    if is_sparse(cm):
+        if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+            raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(cm.shape)}")
+        return cm, np
     xp = array_module(cm)
     cm = xp.asarray(cm) if xp is not np else to_host(cm)  # torch, JAX, TensorFlow: read as numpy
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
@@ -133,7 +163,12 @@ def _exact_sums(cm):
 def _counts(cm, limit=_RATIO_LIMIT):
     """Per-class tp, fp, fn, tn: float64 in ``cm``'s namespace, or, for an integer matrix
     whose sums reach ``limit``, host object arrays of Python ints (exact)."""
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        tp, true, pred = _sparse_numbers(cm, limit)
+        total = true.sum()
+        fp, fn = pred - tp, true - tp
+        return tp, fp, fn, total - tp - fp - fn, np
     m = _float_counts(cm, xp, limit)
     if m is None:
         _, tp, true, pred = _exact_sums(cm)
@@ -220,6 +255,7 @@ def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True, *, lim
     ``exact_pick`` (default ``pick``) forms it from Python ints when the counts' sums reach
     ``limit``: it must keep them integers.
     """
+    cm = counts_of(cm)
     xp = array_module(cm)
     tp, fp, fn, tn, counts_xp = _counts(cm, limit)
     _check_average(average, tp.shape[0])
@@ -300,7 +336,12 @@ def support(cm):
     >>> support(np.array([[3, 1], [0, 2]])).tolist()
     [4, 2]
     """
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        true = _sparse_parts(cm)[1]
+        if true.dtype == object and all(-2**63 <= r < 2**63 for r in true):
+            return true.astype(np.int64)
+        return true
     if _float_counts(cm, xp, 2.0**62) is not None:
         return cm.sum(axis=1)  # no row sum can reach 2**63: int64 does not wrap
     rows = _exact_sums(cm)[2]
@@ -373,7 +414,13 @@ def accuracy(cm):
     >>> accuracy(np.array([[3, 1], [0, 2]]))
     0.8333333333333334
     """
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        diag, true, _ = _sparse_numbers(cm, _RATIO_LIMIT)
+        if diag.dtype == object:
+            return diag.sum() / true.sum()
+        total = float(true.sum())
+        return float(diag.sum() / total) if total else 0.0
     m = _float_counts(cm, xp)
     if m is None:
         _, diag, true, _ = _exact_sums(cm)
@@ -388,7 +435,9 @@ def balanced_accuracy(cm, adjusted=False):
     >>> balanced_accuracy(np.array([[3, 1], [0, 2]]))
     0.875
     """
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        return _balanced_accuracy(*_sparse_numbers(cm, _RATIO_LIMIT), adjusted)
     m = _float_counts(cm, xp)
     if m is None:
         _, diag, true, pred = _exact_sums(cm)
@@ -435,7 +484,10 @@ def mcc(cm):
     >>> round(mcc(np.array([[3, 1], [0, 2]])), 4)
     0.7071
     """
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        diag, true, pred, _ = _sparse_parts(cm)
+        return mcc_of_class_counts(diag, pred, true)
     # the covariances are differences of products of sums: exact in float64 while n² < 2**52
     m = _float_counts(cm, xp, 2.0**26)
     if m is None:
@@ -514,7 +566,9 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
     0.6667
     """
     check_kappa_weights(weights)
-    cm, xp = _as_matrix(cm)
+    cm, xp = _as_matrix(counts_of(cm))
+    if is_sparse(cm):
+        return _sparse_kappa(as_sparse_counts(cm), weights, replace_undefined_by)
     c = cm.shape[0]
     if cm.dtype.kind in "biu":
         w_obs, w_exp, total = _kappa_integer_parts(cm, xp, weights)
@@ -546,6 +600,102 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
         # 1 - observed / (expected / n) as one ratio: kappa near 0 no longer cancels
         return float((w_exp - total * w_obs) / w_exp)
     return float(1 - float((w * m).sum()) / den)
+
+
+def _kappa_undefined(kind, replace_undefined_by):
+    if kind == "empty":
+        message = ("`y2` contains no labels that are present in both `y1` and `labels`.`cohen_kappa_score` is "
+                   "undefined and set to the value defined by the `replace_undefined_by` param, which is set to "
+                   f"{replace_undefined_by}.")
+    else:
+        message = ("`y1`, `y2` and `labels` have only one label in common. `cohen_kappa_score` is undefined and set "
+                   f"to the value defined by the the `replace_undefined_by` param, which is set to {replace_undefined_by}.")
+    warn_undefined(message)
+    return replace_undefined_by
+
+
+def kappa_of_class_counts(correct, pred, true, replace_undefined_by=np.nan):
+    """Unweighted Cohen's kappa from per-class counts (correct, predicted, true; 1-D, host),
+    as :func:`cohen_kappa` of the matrix they come from, without it.
+
+    >>> round(kappa_of_class_counts(np.array([3, 2]), np.array([3, 3]), np.array([4, 2])), 4)
+    0.6667
+    """
+    if correct.dtype.kind == "f":
+        return _kappa_float(float(correct.sum()), pred.astype(np.float64), true.astype(np.float64), None,
+                            replace_undefined_by)
+    total = float(np.abs(true.astype(np.float64)).sum())
+    if total * total < 2.0**52:
+        sum0, sum1 = pred.astype(np.float64), true.astype(np.float64)
+        n = float(sum1.sum())
+        w_obs, w_exp = n - float(correct.sum()), n * n - float(sum0 @ sum1)
+    else:
+        sum0, sum1 = pred.astype(object), true.astype(object)
+        n = sum1.sum()
+        w_obs, w_exp = n - correct.astype(object).sum(), n * n - sum0.dot(sum1)
+    return _kappa_ratio(w_obs, w_exp, n, replace_undefined_by)
+
+
+def _kappa_ratio(w_obs, w_exp, n, replace_undefined_by):
+    if n == 0:
+        return _kappa_undefined("empty", replace_undefined_by)
+    if w_exp == 0:
+        return _kappa_undefined("one", replace_undefined_by)
+    return float((w_exp - n * w_obs) / w_exp)
+
+
+def _kappa_float(observed_agree, sum0, sum1, weights, replace_undefined_by, w_obs=None):
+    """Kappa of float (weighted) counts from the margins: ``1 - Σ w·m / Σ w·expected``."""
+    total = float(sum0.sum())
+    if total == 0:
+        return _kappa_undefined("empty", replace_undefined_by)
+    i = np.arange(sum0.size, dtype=np.float64)
+    if weights is None:
+        w_obs = total - observed_agree
+        den = (total * total - float(sum0 @ sum1)) / total
+    elif weights == "quadratic":
+        a = [float((i**p * sum0).sum()) for p in range(3)]
+        b = [float((i**p * sum1).sum()) for p in range(3)]
+        den = (a[2] * b[0] - 2 * a[1] * b[1] + a[0] * b[2]) / total
+    else:
+        b_below = np.concatenate([[0.0], np.cumsum(sum1)[:-1]])
+        jb_below = np.concatenate([[0.0], np.cumsum(i * sum1)[:-1]])
+        b_above, jb_above = sum1.sum() - b_below - sum1, (i * sum1).sum() - jb_below - i * sum1
+        den = float((sum0 * (i * b_below - jb_below + jb_above - i * b_above)).sum()) / total
+    if den == 0:
+        return _kappa_undefined("one", replace_undefined_by)
+    return float(1 - w_obs / den)
+
+
+def _sparse_kappa(counts, weights, replace_undefined_by):
+    """Cohen's kappa of :class:`~fastcm.counts.sparse.SparseCounts`: the disagreement from the
+    listed cells, the expected one from the margins (O(C + cells), no (C, C) temporary)."""
+    diag, sum1, sum0 = counts.class_sums()  # row sums: rater 1; column sums: rater 2
+    rows, cols = counts.rows_cols()
+    if counts.values.dtype.kind == "f":
+        dist = np.abs(rows - cols).astype(np.float64)
+        w = None if weights is None else dist if weights == "linear" else dist**2
+        w_obs = None if w is None else float((w * counts.values).sum())
+        return _kappa_float(float(diag.sum()), sum0.astype(np.float64), sum1.astype(np.float64), weights,
+                            replace_undefined_by, w_obs)
+    if weights is None:
+        return kappa_of_class_counts(diag, sum0, sum1, replace_undefined_by)
+    dist = np.abs(rows - cols).astype(object)
+    w = dist if weights == "linear" else dist * dist
+    w_obs = (w * counts.values.astype(object)).sum() if counts.values.size else 0
+    sum0, sum1 = sum0.astype(object), sum1.astype(object)
+    n = sum1.sum()
+    i = np.arange(counts.num_classes, dtype=object)
+    if weights == "quadratic":
+        a = [(i**p * sum0).sum() for p in range(3)]
+        b = [(i**p * sum1).sum() for p in range(3)]
+        w_exp = a[2] * b[0] - 2 * a[1] * b[1] + a[0] * b[2]
+    else:
+        b_below = np.concatenate([[0], np.cumsum(sum1)[:-1]]).astype(object)
+        jb_below = np.concatenate([[0], np.cumsum(i * sum1)[:-1]]).astype(object)
+        b_above, jb_above = sum1.sum() - b_below - sum1, (i * sum1).sum() - jb_below - i * sum1
+        w_exp = (sum0 * (i * b_below - jb_below + jb_above - i * b_above)).sum()
+    return _kappa_ratio(w_obs, w_exp, n, replace_undefined_by)
 
 
 def _kappa_weight_matrix(xp, c, weights):
@@ -639,7 +789,7 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
     """
     from ..present.report import format_report
 
-    cm, _ = _as_matrix(cm)
+    cm, _ = _as_matrix(counts_of(cm))
     rows = _report_rows(cm.shape[0], labels)
     names = [str(i) for i in rows] if target_names is None else list(target_names)
     if len(names) != rows.size:
@@ -678,21 +828,19 @@ def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division=
 
 
 def _report_intervals(cm, rows, level, random_state):
-    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy."""
-    from ..answers.intervals import confidence_interval
+    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy; the
+    macro averages' bootstrap reads one set of resamples for all three."""
+    from ..answers.intervals import confidence_intervals
 
-    m = _to_host(cm)
-    classes = {}
-    for key, metric, method in (("precision_ci", "precision", "wilson"), ("recall_ci", "recall", "wilson"),
-                                ("f1-score_ci", "f1", "wilson")):
-        iv = confidence_interval(m, metric, level=level, method=method, random_state=random_state, zero_division=np.nan)
-        classes[key] = (np.asarray(iv.low)[rows], np.asarray(iv.high)[rows])
-    macro = {}
-    for key, metric in (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1")):
-        iv = confidence_interval(m, metric, level=level, average="macro", random_state=random_state, zero_division=0)
-        macro[key] = (float(iv.low), float(iv.high))
-    acc = confidence_interval(m, "accuracy", level=level, method="wilson")
-    return {"classes": classes, "macro": macro, "accuracy": (float(acc.low), float(acc.high))}
+    names = (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1"))
+    asked = {("classes", key): (metric, {"zero_division": np.nan}) for key, metric in names}
+    asked.update({("macro", key): (metric, {"average": "macro", "zero_division": 0}) for key, metric in names})
+    asked["accuracy"] = "accuracy"
+    got = confidence_intervals(_to_host(cm), asked, level=level, random_state=random_state)
+    classes = {key: (np.asarray(got["classes", key].low)[rows], np.asarray(got["classes", key].high)[rows])
+               for key, _ in names}
+    macro = {key: (float(got["macro", key].low), float(got["macro", key].high)) for key, _ in names}
+    return {"classes": classes, "macro": macro, "accuracy": (float(got["accuracy"].low), float(got["accuracy"].high))}
 
 
 def _format_intervals(names, bounds, level, digits):
@@ -727,7 +875,7 @@ def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resampl
     """
     from ..answers.intervals import confidence_interval as interval
 
-    return interval(cm, metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
+    return interval(counts_of(cm), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
                     **metric_kwargs)
 
 
@@ -746,8 +894,14 @@ def _report_rows(n, labels):
 def _covers_present(cm, rows):
     """Whether ``rows`` include every class with a sample, true or predicted (scikit-learn's
     condition for an "accuracy" row rather than "micro avg")."""
-    m = _to_host(cm)
-    present = np.flatnonzero((m.sum(axis=0) != 0) | (m.sum(axis=1) != 0))
+    if is_sparse(cm):
+        _, true, pred, _ = _sparse_parts(cm)
+    else:
+        m = _to_host(cm)
+        true, pred = m.sum(axis=1), m.sum(axis=0)
+    present = np.flatnonzero((pred != 0) | (true != 0))
+    if rows.size == cm.shape[0] and np.array_equal(rows, np.arange(rows.size)):  # every row (the default)
+        return True
     return set(present.tolist()) <= set(rows.tolist())
 
 
@@ -764,4 +918,4 @@ def _report_support(cm):
 
 
 def _to_host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
+    return a if isinstance(a, np.ndarray) or is_sparse(a) else a.get()

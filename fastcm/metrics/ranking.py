@@ -166,12 +166,9 @@ def _groups(y_true, y_score, pos_label, sample_weight, backend="auto"):
 
 
 def _drop_intermediate(fps, tps, thr, be):
-    """Keep the ends and the corners, as scikit-learn's ``drop_intermediate``."""
-    fast = getattr(be, "drop_intermediate", None)  # an optional backend entry: one pass, no temporaries
-    if fast is not None:
-        return fast(fps, tps, thr)
-    keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
-    return fps[keep], tps[keep], thr[keep]
+    """Keep the ends and the corners, as scikit-learn's ``drop_intermediate`` (an optional
+    backend entry: numba's takes one pass and no temporaries)."""
+    return backends.contract.entry(be, "drop_intermediate")(fps, tps, thr)
 
 
 def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
@@ -247,21 +244,14 @@ def _rank_auc(t, s, positive, backend="auto"):
     """Unweighted full AUC as the exact rank statistic ``U / (n_pos * n_neg)``, rounded once.
 
     The trapezoids under the tie-grouped ROC curve add up to exactly this fraction (a tie
-    between a positive and a negative counts half), so no curve is built: the numba backend
-    sums ranks over the two sorted halves; others use ``score_groups``' counts, in integers.
-    scikit-learn's float sum of trapezoids can differ from it in the last bits.
+    between a positive and a negative counts half), so no curve is built: the backend's
+    optional ``binary_auc`` entry (numba sums ranks over the two sorted halves; the numpy
+    reference adds ``score_groups``' counts, in integers). scikit-learn's float sum of
+    trapezoids can differ from it in the last bits.
     """
     be = backends.get(backends.select(backend, t, s))
-    binary_auc = getattr(be, "binary_auc", None)  # an optional backend entry: ranks, no curve
-    if binary_auc is not None:
-        twice_u, n_pos, n_neg, invalid = binary_auc(t, s, positive=positive)
-        _raise_invalid(invalid, t, s, None)
-    else:
-        fps, tps, _, invalid = be.score_groups(t, s, positive=positive)
-        _raise_invalid(invalid, t, s, None)
-        fp, tp = np.asarray(fps).astype(np.int64), np.asarray(tps).astype(np.int64)
-        twice_u = int(np.sum(np.diff(fp, prepend=0) * (tp + np.r_[0, tp[:-1]])))
-        n_pos, n_neg = int(tp[-1]), int(fp[-1])
+    twice_u, n_pos, n_neg, invalid = backends.contract.entry(be, "binary_auc")(t, s, positive=positive)
+    _raise_invalid(invalid, t, s, None)
     return float(Fraction(twice_u, 2 * n_pos * n_neg))
 
 

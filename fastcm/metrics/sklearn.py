@@ -28,6 +28,7 @@ from ..counts.confusion import confusion_matrix, count, warn_if_single_label
 from ..core.inputs import InvalidInputError, as_array, common_integer_labels
 from ..counts.multilabel import ALL_ZERO_WEIGHTS, at_or_above, confusion_from_scores, is_indicator
 from ..core.scores import AS_GIVEN
+from ..counts.sparse import SparseCounts
 
 __all__ = [
     "accuracy_score",
@@ -470,7 +471,11 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
     M.check_kappa_weights(weights)
     y1, y2, _ = _check_labels_1d(y1, y2, sample_weight)
     try:
-        cm = confusion_matrix(y1, y2, labels=labels, sample_weight=sample_weight, like="numpy")
+        # past a thousand classes: per-class counts (unweighted kappa needs only the diagonal
+        # and the margins), or the cells pairs touched (linear and quadratic weights)
+        res = count(y1, y2, labels=labels, sample_weight=sample_weight, per_class=True)
+        if res.per_class and weights is not None:
+            res = count(y1, y2, labels=labels, sample_weight=sample_weight, sparse=True)
     except ValueError as exc:
         if "At least one label specified must be in y_true" in str(exc):
             raise ValueError(
@@ -478,7 +483,13 @@ def cohen_kappa_score(y1, y2, *, labels=None, weights=None, sample_weight=None, 
                 f"otherwise agnostic to the order of `y1` and `y2`). Got labels={_shown(labels)}."
             ) from exc
         raise
-    return M.cohen_kappa(cm, weights=weights, replace_undefined_by=replace_undefined_by)
+    if res.per_class:
+        true, pred, correct = to_host(res.counts)
+        return M.kappa_of_class_counts(correct, pred, true, replace_undefined_by)
+    if isinstance(res.counts, SparseCounts):
+        return M.cohen_kappa(res.counts.to_scipy(), weights=weights, replace_undefined_by=replace_undefined_by)
+    warn_if_single_label(res.counts)  # as confusion_matrix, which scikit-learn's kappa calls
+    return M.cohen_kappa(to_host(res.counts), weights=weights, replace_undefined_by=replace_undefined_by)
 
 
 def jaccard_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", sample_weight=None, zero_division="warn",
@@ -568,6 +579,9 @@ def classification_report(
         averages.append((heading, ap, ar, af, np.sum(s)))
     names, p, r, f, s = (list(col) for col in zip(*rows)) if rows else ([], [], [], [], [])
     from ..present.report import format_report  # the floor above: text, on demand
+
+    from ..present.report import format_report  # the floor above: text, on demand
+
 
     return format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
 

@@ -14,6 +14,7 @@ from .thresholds import score_groups, threshold_counts
 from .comparing import compare_counts
 
 NAME = "cupy"
+ON_DEVICE = True
 
 
 def device_count() -> int:
@@ -25,7 +26,7 @@ def device_count() -> int:
 
 
 __all__ = [
-    "NAME", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts",
+    "NAME", "ON_DEVICE", "xp", "count_pairs", "count_scores", "label_presence", "value_range", "multilabel_counts",
     "top_k_hits", "threshold_counts", "score_groups", "device_count",
 ]
 __all__ += ["compare_counts", "class_counts"]

@@ -76,3 +76,18 @@ def argmax_4_rows(s, i, C, arg, top, nan):
     nan[1] = n1
     nan[2] = n2
     nan[3] = n3
+
+
+# The block argmax (``kernels.count_score_rows_wide`` and ``count_score_rows_bits``): a row is read in blocks of ``BLOCK_COLS`` columns. Each block is
+# first only tested against the running maximum, "any value greater, or NaN", an
+# or-reduction LLVM vectorises (compares into a mask); only a block that passes the test is
+# scanned value by value. In a row of random scores a block beats every block before it
+# about ln(C / BLOCK_COLS) + 1 times, so most of a wide row is read at SIMD speed and a
+# NaN row stops at its first NaN block. Ties stay on the lowest column: a later block
+# equal to the maximum does not pass the test, and within a scanned block only a strictly
+# greater value moves the argmax. The block width reaches the loops as an argument, not a
+# constant: a constant trip count is unrolled before the vectoriser sees the loop, and the
+# unrolled reduction then stays scalar.
+
+#: columns tested at a time by the block argmax
+BLOCK_COLS = 32

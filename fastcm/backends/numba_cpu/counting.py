@@ -19,6 +19,7 @@ _count_lut = jit(kernels.count_lut)
 _count_scores = jit(kernels.count_scores)
 _count_score_rows = jit(kernels.count_score_rows)
 _count_score_rows_wide = jit(kernels.count_score_rows_wide)
+_count_score_rows_bits = jit(kernels.count_score_rows_bits)
 _pair_codes = jit(kernels.pair_codes)
 _class_counts = jit(kernels.class_counts)
 
@@ -225,7 +226,7 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     C = int(num_classes)
     if weights is not None and weights.dtype == np.float16:
         weights = weights.astype(np.float32)
-    if s.dtype == np.float16:
+    if s.dtype == np.float16 and t.shape[1] != 1:
         return _count_half_scores(t, s, C, weights, ignore_index, lut, lut_offset)
     has_ignore, ignore = _ignore(ignore_index)
     w = _NO_WEIGHTS if weights is None else weights
@@ -233,25 +234,28 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
     lo = np.int64(lut_offset)
     n = t.shape[0] * t.shape[1]
     t = strategy.labels_as(t, strategy.label_dtype(t.dtype))  # 1/C of the scores read in the same pass
+    bits = ()
     if t.shape[1] == 1:  # (N, C): one row per prediction, no pixel tiles
-        s = s.reshape(s.shape[0], s.shape[1])
+        s = scores = s.reshape(s.shape[0], s.shape[1])
         kernel = _count_score_rows_wide if C >= kernels.WIDE_MIN_C else _count_score_rows
+        if s.dtype == np.float16:  # compared as their bits, no float32 copy
+            s, kernel, bits = s.view(np.int16), _count_score_rows_bits, (kernels.FLOAT16_INF_BITS,)
     else:
         kernel = _count_scores
     if weights is None and kernel is not _count_scores:
-        first = (t[:0], s[:0], w, lut_, lo, C, has_ignore, ignore, np.zeros(1, np.int64), 0, 0)
+        first = (t[:0], s[:0], *bits, w, lut_, lo, C, has_ignore, ignore, np.zeros(1, np.int64), 0, 0)
         if needs_compile(kernel, first):
             # the first tier: numpy's exact counts (integers: the same to the last bit) in
             # bounded blocks, while another process compiles and caches the kernel
             compiler = (__name__, "compile_score_rows", kernel.__name__, t.dtype.str, s.dtype.str)
             tuned(kernel, first, (kernel.__name__, t.dtype.str, s.dtype.str), compiler=compiler)
-            return _count_score_rows_numpy(t, s, C, ignore_index, lut, lut_offset)
-    if kernel is _count_score_rows_wide:  # a wide row is C values of work: split by values read
+            return _count_score_rows_numpy(t, scores, C, ignore_index, lut, lut_offset)
+    if kernel is not _count_score_rows and kernel is not _count_scores:  # a wide row is C values of work: split by values read
         ranges = split(n, min(n, len(_chunks(n * C)))) if n else [(0, 0)]
     else:
         ranges = _chunks(n)
     outs = {r: np.zeros(C * C, dtype=_accumulator_dtype(weights)) for r in ranges}
-    results = run_parallel(lambda a, b: kernel(t, s, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
+    results = run_parallel(lambda a, b: kernel(t, s, *bits, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
     total = outs[ranges[0]]
     for r in ranges[1:]:
         total += outs[r]
@@ -260,9 +264,11 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
 
 def compile_score_rows(name, t_dtype, s_dtype) -> None:
     """Compile (and cache) the (N, C) scores kernel ``name``: the compiling process's work."""
-    kernel = {"count_score_rows": _count_score_rows, "count_score_rows_wide": _count_score_rows_wide}[name]
+    kernels_ = {"count_score_rows": _count_score_rows, "count_score_rows_wide": _count_score_rows_wide, "count_score_rows_bits": _count_score_rows_bits}
+    kernel = kernels_[name]
     t, s = np.zeros((0, 1), t_dtype), np.zeros((0, 2), s_dtype)
-    kernel(t, s, _NO_WEIGHTS, _NO_LUT, np.int64(0), 2, False, np.int64(0), np.zeros(4, np.int64), 0, 0)
+    bits = (kernels.FLOAT16_INF_BITS,) if kernel is _count_score_rows_bits else ()
+    kernel(t, s, *bits, _NO_WEIGHTS, _NO_LUT, np.int64(0), 2, False, np.int64(0), np.zeros(4, np.int64), 0, 0)
 
 
 #: rows the numpy first tier counts at a time (bounded temporaries)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._jit import helper
 from ._prefetch import prefetch
-from .argmax import argmax_4_rows, argmax_row
+from .argmax import BLOCK_COLS, argmax_4_rows, argmax_row
 
 # Loops index with unsigned integers on purpose: numba then drops its negative-index
 # wraparound checks, which doubles the throughput of these memory-bound loops. A negative
@@ -67,14 +67,14 @@ MID_AHEAD = 768
 #: up to this many classes the fused argmax runs four rows side by side (measured: 1.7x at
 #: C=10 and 32, slower at C=100, where one row's loop is long enough to keep the core busy)
 FOUR_ROWS_MAX_C = 32
-#: from this many classes (N, C) scores are counted by ``count_score_rows_wide``, whose
-#: argmax runs SIMD lanes across each row (measured float32, one thread, against the
-#: row-at-a-time argmax: 1.4-2x at C = 257, 2.3x at C = 1000, 4x at C = 21,843; slower
-#: at C = 100, where folding the lanes costs more per row than they save)
-WIDE_MIN_C = 256
-#: columns compared side by side there (measured at C = 257, 1000 and 21,843 float32
-#: against 16 and 32: 64 lanes ran at the speed of one read of the row at C = 21,843)
-LANES = 64
+#: from this many classes (N, C) scores are counted by ``count_score_rows_wide``, the block
+#: argmax (``argmax.BLOCK_COLS``; figures in docs/performance.md: below about 100 classes
+#: the row-at-a-time argmax is as fast or faster)
+WIDE_MIN_C = 128
+#: the bits of float16's infinity (``count_score_rows_bits``: a larger magnitude is NaN)
+FLOAT16_INF_BITS = 0x7C00
+#: the bits of bfloat16's infinity
+BFLOAT16_INF_BITS = 0x7F80
 #: scatter strategies by number of bins (see ``count_pairs``): the paired path's tables
 #: have K*K uint16 counters (32 KiB at most), the four-histogram path's K
 PAIRED_BINS = 16384
@@ -873,62 +873,27 @@ def count_score_rows(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
 
 
 def count_score_rows_wide(t, s, w, lut, lo, C, has_ignore, ignore, out, start, stop):
-    """:func:`count_score_rows` for wide rows, ``C >= WIDE_MIN_C``: a compiled entry of its
-    own, so that a first call at small C does not compile it.
+    """:func:`count_score_rows` by the block argmax (``argmax.BLOCK_COLS``), for
+    ``C >= WIDE_MIN_C``: a compiled entry of its own, so that a first call at small C does
+    not compile it.
 
-    The argmax of a row runs ``LANES`` columns side by side: lane ``k`` keeps the maximum of
-    columns ``k, k + LANES, ...``, the first column that held it, and whether it saw a NaN.
-    Each step is elementwise over the lanes, so LLVM makes it SIMD compare-selects. A row
-    whose length is not a multiple of ``LANES`` ends with one block of its last ``LANES``
-    columns, some seen twice (neither the maximum nor the lowest column holding it
-    changes). The lanes are then folded in halves, the lower column winning ties. The lane
-    buffers are allocated here, not passed to a helper: LLVM then knows they alias nothing
-    (measured 5x slower through a helper).
+    A row's label is looked at first (a row not counted is not read). The cell a row adds
+    to is prefetched and added one row later: at many classes the (C, C) matrix is larger
+    than the cache, and the miss then overlaps the next row's argmax instead of stalling.
     """
     n_bad = 0
     first_bad = np.int64(-1)
-    use_lut = lut.size > 0
     weighted = w.size > 0
+    use_lut = lut.size > 0
     size = np.uint64(lut.size)
     uC = np.uint64(C)
-    uL = np.uint64(LANES)
-    av = np.empty(LANES, dtype=s.dtype)
-    ai = np.empty(LANES, dtype=np.uint32)
-    an = np.empty(LANES, dtype=np.uint8)
-    full = uC - uC % uL
+    # the block width from a runtime value, not the constant: see ``argmax.BLOCK_COLS``
+    width = np.uint64(BLOCK_COLS) + (uC >> np.uint64(62))
+    full = uC - uC % width
+    pending = np.uint64(0)
+    pending_row = np.uint64(0)
+    has_pending = False
     for row in range(np.uint64(start), np.uint64(stop)):
-        for k in range(LANES):
-            v = s[row, k]
-            av[k] = v
-            ai[k] = np.uint32(k)
-            an[k] = v != v
-        for c in range(uL, full, uL):
-            for k in range(LANES):
-                v = s[row, c + k]
-                g = v > av[k]
-                av[k] = v if g else av[k]
-                ai[k] = np.uint32(c + k) if g else ai[k]
-                an[k] |= v != v
-        if full < uC:
-            c = uC - uL
-            for k in range(LANES):
-                v = s[row, c + k]
-                g = v > av[k]
-                av[k] = v if g else av[k]
-                ai[k] = np.uint32(c + k) if g else ai[k]
-                an[k] |= v != v
-        h = LANES // 2
-        while h > 0:
-            for k in range(h):
-                x = av[k]
-                y = av[k + h]
-                ix = ai[k]
-                iy = ai[k + h]
-                g = (y > x) | ((y == x) & (iy < ix))
-                av[k] = y if g else x
-                ai[k] = iy if g else ix
-                an[k] |= an[k + h]
-            h //= 2
         a = np.int64(t[row, 0])
         if has_ignore and a == ignore:
             continue
@@ -939,8 +904,34 @@ def count_score_rows_wide(t, s, w, lut, lo, C, has_ignore, ignore, out, start, s
             a = lut[ua]
             if a < 0:
                 continue
-        ua = np.uint64(a)
-        bad = (an[0] != 0) | (ua >= uC)
+        bad = np.uint64(a) >= uC
+        arg = np.uint64(0)
+        if not bad:
+            # the block argmax of ``argmax.py``, written out: a helper taking the row costs
+            # a call per row (it is not inlined), most of a row's time at small C
+            r = s[row]
+            best = r[0]
+            for c in range(np.uint64(0), full, width):
+                hit = np.uint32(0)
+                for j in range(c, c + width):
+                    v = r[j]
+                    hit |= np.uint32(v > best) | np.uint32(v != v)
+                if hit:
+                    for j in range(c, c + width):
+                        v = r[j]
+                        bad |= v != v
+                        if v > best:
+                            best = v
+                            arg = j
+                    if bad:
+                        break
+            if not bad:
+                for j in range(full, uC):
+                    v = r[j]
+                    bad |= v != v
+                    if v > best:
+                        best = v
+                        arg = j
         if weighted:
             wi = w[row]
             bad = bad | (wi - wi != 0)
@@ -948,10 +939,119 @@ def count_score_rows_wide(t, s, w, lut, lo, C, has_ignore, ignore, out, start, s
             if first_bad < 0:
                 first_bad = np.int64(row)
             n_bad += 1
-        elif weighted:
-            out[ua * uC + ai[0]] += w[row]
+            continue
+        if has_pending:
+            if weighted:
+                out[pending] += w[pending_row]
+            else:
+                out[pending] += 1
+        pending = np.uint64(a) * uC + arg
+        pending_row = row
+        has_pending = True
+        prefetch(out, pending)
+    if has_pending:
+        if weighted:
+            out[pending] += w[pending_row]
         else:
-            out[ua * uC + ai[0]] += 1
+            out[pending] += 1
+    return n_bad, first_bad
+
+
+def count_score_rows_bits(t, s, inf_bits, w, lut, lo, C, has_ignore, ignore, out, start, stop):
+    """:func:`count_score_rows_wide` of 16-bit float scores given as their int16 bits
+    (float16: ``inf_bits`` 0x7C00; bfloat16: 0x7F80), for every C: no float32 copy of the
+    scores is made.
+
+    numba has no 16-bit float arithmetic, so the bits are compared as integers: with the
+    sign bit turned into two's complement (a negative value of magnitude m becomes -m; -0
+    and +0 both 0), integer order is float order for every value but NaN, whose magnitude
+    is above infinity's. Each step is wrapped in int32: numba widens integer arithmetic to int64,
+    which halves the SIMD lanes (measured 1.5-2x slower).
+    """
+    n_bad = 0
+    first_bad = np.int64(-1)
+    weighted = w.size > 0
+    use_lut = lut.size > 0
+    size = np.uint64(lut.size)
+    uC = np.uint64(C)
+    width = np.uint64(BLOCK_COLS) + (uC >> np.uint64(62))
+    full = uC - uC % width
+    mag_mask = np.int32(0x7FFF)
+    inf = np.int32(inf_bits)
+    sign = np.int32(31)
+    pending = np.uint64(0)
+    pending_row = np.uint64(0)
+    has_pending = False
+    for row in range(np.uint64(start), np.uint64(stop)):
+        a = np.int64(t[row, 0])
+        if has_ignore and a == ignore:
+            continue
+        if use_lut:
+            ua = np.uint64(a - lo)
+            if ua >= size:
+                continue
+            a = lut[ua]
+            if a < 0:
+                continue
+        bad = np.uint64(a) >= uC
+        arg = np.uint64(0)
+        if not bad:
+            r = s[row]
+            x = np.int32(r[0])
+            m = np.int32(x & mag_mask)
+            sg = np.int32(x >> sign)
+            best = np.int32(np.int32(m ^ sg) - sg)
+            for c in range(np.uint64(0), full, width):
+                hit = np.int32(0)
+                for j in range(c, c + width):
+                    x = np.int32(r[j])
+                    m = np.int32(x & mag_mask)
+                    sg = np.int32(x >> sign)
+                    hit |= np.int32(np.int32(np.int32(m ^ sg) - sg) > best) | np.int32(m > inf)
+                if hit:
+                    for j in range(c, c + width):
+                        x = np.int32(r[j])
+                        m = np.int32(x & mag_mask)
+                        sg = np.int32(x >> sign)
+                        k = np.int32(np.int32(m ^ sg) - sg)
+                        bad |= m > inf
+                        if k > best:
+                            best = k
+                            arg = j
+                    if bad:
+                        break
+            if not bad:
+                for j in range(full, uC):
+                    x = np.int32(r[j])
+                    m = np.int32(x & mag_mask)
+                    sg = np.int32(x >> sign)
+                    k = np.int32(np.int32(m ^ sg) - sg)
+                    bad |= m > inf
+                    if k > best:
+                        best = k
+                        arg = j
+        if weighted:
+            wi = w[row]
+            bad = bad | (wi - wi != 0)
+        if bad:
+            if first_bad < 0:
+                first_bad = np.int64(row)
+            n_bad += 1
+            continue
+        if has_pending:
+            if weighted:
+                out[pending] += w[pending_row]
+            else:
+                out[pending] += 1
+        pending = np.uint64(a) * uC + arg
+        pending_row = row
+        has_pending = True
+        prefetch(out, pending)
+    if has_pending:
+        if weighted:
+            out[pending] += w[pending_row]
+        else:
+            out[pending] += 1
     return n_bad, first_bad
 
 

@@ -154,3 +154,41 @@ def score_groups(t, s, *, weights=None, positive=None):
         tps = np.cumsum(pos * w)[last]
         fps = np.cumsum((1.0 - pos) * w)[last]
     return fps, tps, sf[last], invalid
+
+
+def binary_auc(t, s, *, positive=None):
+    """Exact ``2 * U`` (Mann-Whitney, ties half) and the class sizes, unweighted, from the
+    tie-grouped counts of :func:`score_groups`, in integers.
+
+    Returns ``(twice_u, n_pos, n_neg, invalid)``; ``auc = twice_u / (2 * n_pos * n_neg)``.
+    The optional entry of the same name (see :mod:`fastcm.backends.contract`): the numba
+    backend sums ranks instead, with the same result.
+
+    Examples
+    --------
+    >>> binary_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))[:3]
+    (6, 2, 2)
+    """
+    fps, tps, _, invalid = score_groups(t, s, positive=positive)
+    if invalid[0]:
+        return 0, 0, 0, invalid
+    fp, tp = fps.astype(np.int64), tps.astype(np.int64)
+    # each group of tied scores adds its negatives times the positives above them, plus half
+    # of its own positives (the trapezoid), doubled to stay in integers
+    twice_u = int(np.sum(np.diff(fp, prepend=0) * (tp + np.r_[0, tp[:-1]])))
+    return twice_u, int(tp[-1]) if tp.size else 0, int(fp[-1]) if fp.size else 0, invalid
+
+
+def drop_intermediate(fps, tps, thr):
+    """scikit-learn's ``drop_intermediate``: keep the ends and the corners of the curve.
+
+    Examples
+    --------
+    >>> fps, tps, thr = drop_intermediate(np.array([0., 1., 2., 2.]), np.array([1., 1., 1., 2.]), np.array([.9, .8, .7, .6]))
+    >>> fps.tolist(), tps.tolist(), thr.tolist()
+    ([0.0, 2.0, 2.0], [1.0, 1.0, 2.0], [0.9, 0.7, 0.6])
+    """
+    if fps.size <= 2:  # no intermediate point
+        return fps, tps, thr
+    keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+    return fps[keep], tps[keep], thr[keep]
