@@ -149,7 +149,13 @@ class _MovedModuleFinder:
 import sys as _sys  # noqa: E402
 
 _sys.meta_path.insert(0, _MovedModuleFinder)  # before an editable install's finder, which may map fastcm elsewhere
-del _sys
+# the homes imported above are named under their old paths at once: importing a module
+# the finder loads binds it on the package, which must not replace the function named
+# like it (fastcm.compare, fastcm.diagnose, fastcm.evaluate)
+for _old, _new in MOVED_MODULES.items():
+    if f"{__name__}.{_new}" in _sys.modules:
+        _sys.modules.setdefault(f"{__name__}.{_old}", _sys.modules[f"{__name__}.{_new}"])
+del _sys, _old, _new
 
 
 def __getattr__(name):
