@@ -27,7 +27,12 @@ MODULES = [
     "fastcm.cli.render",
     "fastcm.cli.bench",
     "fastcm.accumulate.evaluate",
-    "fastcm.plot",
+    "fastcm.present.plots",
+    "fastcm.core.invalid",
+    "fastcm.metrics.matrix",
+    "fastcm.metrics.threshold_curves",
+    "fastcm.counts.calibration",
+    "fastcm.accumulate.calibration",
 ]
 
 
@@ -50,7 +55,7 @@ def _all_modules():
 
 @pytest.mark.parametrize("name", _all_modules())
 def test_docstring_examples(name):
-    if name == "fastcm.plot":
+    if name == "fastcm.present.plots":
         pytest.importorskip("matplotlib")  # the optional `plot` extra
     for extra in _FRAMEWORKS.get(name, ()):  # the optional `torch` and `keras` extras
         pytest.importorskip(extra)

@@ -11,7 +11,7 @@ Examples
 >>> import numpy as np
 >>> m = np.array([[[0, 2], [0, 2]], [[1, 1], [0, 2]], [[2, 0], [1, 1]]])
 >>> auroc(m), average_precision(m)
-(0.875, 0.75)
+(0.875, 0.8333333333333333)
 """
 
 from __future__ import annotations
