@@ -627,7 +627,7 @@ def _hist_block(t, s, *w, thr, reading, refuse_outside, out_ndim, expand_truth, 
 
 
 def _score_reading(scores, s, thr):
-    """How the dask scores ``s`` are compared with ``thr`` (:mod:`fastcm.scores`).
+    """How the dask scores ``s`` are compared with ``thr`` (:mod:`fastcm.core.scores`).
 
     Explicit ``scores`` and "auto" with thresholds outside [0, 1] decide without reading
     anything. Otherwise "auto" needs to know whether *any* score lies outside [0, 1]: one

@@ -1,7 +1,7 @@
 """``fastcm report`` and ``fastcm demo`` for the person at the terminal (issue 34, items 5-9):
 ignored pairs said apart, names mapped or refused, every format carrying every section,
 throughput measured apart from loading, a demo that shows the accuracy paradox, one
-progress rule for the CLI and ``fastcm.evaluate``."""
+progress rule for the CLI and ``fastcm.accumulate.evaluate``."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""``fastcm.evaluate`` over loaders: batches of any array type, logits, progress bar."""
+"""``fastcm.accumulate.evaluate`` over loaders: batches of any array type, logits, progress bar."""
 
 import numpy as np
 import pytest

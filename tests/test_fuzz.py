@@ -518,7 +518,7 @@ def test_confusion_matrix_accumulator_batches_merge_and_failed_updates(data):
 
 
 def ref_reading(s, thresholds, scores="auto"):
-    """How the scores are compared with the thresholds, restated from :mod:`fastcm.scores`:
+    """How the scores are compared with the thresholds, restated from :mod:`fastcm.core.scores`:
     ``"as given"`` (``"auto"`` with a threshold outside [0, 1]), ``"logits"`` (asked for, or
     ``"auto"`` with some score outside [0, 1]; NaN is neither in nor out), ``"probabilities"``,
     or the error of ``"probabilities"`` naming the first score outside [0, 1] (C order)."""

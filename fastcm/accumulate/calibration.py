@@ -46,7 +46,7 @@ class CalibrationError:
     scores : {"auto", "probabilities", "logits"}, default="auto"
         Probabilities are used as given (a confidence outside [0, 1] is a ValueError);
         logits go through a numerically stable softmax inside the kernel. "auto"
-        (:mod:`fastcm.scores`): the first non-empty batch decides (any value outside [0, 1]
+        (:mod:`fastcm.core.scores`): the first non-empty batch decides (any value outside [0, 1]
         means logits); a later batch of logits after probabilities is a ValueError naming it.
     num_classes : int, optional
         Score columns; None takes the width of the first batch.

@@ -267,7 +267,7 @@ class ConfusionMatrix(ThreadSafeState):
         numpy, lists and pandas give the counts as fastcm holds them (numpy, CuPy on a GPU).
         Until a batch decides, and after :meth:`reset` or :meth:`load`, that is numpy; an
         accumulator that has seen no batch takes the type of one merged into it.
-        ``"numpy"`` always gives numpy. See :mod:`fastcm.array_types`.
+        ``"numpy"`` always gives numpy. See :mod:`fastcm.backends.arrays`.
     sparse : {False, True, "auto"}, default False
         True keeps the counts as the cells pairs touched (sorted flat cells and their int64
         counts, :class:`fastcm.counts.sparse.SparseCounts`): O(C + distinct pairs) memory, for

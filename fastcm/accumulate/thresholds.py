@@ -62,7 +62,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         truth, as for None but giving (1, T, 2, 2); not one-vs-rest of class 0 (a class
         index 2 in ``y_true`` is refused; logits go through a sigmoid).
     scores : {"auto", "probabilities", "logits"}, default="auto"
-        How scores are read (:mod:`fastcm.scores`): logits go through a sigmoid, or a softmax
+        How scores are read (:mod:`fastcm.core.scores`): logits go through a sigmoid, or a softmax
         over the classes for (N, C) scores with class indices. Under "auto" the first
         non-empty batch decides (any value outside [0, 1]: logits), :attr:`scores_read_as`
         says what was decided, and a later batch of logits after probabilities is refused
@@ -76,7 +76,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
         ``tf.Tensor``, JAX a ``jax.Array``, CuPy a ``cupy.ndarray``. Until a batch decides,
         and after :meth:`reset` or :meth:`load`, that is numpy; an accumulator that has seen
         no batch takes the type of one merged into it. The curves, areas and operating
-        points are numpy whatever the type. See :mod:`fastcm.array_types`.
+        points are numpy whatever the type. See :mod:`fastcm.backends.arrays`.
 
     Notes
     -----

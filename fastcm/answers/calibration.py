@@ -24,7 +24,7 @@ logits, per-class sigmoids and rows summing to 0.5 do not). Both are checked in 
 pass that counts, and a row that fails is a ValueError naming it and saying to pass
 ``scores="logits"``: the top-class confidence of such a row is not a probability, and its
 ECE would be a wrong number, not an approximate one. ``scores="probabilities"`` refuses
-such rows; ``scores="auto"`` (the default) follows :mod:`fastcm.scores`: any value outside
+such rows; ``scores="auto"`` (the default) follows :mod:`fastcm.core.scores`: any value outside
 [0, 1] means logits (softmaxed), decided on an accumulator's first batch, and scores that
 all lie in [0, 1] are read as probabilities and so refused in the same way when a row is
 not a distribution (never guessed to be logits: values in [0, 1] are as likely per-class
@@ -129,7 +129,7 @@ def calibration_error(y_true, y_score, n_bins=15, norm="l1", *, scores="auto", n
     norm : {"l1", "max", "l2"}
         "l1": expected calibration error (ECE); "max": maximum (MCE); "l2": root mean square.
     scores : {"auto", "probabilities", "logits"}, default="auto"
-        See :class:`CalibrationError` and :mod:`fastcm.scores`.
+        See :class:`CalibrationError` and :mod:`fastcm.core.scores`.
     num_classes : int, optional
     backend : {"auto", "numba", "numpy", "cupy"}
 

@@ -184,7 +184,7 @@ def check(cm, *, min_accuracy=None, min_recall=None, min_precision=None, min_f1=
     use_lower_bound : bool, default False
         Judge the lower bound of the ``level`` confidence interval instead of the value:
         Wilson intervals for accuracy, recall and precision of a class, for F1 of a class
-        through its IoU (see :mod:`fastcm.intervals`), the percentile bootstrap (seeded by
+        through its IoU (see :mod:`fastcm.answers.intervals`), the percentile bootstrap (seeded by
         ``random_state``) for macro averages.
     level : float, default 0.95
         Confidence level of those intervals.

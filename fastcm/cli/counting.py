@@ -88,7 +88,7 @@ def _progress(total, quiet):
 
 
 class ScoreReading:
-    """How ``--scores`` are read (``--scores-are``, the rule of :mod:`fastcm.scores`).
+    """How ``--scores`` are read (``--scores-are``, the rule of :mod:`fastcm.core.scores`).
 
     Under "auto" the first chunk with scores decides (any value outside [0, 1]: logits); a
     later chunk of logits after probabilities is refused, so curves never mix the two.

@@ -751,7 +751,7 @@ def confusion_matrix(
     like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
         The array type of the result; None: that of ``y_true`` (else ``y_pred``), so a CPU
         torch tensor gives a torch tensor sharing the counts' memory (see
-        :mod:`fastcm.array_types`).
+        :mod:`fastcm.backends.arrays`).
     sparse : bool, default False
         Return a ``scipy.sparse.csr_array`` (scipy is imported only then) holding only the
         cells some pair touched: O(C + distinct pairs) memory, for 10^4-10^6 classes, where

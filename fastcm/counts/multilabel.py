@@ -43,7 +43,7 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     ``score >= threshold`` (a number or one per label). Indicator inputs are counted by a
     kernel in one pass.
 
-    (N, L) scores are probabilities or logits, read by the rule of :mod:`fastcm.scores`
+    (N, L) scores are probabilities or logits, read by the rule of :mod:`fastcm.core.scores`
     (``scores="auto" | "probabilities" | "logits"``, default "auto": any value of ``y_pred``
     outside [0, 1] means logits). Logits go through a sigmoid, never computed: each label's
     threshold is mapped to logit space instead (``sigmoid(x) >= t`` iff ``x >= log(t / (1 -
@@ -52,11 +52,11 @@ def multilabel_confusion_matrix(y_true, y_pred, *, sample_weight=None, labels=No
     as given. 0/1 indicator predictions are probabilities, so they are counted as they are.
 
     Empty input and weights that are all zero are refused with scikit-learn's ValueErrors,
-    as by every drop-in score (see :mod:`fastcm.sklearn_metrics`).
+    as by every drop-in score (see :mod:`fastcm.metrics.sklearn`).
 
     The result is in the array type of ``y_true`` (else ``y_pred``): CPU torch tensors give
     a torch tensor sharing the counts' memory, TensorFlow a ``tf.Tensor``, JAX a
-    ``jax.Array``; ``like=`` picks another (``"numpy"``, ...; see :mod:`fastcm.array_types`).
+    ``jax.Array``; ``like=`` picks another (``"numpy"``, ...; see :mod:`fastcm.backends.arrays`).
 
     Examples
     --------

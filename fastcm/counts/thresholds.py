@@ -225,7 +225,7 @@ def in_unit_interval(thr) -> bool:
 
 
 def score_reading(scores, s, thr, *, flag="scores='logits'", name="y_score") -> str:
-    """How the scores ``s`` are compared with ``thr`` (see :mod:`fastcm.scores`): "probabilities",
+    """How the scores ``s`` are compared with ``thr`` (see :mod:`fastcm.core.scores`): "probabilities",
     "logits", or, under "auto" with thresholds outside [0, 1], :data:`~fastcm.core.scores.AS_GIVEN`."""
     if check_scores(scores) == "auto" and not in_unit_interval(thr):
         return AS_GIVEN
@@ -276,7 +276,7 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
         units, and under ``scores="auto"`` the scores are then compared as given.
     sample_weight : array-like of shape (N,), optional
     scores : {"auto", "probabilities", "logits"}, default="auto"
-        How the scores are read (:mod:`fastcm.scores`): logits go through a sigmoid (binary,
+        How the scores are read (:mod:`fastcm.core.scores`): logits go through a sigmoid (binary,
         multilabel) or a softmax over the classes ((N, C) scores with class indices), fused
         into the pass; "probabilities" refuses a value outside [0, 1]; "auto" reads any value
         outside [0, 1] as the sign of logits.
@@ -284,7 +284,7 @@ def threshold_confusion_matrices(y_true, y_score, *, thresholds=101, sample_weig
     like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
         The array type of the result; None: that of ``y_true`` (else ``y_score``), so CPU
         torch tensors give a torch tensor sharing the counts' memory (see
-        :mod:`fastcm.array_types`).
+        :mod:`fastcm.backends.arrays`).
 
     Returns
     -------
@@ -358,10 +358,8 @@ def binary_confusion_matrix(y_true, y_score, *, threshold=0.5, sample_weight=Non
     logits : bool, default=False
         The same as ``scores="logits"`` (kept from earlier releases).
     backend : {"auto", "numba", "numpy", "cupy"}
-    like : {None, "numpy", "cupy", "torch", "jax", "tensorflow"} or array or module, optional
-        The array type of the result; None: that of ``y_true`` (else ``y_score``), so CPU
-        torch tensors give a torch tensor sharing the counts' memory (see
-        :mod:`fastcm.array_types`).
+    like : None, str, array or module, optional
+        The array type of the result, as in :func:`threshold_confusion_matrices`.
 
     Examples
     --------

@@ -12,42 +12,7 @@ Examples
 0.67
 """
 
-from .matrix import (
-    accuracy,
-    balanced_accuracy,
-    cohen_kappa,
-    confidence_interval,
-    f1,
-    fbeta,
-    fnr,
-    fpr,
-    iou,
-    mcc,
-    mean_iou,
-    npv,
-    precision,
-    recall,
-    report,
-    specificity,
-    support,
-)
+from . import matrix
+from .matrix import *  # noqa: F403  the names of fastcm.metrics.matrix, listed in its __all__
 
-__all__ = [
-    "accuracy",
-    "balanced_accuracy",
-    "cohen_kappa",
-    "confidence_interval",
-    "f1",
-    "fbeta",
-    "fnr",
-    "fpr",
-    "iou",
-    "mcc",
-    "mean_iou",
-    "npv",
-    "precision",
-    "recall",
-    "report",
-    "specificity",
-    "support",
-]
+__all__ = list(matrix.__all__)

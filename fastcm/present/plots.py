@@ -24,7 +24,7 @@ F1, ties broken by the larger support, and name the rule; curves beyond ``max_cu
 counted in the title. Legends sit outside the axes, so they never cover a bar or a curve.
 
 Curves come from ``(y_true, y_score)`` predictions (exact curves, scores read by the rule
-of :mod:`fastcm.scores`), from :class:`fastcm.ThresholdConfusionMatrix` accumulators or
+of :mod:`fastcm.core.scores`), from :class:`fastcm.ThresholdConfusionMatrix` accumulators or
 threshold matrices (binned, labelled so, with the end points, so the legend's area is the
 accumulator's ``auroc()`` / ``average_precision()``), or from curve arrays that are rates
 in [0, 1] along a monotone curve; anything else is refused. ROC plots carry the chance
@@ -551,7 +551,7 @@ def _prediction_curves(pair, names):
 
 
 class _Exact:
-    """Exact ROC and PR points of ``(y_true, y_score)`` (:mod:`fastcm.curves`)."""
+    """Exact ROC and PR points of ``(y_true, y_score)`` (:mod:`fastcm.metrics.ranking`)."""
 
     def __init__(self, y_true, y_score):
         self.y_true, self.y_score = y_true, y_score
@@ -733,7 +733,7 @@ class _CurveDisplay:
     def from_predictions(cls, y_true, y_score, *, labels=None, max_curves=12, **plot_kwargs):
         """The exact curve of ``(y_true, y_score)``: 0/1 (or bool) truth with (N,) scores, or
         class labels 0..C-1 with (N, C) scores, one curve per class (one-vs-rest; logits
-        are softmaxed as :mod:`fastcm.scores` says). Returns the display."""
+        are softmaxed as :mod:`fastcm.core.scores` says). Returns the display."""
         return cls.from_curves((np.asarray(y_true), np.asarray(y_score)), labels, max_curves=max_curves, **plot_kwargs)
 
     @classmethod
@@ -948,7 +948,7 @@ def roc_curve(curves, labels=None, *, ax=None, max_curves=12, title=None, plot_c
     ----------
     curves : (y_true, y_score), ThresholdConfusionMatrix, threshold matrices, list/dict of them, or (fpr, tpr)
         ``(y_true, y_score)`` predictions (integer or 0/1 truth; (N,) scores, or (N, C)
-        scores one-vs-rest per class, logits softmaxed as :mod:`fastcm.scores` says) give
+        scores one-vs-rest per class, logits softmaxed as :mod:`fastcm.core.scores` says) give
         the exact curve. An accumulator or the (T, 2, 2) / one-vs-rest (C, T, 2, 2) counts of
         :func:`fastcm.counts.thresholds.threshold_confusion_matrices` give the binned curve through
         (0, 0) and (1, 1), whose area is ``ThresholdConfusionMatrix.auroc()``; the legend says

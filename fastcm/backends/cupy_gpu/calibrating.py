@@ -2,7 +2,7 @@
 
 Everything stays on the device: the counts and ``invalid`` come back as CuPy arrays and
 nothing here synchronises with the host. CuPy is imported on the first call, so importing
-this module works without it (``fastcm.calibration`` is import-safe on any machine).
+this module works without it (``fastcm.answers.calibration`` is import-safe on any machine).
 """
 
 from __future__ import annotations

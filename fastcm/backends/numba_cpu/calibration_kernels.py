@@ -3,7 +3,7 @@
 One pass over rows ``[start, stop)`` of (N, C) scores counts the (C, C) confusion matrix
 (argmax, ties to the lowest class) and the calibration bins of the top-class confidence;
 with ``per_class`` also the one-vs-rest bins of every class's probability. Output layout
-(``K = n_bins + 1`` slots, see ``fastcm.calibration``):
+(``K = n_bins + 1`` slots, see ``fastcm.answers.calibration``):
 
 * ``iout`` (int64): ``[C*C matrix | K counts | K correct | C*K class counts | C*K class hits]``
 * ``fout`` (float64): ``[K confidence sums | C*K class probability sums]``
