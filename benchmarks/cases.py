@@ -8,20 +8,10 @@ same arrays in the same process, so ratios are like for like.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from . import anchors
-
-
-@dataclass
-class Case:
-    group: str
-    name: str
-    n: int
-    setup: object  # () -> {method: callable}
-    params: dict = field(default_factory=dict)
+from . import anchors, gpu_cases
+from .case import Case
 
 
 def _labels(n, c, dtype, seed=0):
@@ -347,8 +337,6 @@ def dask_case(n):
 
 def suite(mode: str) -> list[Case]:
     """Every case of a mode, then the GPU cases of that mode where CuPy sees a CUDA device."""
-    from . import gpu_cases  # here, not at the top: gpu_cases imports Case from this module
-
     return _host_suite(mode) + gpu_cases.suite(mode)
 
 

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from .cases import Case
+from .case import Case
 
 #: the method every other one in a GPU case is compared with
 FASTCM = "fastcm (cupy)"
