@@ -18,7 +18,7 @@ CM3 = np.array([[30, 4, 2], [3, 25, 6], [1, 5, 24]])
 def test_closed_form_matches_scipy(method, scipy_method, metric):
     stats = pytest.importorskip("scipy.stats")
     ci = confidence_interval(CM3, metric, method=method, level=0.9)
-    tp, fp, fn, tn, _ = matrix._counts(CM3)
+    tp, fp, fn, tn, _ = matrix.cell_sums(CM3)
     num, den = {"recall": (tp, tp + fn), "precision": (tp, tp + fp), "specificity": (tn, tn + fp),
                 "npv": (tn, tn + fn), "fpr": (fp, fp + tn), "fnr": (fn, fn + tp)}[metric]
     for c in range(3):

@@ -1053,7 +1053,9 @@ class ConfusionMatrix(ThreadSafeState):
         the subset's row positions as ``labels`` to :func:`fastcm.metrics.report`.
         """
         names = [str(v) for v in self.labels] if target_names is None else target_names
-        return _metrics.report(
+        from ..present.report import report  # the floor above, on demand
+
+        return report(
             self._matrix(), names, digits, output_dict, zero_division=zero_division, ci=ci, random_state=random_state
         )
 

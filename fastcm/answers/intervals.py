@@ -297,7 +297,7 @@ _NAMES = ("accuracy", "balanced_accuracy", "cohen_kappa", "f1", "fbeta", "fnr", 
 
 
 def _zero_value(zero_division):
-    return _metrics._check_zero_division(zero_division)
+    return _metrics.check_zero_division(zero_division)
 
 
 def _rate_values(num, den, average, zero_division, support):

@@ -48,7 +48,6 @@ __all__ = [
     "accuracy",
     "balanced_accuracy",
     "cohen_kappa",
-    "confidence_interval",
     "f1",
     "fbeta",
     "fnr",
@@ -59,7 +58,6 @@ __all__ = [
     "npv",
     "precision",
     "recall",
-    "report",
     "specificity",
     "support",
 ]
@@ -67,7 +65,7 @@ __all__ = [
 AVERAGES = (None, "micro", "macro", "weighted", "binary")
 
 
-def _check_zero_division(zero_division):
+def check_zero_division(zero_division):
     if isinstance(zero_division, str) and zero_division == "warn":
         return 0.0
     if isinstance(zero_division, numbers.Real) and zero_division in (0, 1):  # True/False too, as scikit-learn
@@ -92,7 +90,7 @@ def counts_of(cm):
     return cm
 
 
-def _sparse_parts(cm):
+def sparse_parts(cm):
     """(diagonal, row sums, column sums, sum of |counts|) of a scipy.sparse matrix, host
     arrays (int64, float64, or Python ints past int64): no dense matrix."""
     counts = as_sparse_counts(cm)
@@ -101,15 +99,15 @@ def _sparse_parts(cm):
 
 
 def _sparse_numbers(cm, limit):
-    """:func:`_sparse_parts` as the dense path forms them: float64 while the sums stay exact
+    """:func:`sparse_parts` as the dense path forms them: float64 while the sums stay exact
     below ``limit`` (or the counts are float), else Python ints (object arrays)."""
-    diag, true, pred, total = _sparse_parts(cm)
+    diag, true, pred, total = sparse_parts(cm)
     if diag.dtype.kind == "f" or (diag.dtype != object and total < limit):
         return diag.astype(np.float64), true.astype(np.float64), pred.astype(np.float64)
     return diag.astype(object), true.astype(object), pred.astype(object)
 
 
-def _as_matrix(cm):
+def as_matrix(cm):
     if is_sparse(cm):
         if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
             raise ValueError(f"Expected a square (C, C) count matrix, but got shape {tuple(cm.shape)}")
@@ -147,7 +145,7 @@ def _exact_sums(cm):
     The sums are vectorised: each entry splits into 32-bit halves whose sums over a row
     cannot wrap int64 (C < 2**31), recombined as Python ints.
     """
-    m = _to_host(cm)
+    m = host_counts(cm)
     if not (m.dtype.kind == "u" and m.dtype.itemsize == 8):
         m = m.astype(np.int64)
     if float(np.abs(m.astype(np.float64)).sum()) < 2.0**62:  # no sum of entries can wrap int64
@@ -160,10 +158,10 @@ def _exact_sums(cm):
     return m, np.diagonal(m).astype(object), exact(1), exact(0)
 
 
-def _counts(cm, limit=_RATIO_LIMIT):
+def cell_sums(cm, limit=_RATIO_LIMIT):
     """Per-class tp, fp, fn, tn: float64 in ``cm``'s namespace, or, for an integer matrix
     whose sums reach ``limit``, host object arrays of Python ints (exact)."""
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
         tp, true, pred = _sparse_numbers(cm, limit)
         total = true.sum()
@@ -191,7 +189,7 @@ def divide(num, den, zero_division, metric, modifier, average, *, warn=True, axi
     labels with no predicted samples. ..."
     """
     xp = array_module(den)
-    value = _check_zero_division(zero_division)
+    value = check_zero_division(zero_division)
     mask = den == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         out = num / xp.where(mask, 1.0, den)
@@ -212,7 +210,7 @@ def divide(num, den, zero_division, metric, modifier, average, *, warn=True, axi
     return out
 
 
-def _nanaverage(values, weights=None):
+def nanaverage(values, weights=None):
     """Mean ignoring NaN (zero_division=np.nan); all-zero weights fall back to a plain mean."""
     xp = array_module(values)
     if values.shape[0] == 0:
@@ -231,7 +229,7 @@ def _nanaverage(values, weights=None):
     return float(xp.where(keep, values, 0.0).sum() / keep.sum())
 
 
-def _reduce(num, den, average, zero_division, metric, modifier, weights, warn=True):
+def reduce_ratio(num, den, average, zero_division, metric, modifier, weights, warn=True):
     """Per-class ratios, or their average, the scikit-learn way."""
     if average == "micro":
         return float(
@@ -246,7 +244,7 @@ def _reduce(num, den, average, zero_division, metric, modifier, weights, warn=Tr
         return float(per_class[0])
     if average == "weighted" and weights.dtype == object:
         weights = weights.astype(np.float64)  # each support rounds once; the mean is float anyway
-    return _nanaverage(per_class, weights if average == "weighted" else None)
+    return nanaverage(per_class, weights if average == "weighted" else None)
 
 
 def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True, *, limit=_RATIO_LIMIT, exact_pick=None):
@@ -257,7 +255,7 @@ def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True, *, lim
     """
     cm = counts_of(cm)
     xp = array_module(cm)
-    tp, fp, fn, tn, counts_xp = _counts(cm, limit)
+    tp, fp, fn, tn, counts_xp = cell_sums(cm, limit)
     _check_average(average, tp.shape[0])
     if average == "micro":
         # scikit-learn pools the counts, then applies the formula: (1 + b²)·Σtp rounds once,
@@ -265,7 +263,7 @@ def _ratio(cm, average, zero_division, pick, metric, modifier, warn=True, *, lim
         tp, fp, fn, tn = (a.sum(keepdims=True) for a in (tp, fp, fn, tn))
     exact = tp.dtype == object
     num, den = (exact_pick or pick)(tp, fp, fn, tn) if exact else pick(tp, fp, fn, tn)
-    out = _reduce(num, den, average, zero_division, metric, modifier, tp + fn, warn)
+    out = reduce_ratio(num, den, average, zero_division, metric, modifier, tp + fn, warn)
     if exact and average is None:
         out = xp.asarray(out)  # back to the device the counts came from
     return out
@@ -336,9 +334,9 @@ def support(cm):
     >>> support(np.array([[3, 1], [0, 2]])).tolist()
     [4, 2]
     """
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
-        true = _sparse_parts(cm)[1]
+        true = sparse_parts(cm)[1]
         if true.dtype == object and all(-2**63 <= r < 2**63 for r in true):
             return true.astype(np.int64)
         return true
@@ -405,7 +403,7 @@ def mean_iou(cm, *, ignore_absent=True):
     0.7083333333333333
     """
     per_class = iou(cm, zero_division=np.nan if ignore_absent else 0.0)
-    return _nanaverage(per_class)
+    return nanaverage(per_class)
 
 
 def accuracy(cm):
@@ -414,7 +412,7 @@ def accuracy(cm):
     >>> accuracy(np.array([[3, 1], [0, 2]]))
     0.8333333333333334
     """
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
         diag, true, _ = _sparse_numbers(cm, _RATIO_LIMIT)
         if diag.dtype == object:
@@ -435,7 +433,7 @@ def balanced_accuracy(cm, adjusted=False):
     >>> balanced_accuracy(np.array([[3, 1], [0, 2]]))
     0.875
     """
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
         return _balanced_accuracy(*_sparse_numbers(cm, _RATIO_LIMIT), adjusted)
     m = _float_counts(cm, xp)
@@ -484,9 +482,9 @@ def mcc(cm):
     >>> round(mcc(np.array([[3, 1], [0, 2]])), 4)
     0.7071
     """
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
-        diag, true, pred, _ = _sparse_parts(cm)
+        diag, true, pred, _ = sparse_parts(cm)
         return mcc_of_class_counts(diag, pred, true)
     # the covariances are differences of products of sums: exact in float64 while n² < 2**52
     m = _float_counts(cm, xp, 2.0**26)
@@ -566,7 +564,7 @@ def cohen_kappa(cm, weights=None, replace_undefined_by=np.nan):
     0.6667
     """
     check_kappa_weights(weights)
-    cm, xp = _as_matrix(counts_of(cm))
+    cm, xp = as_matrix(counts_of(cm))
     if is_sparse(cm):
         return _sparse_kappa(as_sparse_counts(cm), weights, replace_undefined_by)
     c = cm.shape[0]
@@ -748,174 +746,5 @@ def _kappa_integer_parts(cm, xp, weights):
     return w_obs, (sum0 * (i * b_below - jb_below + jb_above - i * b_above)).sum(), n
 
 
-def report(cm, target_names=None, digits=2, output_dict=False, *, zero_division="warn", labels=None, ci=None,
-           random_state=0):
-    """The classification report of a matrix, formatted exactly as scikit-learn's.
-
-    ``ci`` (an extension, e.g. 0.95) adds confidence intervals at that level from the
-    counts alone: Wilson intervals for each class's precision and recall and for the
-    accuracy, each class's F1 from the Wilson interval of its IoU (F1 = 2 J / (1 + J)),
-    and a percentile bootstrap (10,000 multinomial resamples seeded by ``random_state``)
-    for the macro averages. The text report gains a
-    table of ``[low, high]`` after scikit-learn's; ``output_dict`` gains
-    ``"precision_ci"``, ``"recall_ci"`` and ``"f1-score_ci"`` pairs in each class's row (and
-    the macro row), and ``"accuracy_ci"``. NaN bounds where a value is undefined.
-
-    ``labels`` (an extension) lists the rows of ``cm`` to report, in order: scikit-learn's
-    ``labels`` on a matrix whose classes are ``0..C-1``. Each listed class still counts every
-    sample (a pair with an unlisted class is a false positive or negative), and the
-    "accuracy" row becomes "micro avg" over the listed classes when they leave out a class
-    with samples.
-
-    >>> print(report(np.array([[3, 1], [0, 2]]), target_names=["cat", "dog"]))  # doctest: +NORMALIZE_WHITESPACE
-                  precision    recall  f1-score   support
-    <BLANKLINE>
-             cat       1.00      0.75      0.86         4
-             dog       0.67      1.00      0.80         2
-    <BLANKLINE>
-        accuracy                           0.83         6
-       macro avg       0.83      0.88      0.83         6
-    weighted avg       0.89      0.83      0.84         6
-    <BLANKLINE>
-    >>> print(report(np.array([[3, 1], [0, 2]]), labels=[1]))  # doctest: +NORMALIZE_WHITESPACE
-                  precision    recall  f1-score   support
-    <BLANKLINE>
-               1       0.67      1.00      0.80         2
-    <BLANKLINE>
-       micro avg       0.67      1.00      0.80         2
-       macro avg       0.67      1.00      0.80         2
-    weighted avg       0.67      1.00      0.80         2
-    <BLANKLINE>
-    """
-    from ..present.report import format_report
-
-    cm, _ = _as_matrix(counts_of(cm))
-    rows = _report_rows(cm.shape[0], labels)
-    names = [str(i) for i in rows] if target_names is None else list(target_names)
-    if len(names) != rows.size:
-        raise ValueError(f"Number of classes, {rows.size}, does not match size of target_names, {len(names)}.")
-    if not output_dict:
-        names = [str(name) for name in names]  # dict keys stay as given, as scikit-learn's
-    tp, fp, fn, _, xp = _counts(cm)
-    pick = xp.asarray(rows)
-    tp, pred, true = tp[pick], (tp + fp)[pick], (tp + fn)[pick]
-    parts = ((tp, pred, "Precision", "predicted"), (tp, true, "Recall", "true"),
-             (2 * tp, true + pred, "F-score", "true nor predicted"))
-
-    def scores(average):  # precision, recall, F1, as scikit-learn's report computes each row
-        return [_reduce(num, den, average, zero_division, metric, modifier, true) for num, den, metric, modifier in parts]
-
-    p, r, f = (_to_host(a) for a in scores(None))
-    s = _report_support(cm)[rows]
-    if _covers_present(cm, rows):
-        averages = [("accuracy", None, None, accuracy(cm), s.sum())]
-    else:
-        averages = [("micro avg", *scores("micro"), s.sum())]
-    averages += [(f"{avg} avg", *scores(avg), s.sum()) for avg in ("macro", "weighted")]
-    out = format_report(names, p, r, f, s, averages, digits=digits, output_dict=output_dict)
-    if ci is None:
-        return out
-    bounds = _report_intervals(cm, rows, ci, random_state)
-    if output_dict:
-        for k, name in enumerate(names):
-            out[name].update({key: (float(lo[k]), float(hi[k])) for key, (lo, hi) in bounds["classes"].items()})
-        if "macro avg" in out:
-            out["macro avg"].update({key: tuple(v) for key, v in bounds["macro"].items()})
-        if "accuracy" in out:
-            out["accuracy_ci"] = tuple(bounds["accuracy"])
-        return out
-    return out + "\n" + _format_intervals(names, bounds, ci, digits)
-
-
-def _report_intervals(cm, rows, level, random_state):
-    """The bounds ``report(ci=)`` shows: per class (rows ``rows``), macro, accuracy; the
-    macro averages' bootstrap reads one set of resamples for all three."""
-    from ..answers.intervals import confidence_intervals
-
-    names = (("precision_ci", "precision"), ("recall_ci", "recall"), ("f1-score_ci", "f1"))
-    asked = {("classes", key): (metric, {"zero_division": np.nan}) for key, metric in names}
-    asked.update({("macro", key): (metric, {"average": "macro", "zero_division": 0}) for key, metric in names})
-    asked["accuracy"] = "accuracy"
-    got = confidence_intervals(_to_host(cm), asked, level=level, random_state=random_state)
-    classes = {key: (np.asarray(got["classes", key].low)[rows], np.asarray(got["classes", key].high)[rows])
-               for key, _ in names}
-    macro = {key: (float(got["macro", key].low), float(got["macro", key].high)) for key, _ in names}
-    return {"classes": classes, "macro": macro, "accuracy": (float(got["accuracy"].low), float(got["accuracy"].high))}
-
-
-def _format_intervals(names, bounds, level, digits):
-    def pair(lo, hi):
-        return "[" + ", ".join("  nan" if not np.isfinite(v) else f"{v:.{digits}f}" for v in (lo, hi)) + "]"
-
-    keys = ("precision_ci", "recall_ci", "f1-score_ci")
-    rows = [(name, *(pair(bounds["classes"][k][0][i], bounds["classes"][k][1][i]) for k in keys))
-            for i, name in enumerate(names)]
-    rows.append(("macro avg", *(pair(*bounds["macro"][k]) for k in keys)))
-    rows.append(("accuracy", "", "", pair(*bounds["accuracy"])))
-    width = max(len(str(r[0])) for r in rows)
-    cell = max(len(c) for r in rows for c in r[1:])
-    pct = f"{100 * level:g}%"
-    text = (f"{pct} confidence intervals (precision, recall, accuracy: Wilson; f1-score: Wilson of its IoU; "
-            "macro averages: bootstrap, 10,000 resamples)\n\n")
-    text += f"{'':>{width}}  " + "  ".join(f"{h:>{cell}}" for h in ("precision", "recall", "f1-score")) + "\n"
-    for r in rows:
-        text += f"{str(r[0]):>{width}}  " + "  ".join(f"{c:>{cell}}" for c in r[1:]) + "\n"
-    return text
-
-
-def confidence_interval(cm, metric, *, level=0.95, method="bootstrap", n_resamples=10_000, random_state=None,
-                        **metric_kwargs):
-    """A metric with its confidence interval, from the counts alone; see
-    :func:`fastcm.answers.intervals.confidence_interval` (bootstrap over multinomial resamples of
-    the matrix, or Wilson / Clopper-Pearson for per-class proportions and accuracy).
-
-    >>> ci = confidence_interval(np.array([[45, 5], [10, 40]]), "recall", method="wilson")
-    >>> ci.low.round(3).tolist()
-    [0.786, 0.67]
-    """
-    from ..answers.intervals import confidence_interval as interval
-
-    return interval(counts_of(cm), metric, level=level, method=method, n_resamples=n_resamples, random_state=random_state,
-                    **metric_kwargs)
-
-
-def _report_rows(n, labels):
-    """Row indices a report lists: all of them, or ``labels`` checked against the matrix."""
-    if labels is None:
-        return np.arange(n)
-    rows = np.asarray(labels)
-    if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
-        raise ValueError(f"Expected `labels` to be a 1-D sequence of row indices, but got {labels!r}")
-    if rows.size and (rows.min() < 0 or rows.max() >= n):
-        raise ValueError(f"Expected `labels` to be row indices in 0..{n - 1}, but got {rows.tolist()}")
-    return rows.astype(np.intp)
-
-
-def _covers_present(cm, rows):
-    """Whether ``rows`` include every class with a sample, true or predicted (scikit-learn's
-    condition for an "accuracy" row rather than "micro avg")."""
-    if is_sparse(cm):
-        _, true, pred, _ = _sparse_parts(cm)
-    else:
-        m = _to_host(cm)
-        true, pred = m.sum(axis=1), m.sum(axis=0)
-    present = np.flatnonzero((pred != 0) | (true != 0))
-    if rows.size == cm.shape[0] and np.array_equal(rows, np.arange(rows.size)):  # every row (the default)
-        return True
-    return set(present.tolist()) <= set(rows.tolist())
-
-
-def _report_support(cm):
-    """Row sums as scikit-learn's report prints them: float when no sample is on the diagonal.
-
-    scikit-learn sums true positives with ``bincount``; with no true positive at all it
-    starts from float zeros instead, so its supports (and their total) print as ``3.0``.
-    """
-    s = _to_host(support(cm))
-    if s.dtype.kind in "iub" and s.sum() and not _to_host(cm.diagonal()).any():
-        return s.astype(np.float64)
-    return s
-
-
-def _to_host(a):
+def host_counts(a):
     return a if isinstance(a, np.ndarray) or is_sparse(a) else a.get()

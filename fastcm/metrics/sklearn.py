@@ -304,7 +304,7 @@ def _prf(targets, *, beta, labels, average, warn_for, zero_division):
     if average is None:
         return p, r, f, true
     weights = true_f if average == "weighted" else (targets.sample_weight if samplewise else None)
-    return M._nanaverage(p, weights), M._nanaverage(r, weights), M._nanaverage(f, weights), None
+    return M.nanaverage(p, weights), M.nanaverage(r, weights), M.nanaverage(f, weights), None
 
 
 def precision_recall_fscore_support(
@@ -335,7 +335,7 @@ def precision_recall_fscore_support(
     >>> [round(v, 3) for v in precision_recall_fscore_support(y_true, y_pred, average="macro")[:3]]
     [0.222, 0.333, 0.267]
     """
-    M._check_zero_division(zero_division)
+    M.check_zero_division(zero_division)
     if not isinstance(beta, numbers.Real) or np.isnan(beta) or beta < 0:
         raise ValueError(f"Expected `beta` to be a non-negative number, but got {beta!r}")
     targets = _Targets(y_true, y_pred, sample_weight, threshold)
