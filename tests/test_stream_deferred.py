@@ -221,15 +221,16 @@ def test_valid_batches_clear_the_record_with_one_read(backend, monkeypatch):
     cm = ConfusionMatrix(3, backend=backend)
     cm._defer = True
     reads = []
-    real_host = stream_mod._host
+    real_host = stream_mod.to_host
 
     def counted_read(a):
         reads.append(a)
         return real_host(a)
 
-    # update reads nothing back: no _host call in confusion.count or in the accumulator
-    monkeypatch.setattr(confusion_mod, "_host", lambda a: pytest.fail("update read a kernel result back"))
-    monkeypatch.setattr(stream_mod, "_host", counted_read)
+    # update reads nothing back: no host transfer in confusion.count, its invalid check or the accumulator
+    monkeypatch.setattr(confusion_mod, "to_host", lambda a: pytest.fail("update read a kernel result back"))
+    monkeypatch.setattr(invalid_mod, "to_host", lambda a: pytest.fail("update read an invalid record back"))
+    monkeypatch.setattr(stream_mod, "to_host", counted_read)
     for k in range(5):
         cm.update([k % 3, 2], [1, 2])
     assert reads == []

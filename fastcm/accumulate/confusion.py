@@ -20,11 +20,11 @@ import weakref
 
 import numpy as np
 
-from ..core.invalid import merge_deferred
+from ..core.invalid import deferred_error, deferred_float_earned, deferred_pairs, merge_deferred, note_batch
 from .. import backends
 from ..metrics import matrix as _metrics
 from ..backends.arrays import resolve, to_caller, to_host
-from ..counts.confusion import Cells, _as_labels, count
+from ..counts.confusion import _as_labels, Cells, count, named_like_inputs
 from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
 from ..counts.sparse import SPARSE_MIN_CLASSES, SparseCounts
@@ -122,15 +122,6 @@ def _embed(counts, labels, into_labels, size):
 
 def _is_float(counts) -> bool:
     return counts is not None and counts.dtype.kind == "f"
-
-
-def _named_like_inputs(labels, t, p):
-    """Labels counted from bool or whole-number float inputs, in those inputs' dtype: counting
-    made them int64, and scikit-learn names them True or 1.0 (reports, plots). The classes of
-    scores (``p`` with a class axis) stay indices."""
-    if p.ndim <= t.ndim and (t.dtype.kind in "bf" or p.dtype.kind in "bf"):
-        return labels.astype(np.result_type(t.dtype, p.dtype))
-    return labels
 
 
 def _saved_labels(a) -> np.ndarray:
@@ -510,7 +501,7 @@ class ConfusionMatrix(ThreadSafeState):
         batch_labels = None
         if self.growing:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.shape[0])
-            batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
+            batch_labels = named_like_inputs(batch_labels, y_true, y_pred)
         # the batch is counted; combining it into the state is read-modify-write of every
         # field, so it holds the lock (other threads may have changed the state meanwhile)
         with self._lock:
@@ -572,7 +563,7 @@ class ConfusionMatrix(ThreadSafeState):
         batch_labels = None
         if self.growing:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.num_classes)
-            batch_labels = _named_like_inputs(batch_labels, y_true, y_pred)
+            batch_labels = named_like_inputs(batch_labels, y_true, y_pred)
         return self._add_sparse_batch(res.counts, batch_labels, int(res.n_pairs), sample_weight is not None, kind)
 
     def _add_sparse_batch(self, batch, batch_labels, n_pairs, weighted, kind) -> "ConfusionMatrix":

@@ -37,7 +37,7 @@ from ..core.inputs import (
     to_integer_labels,
 )
 
-__all__ = ["confusion_matrix", "count", "normalize_counts", "normalize_sparse", "Counted", "Cells"]
+__all__ = ["confusion_matrix", "count", "named_like_inputs", "normalize_counts", "normalize_sparse", "Counted", "Cells"]
 
 I64_MIN, UINT64_MAX = -INT64_MAX - 1, 2**64 - 1
 
@@ -503,6 +503,15 @@ def _infer_labels(be, t, p, ignore_index, value_range=None):
         ht, hp = ht[keep], hp[keep]
     values = np.union1d(ht, hp)
     return values, None, 0
+
+
+def named_like_inputs(labels, t, p):
+    """Labels counted from bool or whole-number float inputs, in those inputs' dtype: counting
+    made them int64, and scikit-learn names them True or 1.0 (reports, plots). The classes of
+    scores (``p`` with a class axis) stay indices."""
+    if p.ndim <= t.ndim and (t.dtype.kind in "bf" or p.dtype.kind in "bf"):
+        return labels.astype(np.result_type(t.dtype, p.dtype))
+    return labels
 
 
 def count(

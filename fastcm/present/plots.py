@@ -52,6 +52,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backends.arrays import to_host  # numpy only: reads CuPy, or an accumulator's compute() in the caller's type
+from ..core.inputs import as_array
+from ..counts.confusion import count, named_like_inputs
 from ..metrics import threshold_curves
 from ..metrics.threshold_curves import auroc as auroc_from_counts
 from ..metrics.threshold_curves import average_precision as average_precision_from_counts
@@ -204,16 +206,18 @@ class ConfusionMatrixDisplay:
     @classmethod
     def from_predictions(cls, y_true, y_pred, *, labels=None, sample_weight=None, normalize=None,
                          display_labels=None, num_classes=None, **plot_kwargs):
-        """Count ``(y_true, y_pred)`` with :class:`fastcm.ConfusionMatrix` and draw it.
+        """Count ``(y_true, y_pred)`` as :func:`fastcm.confusion_matrix` does and draw it.
 
         ``labels`` / ``num_classes`` as in :func:`fastcm.confusion_matrix`; ``y_pred`` may be
         scores with a class axis (the argmax is taken). ``display_labels`` renames the
         classes; ``plot_kwargs`` go to :meth:`plot`. Returns the display.
         """
-        from ..accumulate.confusion import ConfusionMatrix
-
-        acc = ConfusionMatrix(num_classes, labels=labels).update(y_true, y_pred, sample_weight=sample_weight)
-        return cls(acc, display_labels=display_labels, normalize=normalize).plot(**plot_kwargs)
+        t, p = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
+        res = count(t, p, labels=labels, sample_weight=sample_weight, num_classes=num_classes)
+        names = display_labels
+        if names is None and res.labels is not None:
+            names = [str(v) for v in named_like_inputs(to_host(res.labels), t, p)]
+        return cls(to_host(res.counts), display_labels=names, normalize=normalize).plot(**plot_kwargs)
 
     def _shown(self):
         if not self.normalize:

@@ -111,7 +111,8 @@ def test_update_never_waits_for_the_device():
 
 
 def test_update_calls_no_host_read(monkeypatch):
-    monkeypatch.setattr(confusion_mod, "_host", lambda a: pytest.fail("update read a kernel result back"))
+    monkeypatch.setattr(confusion_mod, "to_host", lambda a: pytest.fail("update read a kernel result back"))
+    monkeypatch.setattr(invalid_mod, "to_host", lambda a: pytest.fail("update read an invalid record back"))
     cm = ConfusionMatrix(C)
     t = cupy.arange(1000, dtype=cupy.int64) % C
     cm.update(t, t).update(t.reshape(100, 10), (t + 1).reshape(100, 10) % C)
