@@ -24,7 +24,7 @@ from ..answers.calibration import CalibrationResult, calibration_errors
 from ..core.inputs import check_num_classes
 from ..core.scores import check_scores, contradiction, outside_unit, read_scores
 from ..counts.calibration import bin_edges, check_n_bins, count_bins, prepare
-from .files import field, read_npz, scalar_int, write_npz_atomic
+from .files import field, format_version, read_npz, scalar_int, write_npz_atomic
 
 __all__ = ["CalibrationError"]
 
@@ -219,41 +219,38 @@ class CalibrationError:
     def load(cls, path, *, backend="auto") -> "CalibrationError":
         """Read an accumulator written by :meth:`save`; a foreign or damaged file is a ValueError."""
         path = os.fspath(path)
-        data = read_npz(path, "CalibrationError")
-        if "fastcm_format" not in data:
-            raise ValueError(f"{path!r} is not a fastcm CalibrationError file")
-        if field(data, "format_version", path, scalar_int) > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} has a format version newer than this fastcm reads")
-        C = field(data, "num_classes", path, scalar_int)
-        per_class = field(data, "per_class", path, scalar_int)
-        m = cls(field(data, "n_bins", path, scalar_int), scores=field(data, "scores", path, lambda a: str(a[()])),
-                num_classes=C or None, per_class=bool(per_class), backend=backend)
-        K, c = m.n_bins + 1, (C if per_class else 0)
+        with read_npz(path, "CalibrationError") as data:
+            format_version(data, "CalibrationError", _FORMAT_VERSION)
+            C = field(data, "num_classes", path, scalar_int)
+            per_class = field(data, "per_class", path, scalar_int)
+            m = cls(field(data, "n_bins", path, scalar_int), scores=field(data, "scores", path, lambda a: str(a[()])),
+                    num_classes=C or None, per_class=bool(per_class), backend=backend)
+            K, c = m.n_bins + 1, (C if per_class else 0)
 
-        def arr(name, shape, kind):
-            def convert(a):
-                if a.shape != shape or a.dtype.kind not in kind or (a.size and not (np.isfinite(a).all() and a.min() >= 0)):
-                    raise ValueError(f"expected non-negative finite values of shape {shape}, got {a.dtype} {a.shape}")
-                return a.astype(np.float64 if kind == "f" else np.int64)
-            return field(data, name, path, convert)
+            def arr(name, shape, kind):
+                def convert(a):
+                    if a.shape != shape or a.dtype.kind not in kind or (a.size and not (np.isfinite(a).all() and a.min() >= 0)):
+                        raise ValueError(f"expected non-negative finite values of shape {shape}, got {a.dtype} {a.shape}")
+                    return a.astype(np.float64 if kind == "f" else np.int64)
+                return field(data, name, path, convert)
 
-        m._matrix = arr("matrix", (C, C), "iu")
-        m._counts, m._conf, m._correct = arr("bin_counts", (K,), "iu"), arr("bin_confidence_sum", (K,), "f"), arr("bin_correct", (K,), "iu")
-        m._ccounts = arr("class_bin_counts", (c, K), "iu")
-        m._cconf = arr("class_bin_confidence_sum", (c, K), "f")
-        m._chits = arr("class_bin_correct", (c, K), "iu")
-        m.n_samples = field(data, "n_samples", path, scalar_int)
-        if "scores_read_as" in data:  # older files: the reading is the (explicit) scores
-            reading = field(data, "scores_read_as", path, lambda a: str(a[()]))
-            if reading not in ("", "probabilities", "logits") or (m.scores != "auto" and reading != m.scores):
-                raise ValueError(f"{path!r} is a damaged fastcm file: scores {m.scores!r} read as {reading!r}")
-            m._reading = reading or None
-        consistent = (
-            int(m._counts.sum()) == m.n_samples == int(m._matrix.sum())
-            and np.all(m._correct <= m._counts) and np.all(m._conf <= m._counts * (1 + 1e-9))
-            and int(m._correct.sum()) == int(np.trace(m._matrix))
-            and np.all(m._chits <= m._ccounts)
-        )
-        if not consistent:
-            raise ValueError(f"{path!r} is a damaged fastcm file: its counts disagree with each other")
-        return m
+            m._matrix = arr("matrix", (C, C), "iu")
+            m._counts, m._conf, m._correct = arr("bin_counts", (K,), "iu"), arr("bin_confidence_sum", (K,), "f"), arr("bin_correct", (K,), "iu")
+            m._ccounts = arr("class_bin_counts", (c, K), "iu")
+            m._cconf = arr("class_bin_confidence_sum", (c, K), "f")
+            m._chits = arr("class_bin_correct", (c, K), "iu")
+            m.n_samples = field(data, "n_samples", path, scalar_int)
+            if "scores_read_as" in data:  # older files: the reading is the (explicit) scores
+                reading = field(data, "scores_read_as", path, lambda a: str(a[()]))
+                if reading not in ("", "probabilities", "logits") or (m.scores != "auto" and reading != m.scores):
+                    raise ValueError(f"{path!r} is a damaged fastcm file: scores {m.scores!r} read as {reading!r}")
+                m._reading = reading or None
+            consistent = (
+                int(m._counts.sum()) == m.n_samples == int(m._matrix.sum())
+                and np.all(m._correct <= m._counts) and np.all(m._conf <= m._counts * (1 + 1e-9))
+                and int(m._correct.sum()) == int(np.trace(m._matrix))
+                and np.all(m._chits <= m._ccounts)
+            )
+            if not consistent:
+                raise ValueError(f"{path!r} is a damaged fastcm file: its counts disagree with each other")
+            return m

@@ -29,6 +29,7 @@ from ..core.inputs import array_module, as_array, check_ignore_index, check_num_
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
 from ..counts.sparse import SPARSE_MIN_CLASSES, SparseCounts
 from .files import (
+    format_version,
     ArraysInMemory,
     check_finite_counts,
     check_unweighted_counts,
@@ -908,11 +909,7 @@ class ConfusionMatrix(ThreadSafeState):
     def _from_fields(cls, data, backend, like=None) -> "ConfusionMatrix":
         """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
         path = data.path
-        if "fastcm_format" not in data:
-            raise ValueError(f"{path!r} is not a fastcm ConfusionMatrix file")
-        version = field(data, "format_version", path, scalar_int)
-        if version > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
+        version = format_version(data, "ConfusionMatrix", _FORMAT_VERSION)
         labels_shape = field_shape(data, "labels", path)
         sparse_mode = field(data, "sparse", path, _saved_sparse) if "sparse" in data else False
         if version >= 2 and "codes" in data:

@@ -283,6 +283,17 @@ def read_npz(path, what: str) -> SavedArrays:
     return SavedArrays(path, what)
 
 
+def format_version(data, what: str, newest: int) -> int:
+    """The format version of ``data``, a file of fastcm's ``what``; ValueError for a file that
+    is not one, or that a newer fastcm wrote (``newest``: the version this one writes)."""
+    if "fastcm_format" not in data:
+        raise ValueError(f"{data.path!r} is not a fastcm {what} file")
+    version = field(data, "format_version", data.path, scalar_int)
+    if version > newest:
+        raise ValueError(f"{data.path!r} has format version {version}, newer than this fastcm reads")
+    return version
+
+
 def field(data, name: str, path, convert=lambda a: a):
     """``convert(data[name])``; a missing or malformed field is the ValueError of a damaged file.
 

@@ -21,6 +21,7 @@ from ..core.overflow import INT64_MAX, add_counts
 from ..metrics import threshold_curves
 from .confusion import ThreadSafeState
 from .files import (
+    format_version,
     ArraysInMemory,
     check_finite_counts,
     check_unweighted_counts,
@@ -374,11 +375,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     def _from_fields(cls, data, backend, like=None) -> "ThresholdConfusionMatrix":
         """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
         path = data.path
-        if "fastcm_format" not in data:
-            raise ValueError(f"{path!r} is not a fastcm ThresholdConfusionMatrix file")
-        version = field(data, "format_version", path, scalar_int)
-        if version > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} has format version {version}, newer than this fastcm reads")
+        version = format_version(data, "ThresholdConfusionMatrix", _FORMAT_VERSION)
         k = field(data, "num_classes", path, scalar_int)
         thresholds = field(data, "thresholds", path, check_thresholds)
         expected = (k or 1, thresholds.size + 1, 2)
