@@ -375,6 +375,15 @@ class ConfusionMatrix(ThreadSafeState):
             return True
         return self._counts is None and self._sparse_for(self.labels.size)
 
+    def _count(self, y_true, y_pred, sample_weight=None, **how):
+        """One batch through the counting path every entry point shares, with this
+        accumulator's classes, ``ignore_index`` and backend; ``how``: defer, compact, sparse."""
+        return count(
+            y_true, y_pred, labels=self._fixed_labels, sample_weight=sample_weight,
+            num_classes=None if self._fixed_labels is not None else self.num_classes,
+            ignore_index=self.ignore_index, backend=self.backend, **how,
+        )
+
     def _counts_batches_sparse(self) -> bool:
         """Whether update counts batches as cells: a sparse state, or a growing "auto" one
         (a batch of 10^5 new labels must not be counted as a dense matrix first)."""
@@ -481,17 +490,8 @@ class ConfusionMatrix(ThreadSafeState):
             y_true, y_pred = as_array(y_true, "y_true"), as_array(y_pred, "y_pred")
         if self._counts_batches_sparse():
             return self._update_sparse(y_true, y_pred, sample_weight, kind)
-        res = count(
-            y_true,
-            y_pred,
-            labels=self._fixed_labels,
-            sample_weight=sample_weight,
-            num_classes=None if self._fixed_labels is not None else self.num_classes,
-            ignore_index=self.ignore_index,
-            backend=self.backend,
-            defer=False if self.growing else self._defer,
-            compact=not self.growing,
-        )
+        res = self._count(y_true, y_pred, sample_weight, defer=False if self.growing else self._defer,
+                          compact=not self.growing)
         n_pairs = int(res.n_pairs)
         if isinstance(res.counts, Cells):
             return self._add_cells(res.counts, n_pairs, kind)
@@ -541,26 +541,13 @@ class ConfusionMatrix(ThreadSafeState):
         sort and an O(cells) insertion per batch.
         """
         if not self.growing and sample_weight is None and np.ndim(y_pred) == np.ndim(y_true):
-            res = count(
-                y_true, y_pred, labels=self._fixed_labels,
-                num_classes=None if self._fixed_labels is not None else self.num_classes,
-                ignore_index=self.ignore_index, backend=self.backend, compact=True,
-            )
+            res = self._count(y_true, y_pred, compact=True)
             if isinstance(res.counts, Cells) and self._pend(res.counts, int(res.n_pairs), kind):
                 return self
             cells = res.counts
             batch = SparseCounts.from_codes(cells.codes, cells.num_classes) if isinstance(cells, Cells) else cells
             return self._add_sparse_batch(batch, None, int(res.n_pairs), False, kind)
-        res = count(
-            y_true,
-            y_pred,
-            labels=self._fixed_labels,
-            sample_weight=sample_weight,
-            num_classes=None if self._fixed_labels is not None else self.num_classes,
-            ignore_index=self.ignore_index,
-            backend=self.backend,
-            sparse=True,
-        )
+        res = self._count(y_true, y_pred, sample_weight, sparse=True)
         batch_labels = None
         if self.growing:
             batch_labels = res.labels if res.labels is not None else np.arange(res.counts.num_classes)
