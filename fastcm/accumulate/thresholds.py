@@ -375,7 +375,7 @@ class ThresholdConfusionMatrix(ThreadSafeState):
     def _from_fields(cls, data, backend, like=None) -> "ThresholdConfusionMatrix":
         """The accumulator a file's (or a save's) fields describe; ValueError for damage."""
         path = data.path
-        version = format_version(data, "ThresholdConfusionMatrix", _FORMAT_VERSION)
+        format_version(data, "ThresholdConfusionMatrix", _FORMAT_VERSION)
         k = field(data, "num_classes", path, scalar_int)
         thresholds = field(data, "thresholds", path, check_thresholds)
         expected = (k or 1, thresholds.size + 1, 2)

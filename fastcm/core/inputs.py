@@ -8,7 +8,6 @@ second-guesses input types. Nothing here copies a contiguous integer array.
 from __future__ import annotations
 
 import numbers
-import sys
 
 import numpy as np
 

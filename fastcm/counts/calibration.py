@@ -20,7 +20,7 @@ import numpy as np
 from .. import backends
 from ..backends.arrays import to_host
 from ..backends.numpy_ref.calibrating import ROW_SUM_TOLERANCE
-from ..core.inputs import array_module, as_array, check_num_classes, to_integer_labels
+from ..core.inputs import array_module, as_array, to_integer_labels
 
 __all__ = ["ROW_SUM_TOLERANCE", "bin_edges", "check_n_bins", "count_bins", "prepare"]
 

@@ -788,16 +788,8 @@ def confusion_matrix(
     check_normalize(normalize)
     if sparse not in (False, True):
         raise ValueError(f"Expected `sparse` to be True or False, but got {sparse!r}")
-    res = count(
-        y_true,
-        y_pred,
-        labels=labels,
-        sample_weight=sample_weight,
-        num_classes=num_classes,
-        ignore_index=ignore_index,
-        backend=backend,
-        sparse=sparse,
-    )
+    res = count(y_true, y_pred, labels=labels, sample_weight=sample_weight, num_classes=num_classes,
+                ignore_index=ignore_index, backend=backend, sparse=sparse)
     if sparse:
         if num_classes is None:
             warn_if_single_label(res.counts, stacklevel=3)

@@ -346,16 +346,8 @@ def precision_recall_fscore_support(
 def _one_score(y_true, y_pred, which, warn_for, *, beta=1.0, labels, pos_label, average, sample_weight, zero_division,
                threshold=None):
     return precision_recall_fscore_support(
-        y_true,
-        y_pred,
-        beta=beta,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        warn_for=warn_for,
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-        threshold=threshold,
+        y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average, warn_for=warn_for,
+        sample_weight=sample_weight, zero_division=zero_division, threshold=threshold,
     )[which]
 
 
@@ -578,8 +570,6 @@ def classification_report(
         ap, ar, af, _ = _prf(targets, average=average, **common)
         averages.append((heading, ap, ar, af, np.sum(s)))
     names, p, r, f, s = (list(col) for col in zip(*rows)) if rows else ([], [], [], [], [])
-    from ..present.report import format_report  # the floor above: text, on demand
-
     from ..present.report import format_report  # the floor above: text, on demand
 
 

@@ -12,6 +12,8 @@ import functools
 
 import numpy as np
 
+from . import _kernels as K
+
 _SOURCE = r"""
 template <typename T>
 __device__ __forceinline__ unsigned long long pred(const T* x, long long i, long long C, int scores, bool& nan)
@@ -78,19 +80,6 @@ __global__ void compare_counts(const TT* __restrict__ t, const TA* __restrict__ 
 }
 """
 
-_CTYPES = {
-    np.dtype(np.bool_): "unsigned char",
-    np.dtype(np.int8): "signed char",
-    np.dtype(np.uint8): "unsigned char",
-    np.dtype(np.int16): "short",
-    np.dtype(np.uint16): "unsigned short",
-    np.dtype(np.int32): "int",
-    np.dtype(np.uint32): "unsigned int",
-    np.dtype(np.int64): "long long",
-    np.dtype(np.uint64): "unsigned long long",
-    np.dtype(np.float32): "float",
-    np.dtype(np.float64): "double",
-}
 _BLOCK = 256
 #: shared tables up to this many 32-bit counters (32 KB); a block counts at most
 #: ``_MAX_PER_BLOCK`` triples, so no 32-bit counter can wrap
@@ -133,7 +122,7 @@ def compare_counts(t, a, b, num_classes):
         sms = cp.cuda.Device().attributes["MultiProcessorCount"]
         blocks = max(1, min(-(-n // _BLOCK), 8 * sms))
         blocks = max(blocks, -(-n // _MAX_PER_BLOCK)) if use_shared else blocks
-        kern = _kernel(_CTYPES[t.dtype], _CTYPES[a.dtype], _CTYPES[b.dtype])
+        kern = _kernel(K.CTYPES[t.dtype], K.CTYPES[a.dtype], K.CTYPES[b.dtype])
         args = (t, a, b, np.int64(n), np.int64(C), np.int32(a.ndim == 2), np.int32(b.ndim == 2),
                 np.int32(use_shared), out, invalid)
         kern((blocks,), (_BLOCK,), args, shared_mem=4 * size if use_shared else 0)

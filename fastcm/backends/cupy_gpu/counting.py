@@ -107,15 +107,23 @@ def _lut32(lut):
     return cp.asarray(lut).astype(np.int32), np.int64(lut.size)
 
 
+def _label_args(t, p, num_classes, weights, ignore_index, lut):
+    """What the label-pair kernels are launched with: device labels, C, N, the accumulator
+    type and result dtype, (weights, their code, stride), (has ignore, ignored label) and the
+    32-bit lookup table with its size."""
+    cp = _cp()
+    t, p = cp.asarray(t), cp.asarray(p)
+    acc, out_dtype = _acc(weights)
+    return (t, p, int(num_classes), int(t.shape[0]), acc, out_dtype, _weights(weights, t),
+            _ignore(ignore_index, t.dtype), _lut32(lut))
+
+
 def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):
     """(C, C) counts and device ``invalid``; see ``numpy_ref.count_pairs``. No host sync."""
     cp = _cp()
-    t, p = cp.asarray(t), cp.asarray(p)
-    C, n = int(num_classes), int(t.shape[0])
-    acc, out_dtype = _acc(weights)
-    w, wcode, sw = _weights(weights, t)
-    has_ignore, ignore = _ignore(ignore_index, t.dtype)
-    lut_d, lut_size = _lut32(lut)
+    t, p, C, n, acc, out_dtype, (w, wcode, sw), (has_ignore, ignore), (lut_d, lut_size) = _label_args(
+        t, p, num_classes, weights, ignore_index, lut
+    )
     out = cp.zeros(C * C, dtype=out_dtype)
     invalid = K.init_invalid()
     if n:
@@ -143,12 +151,9 @@ def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None
     """(3, C) per-class counts (true, predicted, correct) and device ``invalid``; see
     ``numpy_ref.class_counts``. No host sync. Untested on hardware until a device run."""
     cp = _cp()
-    t, p = cp.asarray(t), cp.asarray(p)
-    C, n = int(num_classes), int(t.shape[0])
-    acc, out_dtype = _acc(weights)
-    w, wcode, sw = _weights(weights, t)
-    has_ignore, ignore = _ignore(ignore_index, t.dtype)
-    lut_d, lut_size = _lut32(lut)
+    t, p, C, n, acc, out_dtype, (w, wcode, sw), (has_ignore, ignore), (lut_d, lut_size) = _label_args(
+        t, p, num_classes, weights, ignore_index, lut
+    )
     out = cp.zeros(3 * C, dtype=out_dtype)
     invalid = K.init_invalid()
     if n:

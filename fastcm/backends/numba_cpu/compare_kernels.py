@@ -46,7 +46,10 @@ def _codes32(ts, as_, bs, C, m, idx):
 
 @helper
 def _codes64(ts, as_, bs, C, m, idx):
-    """Bins of one block for 64-bit inputs (compared in 64 bits, so no value aliases a class)."""
+    """Bins of one block for 64-bit inputs (compared in 64 bits, so no value aliases a class).
+
+    The loop of :func:`_codes32` again in 64-bit arithmetic: a dtype parameter would leave
+    the 32-bit one casting every value up, which is what makes it the faster of the two."""
     uC = np.uint64(C)
     spill = np.uint32(C * C * C)
     flag = False
@@ -147,7 +150,10 @@ def compare_direct(t, a, b, C, out, start, stop):
 
 @helper
 def _argmax_row(s, i, C):
-    """(argmax, any NaN) of row ``i``: ties to the lowest column, as ``kernels._argmax_row``."""
+    """(argmax, any NaN) of row ``i``: ties to the lowest column, as ``argmax.argmax_row``.
+
+    That loop again, returning its answer rather than writing it into arrays: this kernel
+    reads one row at a time, and the helper's output arrays would cost a store per row."""
     best = s[i, 0]
     isnan = best != best
     top = np.uint64(0)

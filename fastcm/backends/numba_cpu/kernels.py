@@ -967,6 +967,10 @@ def count_score_rows_bits(t, s, inf_bits, w, lut, lo, C, has_ignore, ignore, out
     and +0 both 0), integer order is float order for every value but NaN, whose magnitude
     is above infinity's. Each step is wrapped in int32: numba widens integer arithmetic to int64,
     which halves the SIMD lanes (measured 1.5-2x slower).
+
+    Its row loop, deferred count and invalid handling are :func:`count_score_rows_wide`'s,
+    written again rather than shared: a helper taking the row is not inlined and costs a call
+    per row, and the float kernel would pay for the bit transform (docs/performance.md).
     """
     n_bad = 0
     first_bad = np.int64(-1)

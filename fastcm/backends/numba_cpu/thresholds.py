@@ -20,12 +20,10 @@ from . import strategy
 from . import thresholds_kernels as kernels
 from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, pool, run_parallel, split, tuned
 
-_threshold_hist = jit(kernels.threshold_hist)
-_binary_hist = jit(kernels.binary_hist)
-_partition_scores = jit(kernels.partition_scores)
-_rank_sum = jit(kernels.rank_sum)
-_merge_groups = jit(kernels.merge_groups)
-_drop_collinear = jit(kernels.drop_collinear)
+_threshold_hist, _binary_hist, _partition_scores, _rank_sum, _merge_groups, _drop_collinear = (
+    jit(getattr(kernels, name))
+    for name in ("threshold_hist", "binary_hist", "partition_scores", "rank_sum", "merge_groups", "drop_collinear")
+)
 
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
