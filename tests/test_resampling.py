@@ -117,14 +117,16 @@ def test_numba_binomials_follow_the_binomial_law(monkeypatch, n, p):
     assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue < 1e-4
 
 
-def _one_multinomial(c=300, seed=0):
-    """2C groups of a 'rows' draw: every class's diagonal and off-diagonal row sum."""
+def _one_multinomial(c=300, seed=0, light=False):
+    """2C groups of a 'rows' draw (every class's diagonal and off-diagonal row sum), or with
+    ``light`` a 'cells' draw's: C diagonal cells and 8C confusions of 1-3 counts."""
     rng = np.random.default_rng(seed)
-    counts = np.concatenate([rng.integers(20, 60, c), rng.integers(3, 25, c), [0, 1, 2500]])
+    off = rng.integers(1, 4, 8 * c) if light else rng.integers(3, 25, c)
+    counts = np.concatenate([rng.integers(20, 60, c), off, [0, 1, 2500]])
     return counts, np.arange(counts.size)[:, None]
 
 
-@pytest.mark.parametrize("tables", ["tables", "tails", "no tables"])
+@pytest.mark.parametrize("tables", ["tables", "tails", "no tables", "light groups"])
 def test_numba_poisson_path_draws_the_multinomial(monkeypatch, tables):
     """One multinomial over many groups: Poisson draws whose means sum to a little under N,
     then the rest sample by sample. Moments, the kept total, and one group's law."""
@@ -136,7 +138,7 @@ def test_numba_poisson_path_draws_the_multinomial(monkeypatch, tables):
         monkeypatch.setattr(resampling, "TABLE_SPREAD", -1.0)
     elif tables == "no tables":  # every mean walked from 0 (below 10) or drawn by PTRS
         monkeypatch.setattr(resampling, "TABLE_BUDGET", 0)
-    counts, targets = _one_multinomial()
+    counts, targets = _one_multinomial(light=tables == "light groups")
     assert resampling._poisson_pays(counts, [0, counts.size])
     b = 20_000
     out = backends.get("numba").multinomial_sums(counts, [0, counts.size], targets, counts.size,
@@ -165,16 +167,17 @@ def test_numba_poisson_path_repeats_per_seed_and_equals_its_plain_loop(monkeypat
     pytest.importorskip("numba")
     from fastcm.backends.numba_cpu import resampling, resampling_kernels
 
-    counts, targets = _one_multinomial(c=40)
+    counts, targets = _one_multinomial(c=200, light=True)
+    assert resampling._poisson_pays(counts, [0, counts.size])
     draw = backends.get("numba").multinomial_sums
     seeds = np.arange(50, dtype=np.uint64)
     whole = draw(counts, [0, counts.size], targets, counts.size, seeds)
     np.testing.assert_array_equal(draw(counts, [0, counts.size], targets, counts.size, seeds[10:20]), whole[10:20])
     args = resampling._poisson_plan(counts, targets, counts.size)
     plain = np.zeros((3, counts.size + 1), dtype=np.int64)
-    for name in ("_mix", "_uniform", "_poisson_walk", "_poisson_cdf_below", "_poisson_tail", "_poisson_table",
-                 "_poisson_ptrs"):
+    for name in ("_mix", "_uniform", "_stirling_tail", "_binomial_inversion", "_binomial_btrs", "_binomial",
+                 "_poisson_walk", "_poisson_cdf_below", "_poisson_tail", "_poisson_table", "_poisson_ptrs"):
         monkeypatch.setattr(resampling_kernels, name, getattr(resampling_kernels, name).py_func)
     with np.errstate(over="ignore"):
-        resampling_kernels.resample_sums_poisson(seeds[:3], *args, np.zeros(args[1].size, np.int64), plain)
+        resampling_kernels.resample_sums_poisson(seeds[:3], *args, np.zeros(args[2].size, np.int64), plain)
     np.testing.assert_array_equal(plain[:, :-1], whole[:3])

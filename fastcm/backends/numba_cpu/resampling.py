@@ -16,8 +16,14 @@ _alias_tables = jit(kernels.alias_tables)
 #: lighter one sample by sample (~3 ns a sample; both measured on the 2-core machine)
 HEAVY = 16
 
-#: the Poisson draws' means sum to n - KAPPA sqrt(n): about KAPPA sqrt(n) single samples are
-#: left to draw, and a sum above n (drawn again) comes once in ~160 resamples
+#: groups of this many counts or more are drawn by Poisson draws (8-16 ns), lighter ones
+#: sample by sample (~3 ns a count)
+POISSON_HEAVY = 6
+
+#: the heavy groups' Poisson means sum to their share less KAPPA times its spread (the
+#: Poisson sum's standard deviation, and the share's own where light groups take the rest):
+#: about that many single samples are left to draw, and a sum over the share, drawn again,
+#: comes in under 1% of resamples
 KAPPA = 2.5
 
 #: Poisson means up to this are drawn from an alias table over their probabilities; above
@@ -66,12 +72,20 @@ def _plan(counts, segments, targets, width):
 
 
 def _poisson_plan(counts, targets, width):
-    """The Poisson kernel's arrays for one multinomial over ``counts`` (zero groups left out),
-    groups ordered by sampler (the kernel's branch on it then predicts well)."""
-    keep = counts > 0
-    counts, to = counts[keep], np.where(targets[keep] < 0, width, targets[keep])
+    """The Poisson kernel's arrays for one multinomial over ``counts``: heavy groups (at
+    least POISSON_HEAVY counts) ordered by sampler (the kernel's branch on it then predicts
+    well), light ones unrolled one row per count, zero ones left out."""
+    to = np.where(targets < 0, width, targets)
     n = int(counts.sum())
-    lams = (n - KAPPA * np.sqrt(n)) * (counts / n)
+    heavy = counts >= POISSON_HEAVY
+    light = (counts > 0) & ~heavy
+    l_to = np.ascontiguousarray(np.repeat(to[light], counts[light], axis=0), dtype=np.int32)
+    counts, to = counts[heavy], to[heavy]
+    mass = int(counts.sum())
+    p_heavy = mass / n if n else 1.0
+    # the heavy share varies by its binomial's deviation when there are light groups
+    spread = np.sqrt(mass) + (np.sqrt(n * p_heavy * (1 - p_heavy)) if l_to.shape[0] else 0.0)
+    lams = max(mass - KAPPA * spread, 0.0) * (counts / max(mass, 1))
     sizes = np.zeros(counts.size, dtype=np.int64)
     table = lams <= TABLE_MAX
     sizes[table] = np.ceil(lams[table] + TABLE_SPREAD * np.sqrt(lams[table]) + 5).astype(np.int64)
@@ -79,25 +93,26 @@ def _poisson_plan(counts, targets, width):
     sizes[~table] = 0
     modes = np.where(table, kernels.TABLE, np.where(lams < 10, kernels.WALK, kernels.PTRS)).astype(np.int64)
     order = np.argsort(modes, kind="stable")
-    counts, to, lams, sizes, modes = counts[order], to[order], lams[order], sizes[order], modes[order]
+    counts, to, lams, sizes, modes, table = counts[order], to[order], lams[order], sizes[order], modes[order], \
+        table[order]
     firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     total = int(sizes.sum())
     pmf, t_prob, t_alias = np.zeros(total), np.ones(total), np.zeros(total, dtype=np.int64)
     _poisson_tables(lams, firsts, sizes, pmf)
     scratch = (np.empty(total, np.int64), np.empty(total, np.int64))
-    _alias_tables(pmf, np.concatenate([firsts[table[order]], [total]]).astype(np.int64) if total else
-                  np.zeros(1, np.int64), t_prob, t_alias, *scratch)
+    _alias_tables(pmf, np.concatenate([firsts[table], [total]]).astype(np.int64), t_prob, t_alias, *scratch)
     prob, alias = np.ones(counts.size), np.zeros(counts.size, dtype=np.int64)
     scratch = (np.empty(counts.size, np.int64), np.empty(counts.size, np.int64))
-    _alias_tables(counts / n, np.array([0, counts.size], dtype=np.int64), prob, alias, *scratch)
-    return (np.int64(n), lams, modes, np.exp(-lams), firsts, sizes, t_prob, t_alias, np.ascontiguousarray(to), prob,
-            alias)
+    if counts.size:
+        _alias_tables(counts / mass, np.array([0, counts.size], dtype=np.int64), prob, alias, *scratch)
+    return (np.int64(n), float(p_heavy), lams, modes, np.exp(-lams), firsts, sizes, t_prob, t_alias,
+            np.ascontiguousarray(to), prob, alias, l_to)
 
 
 def _poisson_pays(counts, segments):
-    """Whether one multinomial is cheaper as Poisson draws (8-16 ns a group, ~12 ns a
-    left-over sample) than as binomials (~50 ns a heavy group) and single samples (~3 ns);
-    costs measured on the 2-core machine."""
+    """Whether one multinomial is cheaper as Poisson draws of its heavy groups (8-16 ns a
+    group, ~12 ns a left-over sample) than as binomials (~50 ns a heavy group), the light
+    groups sampled alike (~3 ns a count); costs measured on the 2-core machine."""
     if len(segments) != 2:
         return False
     n = int(counts.sum())
@@ -105,7 +120,11 @@ def _poisson_pays(counts, segments):
         return False
     heavy = counts >= HEAVY
     binomials = 50 * np.count_nonzero(heavy) + 3 * int(counts[~heavy].sum())
-    return 12 * np.count_nonzero(counts) + 12 * KAPPA * np.sqrt(n) < binomials
+    heavy = counts >= POISSON_HEAVY
+    mass = int(counts[heavy].sum())
+    spread = np.sqrt(mass) + np.sqrt(mass * (n - mass) / n)
+    poisson = 50 + 12 * np.count_nonzero(heavy) + 12 * KAPPA * spread + 3 * (n - mass)
+    return poisson < binomials
 
 
 def multinomial_sums(counts, segments, targets, width, seeds):
@@ -118,7 +137,7 @@ def multinomial_sums(counts, segments, targets, width, seeds):
 
         def task(a, b):
             if b > a:
-                _resample_sums_poisson(seeds[a:b], *args, np.empty(args[1].size, np.int64), out[a:b])
+                _resample_sums_poisson(seeds[a:b], *args, np.empty(args[2].size, np.int64), out[a:b])
     else:
         args = _plan(counts, segments, targets, int(width))
 

@@ -265,21 +265,29 @@ def poisson_tables(lams, firsts, sizes, pmf):
         pmf[first + size - 1] = max(0.0, 1.0 - c)
 
 
-def resample_sums_poisson(seeds, n, lams, modes, p0s, firsts, sizes, t_prob, t_alias, to, alias_prob, alias_index,
-                          drawn, out):
+def resample_sums_poisson(seeds, n, p_heavy, lams, modes, p0s, firsts, sizes, t_prob, t_alias, to, alias_prob,
+                          alias_index, l_to, drawn, out):
     """Add each resample's Multinomial(n, counts / n) draw into ``out[b]`` (zero on entry).
 
-    Group k is first drawn as Poisson(``lams[k]``), means proportional to the counts (p)
-    and summing to a little under n: given their sum S the draws are Multinomial(S, p). A
-    sum above n is drawn again; the n - S samples left are single draws from the alias table
-    of every group (``alias_prob``, ``alias_index``). Given S both parts are multinomials of
-    the same p, so their sum is exactly Multinomial(n, p) whatever S was. ``drawn`` is
-    scratch of one value per group.
+    The light groups' share h ~ Binomial(n, 1 - ``p_heavy``) is drawn first when there are
+    light groups (``l_to``: their targets unrolled one row per count), and falls on them
+    sample by sample. Each heavy group k is drawn as Poisson(``lams[k]``), means
+    proportional to the heavy counts (p) and summing to a little under n - h: given their sum
+    S the draws are Multinomial(S, p). A sum above n - h is drawn again; the n - h - S
+    samples left are single draws from the alias table of the heavy groups (``alias_prob``,
+    ``alias_index``). Given S both parts are multinomials of the same p, so the heavy
+    groups' draw is exactly Multinomial(n - h, p) whatever S was. ``drawn`` is scratch of
+    one value per heavy group.
     """
     groups = lams.shape[0]
     targets = to.shape[1]
+    light_size = np.uint64(l_to.shape[0])
+    light_targets = l_to.shape[1]
     for b in range(seeds.shape[0]):
         state = _mix(np.uint64(seeds[b]))
+        heavy = n
+        if light_size > 0:
+            state, heavy = _binomial(state, n, p_heavy)
         while True:
             total = 0
             for k in range(groups):
@@ -292,28 +300,38 @@ def resample_sums_poisson(seeds, n, lams, modes, p0s, firsts, sizes, t_prob, t_a
                     state, y = _poisson_ptrs(state, lams[k])
                 drawn[k] = y
                 total += y
-            if total <= n:
+            if total <= heavy:
                 break
         for k in range(groups):
             y = drawn[k]
             for t in range(targets):
                 out[b, to[k, t]] += y
-        if groups == 0:
-            continue
-        size = np.uint64(groups)
-        reject = (_TWO32 - size) % size
-        for _ in range(n - total):
-            while True:  # an unbiased group in [0, groups), then the alias coin
-                state = state + _GOLDEN
-                m = (_mix(state) >> np.uint64(32)) * size
-                if (m & _LOW32) >= reject:
-                    break
-            k = np.int64(m >> np.uint64(32))
-            state, u = _uniform(state)
-            if u >= alias_prob[k]:
-                k = alias_index[k]
-            for t in range(targets):
-                out[b, to[k, t]] += 1
+        if groups > 0:
+            size = np.uint64(groups)
+            reject = (_TWO32 - size) % size
+            for _ in range(heavy - total):
+                while True:  # an unbiased group in [0, groups), then the alias coin
+                    state = state + _GOLDEN
+                    m = (_mix(state) >> np.uint64(32)) * size
+                    if (m & _LOW32) >= reject:
+                        break
+                k = np.int64(m >> np.uint64(32))
+                state, u = _uniform(state)
+                if u >= alias_prob[k]:
+                    k = alias_index[k]
+                for t in range(targets):
+                    out[b, to[k, t]] += 1
+        if light_size > 0:
+            reject = (_TWO32 - light_size) % light_size
+            for _ in range(n - heavy):
+                while True:  # an unbiased row of the unrolled light counts
+                    state = state + _GOLDEN
+                    m = (_mix(state) >> np.uint64(32)) * light_size
+                    if (m & _LOW32) >= reject:
+                        break
+                row = np.int64(m >> np.uint64(32))
+                for t in range(light_targets):
+                    out[b, l_to[row, t]] += 1
 
 
 def alias_tables(p, starts, prob, alias, small, large):
