@@ -48,9 +48,10 @@ is read through its diagonal, row and column sums and its non-zero cells, never 
 those sums (the same formulas as on a dense one, to rounding).
 
 Speed: a resample draws only what the metric reads, each draw exact (a multinomial, never
-an approximation), by the host backend's ``multinomial_sums`` (numba: conditional binomials
-for groups of 16 counts or more, the rest sample by sample; numpy's multinomial without
-numba):
+an approximation), by the host backend's ``multinomial_sums`` (numba: Poisson draws of the
+heavy groups topped up sample by sample, or conditional binomials; numpy's multinomial
+without numba, and for small draws, up to 2**20 resamples x groups, so that a first small
+interval compiles nothing):
 
 * macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
   macro precision its diagonal and column sum: one multinomial over 2C groups;
@@ -482,10 +483,18 @@ def _cheaper(counts, reads):
     return min(("classes", "cells"), key=lambda r: _work(_groups(counts, r)[0]))
 
 
-def _sampler():
-    """The host backend's ``multinomial_sums`` (numba's kernel where numba is installed)."""
-    be = backends.get(backends.select("auto"))
-    return backends.contract.entry(be, "multinomial_sums")
+#: draws of at most this many resamples x groups take the numpy reference's multinomial
+#: (~50-100 ms at most, and a first small interval never imports numba); larger ones the
+#: host backend's kernel
+_NUMPY_WORK = 1 << 20
+
+
+def _sampler(work=_NUMPY_WORK + 1):
+    """The ``multinomial_sums`` for ``work`` resamples x groups: the numpy reference's for
+    small work, else the host backend's (numba's kernel where numba is installed). The
+    choice is by size alone, so a seed gives the same draw in every process."""
+    name = "numpy" if work <= _NUMPY_WORK else backends.select("auto")
+    return backends.contract.entry(backends.get(name), "multinomial_sums")
 
 
 def _seeds(n_resamples, rng):
@@ -500,7 +509,7 @@ def _resampled_blocks(counts, reads, n_resamples, rng):
     c, n = counts.c, counts.n
     groups, segments, targets, width = _groups(counts, reads)
     seeds = _seeds(n_resamples, rng)
-    draw = _sampler()
+    draw = _sampler(n_resamples * groups.size)
     step = max(1, _BLOCK // max(1, width))
     for a in range(0, n_resamples, step):
         out = draw(groups, segments, targets, width, seeds[a:a + step]).astype(np.float64)

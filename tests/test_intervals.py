@@ -82,7 +82,7 @@ def cell_draw(request, monkeypatch):
     groups sample by sample) and numpy's multinomial."""
     from fastcm import backends, intervals
 
-    monkeypatch.setattr(intervals, "_sampler", lambda: backends.get(request.param).multinomial_sums)
+    monkeypatch.setattr(intervals, "_sampler", lambda work=0: backends.get(request.param).multinomial_sums)
     return request.param
 
 
@@ -376,3 +376,16 @@ def test_sparse_matrix_with_many_classes_is_never_densified(monkeypatch):
         confidence_interval(sp, lambda m: m.trace(), n_resamples=10)
     with pytest.raises(ValueError, match="non-negative"):
         confidence_interval(sparse.csr_array(-CM3), "mcc")
+
+
+def test_a_small_bootstrap_imports_no_numba():
+    """Up to 2**20 resamples x groups numpy's multinomial draws: a first small interval
+    compiles nothing (it took 1.1-1.6 s in a new process through numba's kernel)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from fastcm.intervals import confidence_interval; "
+            "ci = confidence_interval(np.array([[45, 5, 1], [10, 40, 2], [0, 3, 30]]), 'f1', average='macro'); "
+            "assert ci.low < ci.high; print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
