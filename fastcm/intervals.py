@@ -41,11 +41,11 @@ every entry is a non-negative whole number and is then read as frequency weights
 of 3 is three i.i.d. samples); any other float matrix raises a ValueError, since the
 individual weights an interval would need are not in the matrix.
 
-Sparse matrices: a 2-D scipy.sparse array or matrix (``confusion_matrix(..., sparse=True)``)
-is read through its diagonal, row and column sums and its non-zero cells, never densified
-(a callable metric or a weighted kappa, which need whole matrices, densify one up to
-4096 classes and refuse beyond). Estimates of named metrics on a sparse matrix come from
-those sums (the same formulas as on a dense one, to rounding).
+Sparse matrices: a 2-D scipy.sparse array or matrix, as ``confusion_matrix(..., sparse=True)``
+returns, is read through its diagonal, row and column sums and its non-zero cells, never
+densified; only a callable metric or a weighted kappa, which need whole matrices, densify
+one, up to 4096 classes, and refuse beyond. Estimates of named metrics on a sparse matrix
+come from those sums: the same formulas as on a dense one, to rounding.
 
 Speed: a resample draws only what the metric reads, each draw exact (a multinomial, never
 an approximation), by the host backend's ``multinomial_sums`` (numba: Poisson draws of the
@@ -54,18 +54,18 @@ without numba, and for small draws, up to 2**20 resamples x groups, so that a fi
 interval compiles nothing):
 
 * macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
-  macro precision its diagonal and column sum: one multinomial over 2C groups;
+    macro precision its diagonal and column sum: one multinomial over 2C groups;
 * a per-class value that is not a proportion (``fbeta``, ``beta`` other than 0, 1, inf)
-  reads each class's own (tp, fp, fn, rest): a multinomial over 4 groups per class, exact
-  for each class's interval;
+    reads each class's own (tp, fp, fn, rest): a multinomial over 4 groups per class, exact
+    for each class's interval;
 * what combines classes through both sums (macro F1, IoU, specificity, weighted
-  precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
-  only a draw of every non-zero cell gives;
+    precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
+    only a draw of every non-zero cell gives;
 * :func:`confidence_intervals` evaluates several metrics on one draw (``report(ci=)``);
 * a callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
 
-At 1,000 classes and B = 10,000 each of these takes well under the 2 s that issue 32 asks
-for (``python -m benchmarks --select intervals``; figures in docs/performance.md).
+Timings at 10 to 1,000 classes: ``python -m benchmarks --select "confidence intervals"``,
+and docs/performance.md.
 
 Examples
 --------
