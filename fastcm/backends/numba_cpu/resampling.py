@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import resampling_kernels as kernels
@@ -127,19 +129,39 @@ def _poisson_pays(counts, segments):
     return poisson < binomials
 
 
+#: the last call's plan: a bootstrap draws block after block of the same groups, and at
+#: many classes building the tables costs more than a block's draws
+_last = threading.local()
+
+
+def _cached_plan(counts, segments, targets, width):
+    """(poisson, kernel arguments) for these groups, built once for a run of calls on equal
+    arrays (compared, O(groups), not trusted by identity)."""
+    key = (int(width), TABLE_SPREAD, TABLE_BUDGET, TABLE_MAX, KAPPA, HEAVY, POISSON_HEAVY)
+    hit = getattr(_last, "entry", None)
+    if hit is not None and hit[0] == key and all(np.array_equal(a, b) for a, b in zip(hit[1], (counts, segments,
+                                                                                            targets))):
+        return hit[2]
+    poisson = _poisson_pays(counts, segments)
+    plan = (poisson, _poisson_plan(counts, targets, int(width)) if poisson else _plan(counts, segments, targets,
+                                                                                         int(width)))
+    _last.entry = (key, (counts.copy(), segments.copy(), targets.copy()), plan)
+    return plan
+
+
 def multinomial_sums(counts, segments, targets, width, seeds):
     counts = np.asarray(counts, dtype=np.int64)
+    segments = np.asarray(segments, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
     seeds = np.asarray(seeds, dtype=np.uint64)
     out = np.zeros((seeds.size, int(width) + 1), dtype=np.int64)
-    if _poisson_pays(counts, segments):
-        args = _poisson_plan(counts, targets, int(width))
+    poisson, args = _cached_plan(counts, segments, targets, width)
+    if poisson:
 
         def task(a, b):
             if b > a:
                 _resample_sums_poisson(seeds[a:b], *args, np.empty(args[2].size, np.int64), out[a:b])
     else:
-        args = _plan(counts, segments, targets, int(width))
 
         def task(a, b):
             if b > a:
