@@ -106,28 +106,61 @@ def stream_cases(n, batches, c=10):
     return out
 
 
-def stream_many_classes_case(n, c, batch):
+def stream_many_classes_case(n, c, batch, *, dense=True):
     """Streaming at many classes (issue 35): ``ConfusionMatrix.update`` in batches against the
-    one-shot ``confusion_matrix`` of the same pairs (target: at most 1.5x its time)."""
+    one-shot ``confusion_matrix`` of the same pairs (target: at most 1.5x its time), dense
+    (``dense``: the (C, C) matrix fits) and sparse (``sparse=True``)."""
 
     def setup():
         import fastcm
 
         t, p = _labels(n, c, np.int64, seed=7)
 
-        def stream():
-            cm = fastcm.ConfusionMatrix(c)
-            for i in range(0, n, batch):
-                cm.update(t[i : i + batch], p[i : i + batch])
-            return cm.compute()
+        def stream(sparse):
+            def run():
+                cm = fastcm.ConfusionMatrix(c, sparse=sparse)
+                for i in range(0, n, batch):
+                    cm.update(t[i : i + batch], p[i : i + batch])
+                return cm.compute()
 
-        return {
-            "fastcm ConfusionMatrix.update": stream,
-            "fastcm confusion_matrix (one shot)": lambda: fastcm.confusion_matrix(t, p, num_classes=c),
-        }
+            return run
+
+        methods = {}
+        if dense:
+            methods["fastcm ConfusionMatrix.update"] = stream(False)
+            methods["fastcm confusion_matrix (one shot)"] = lambda: fastcm.confusion_matrix(t, p, num_classes=c)
+        methods["fastcm ConfusionMatrix(sparse=True).update"] = stream(True)
+        methods["fastcm confusion_matrix(sparse=True) (one shot)"] = lambda: fastcm.confusion_matrix(
+            t, p, num_classes=c, sparse=True
+        )
+        return methods
 
     name = f"stream batch={batch} C={c} N={n:.0e}"
     return [Case("streaming", name, n, setup, {"N": n, "C": c, "batch": batch, "target_ratio": 1.5})]
+
+
+def sparse_labels_case(n, c):
+    """Labels at 10^4-10^6 classes (issue 35): ``confusion_matrix(sparse=True)`` against
+    scipy.sparse's own counting (``coo_array((ones, (t, p))).tocsr()``, duplicates summed),
+    and the per-class pass the drop-ins use (``count(per_class=True)``)."""
+
+    def setup():
+        import fastcm
+        from fastcm.confusion import count
+
+        t, p = _labels(n, c, np.int64, seed=9)
+        methods = {
+            "fastcm confusion_matrix(sparse=True)": lambda: fastcm.confusion_matrix(t, p, num_classes=c, sparse=True),
+            "fastcm per-class counts": lambda: count(t, p, num_classes=c, per_class=True),
+        }
+        if anchors.installed("scipy"):
+            from scipy import sparse
+
+            ones = np.ones(n, dtype=np.int64)
+            methods["scipy coo_array((1, (t, p))).tocsr()"] = lambda: sparse.coo_array((ones, (t, p)), shape=(c, c)).tocsr()
+        return methods
+
+    return [Case("labels", f"sparse labels N={n:.0e} C={c}", n, setup, {"N": n, "C": c})]
 
 
 def many_classes_metrics_case(n, c, *, report=True):
@@ -358,6 +391,7 @@ def _host_suite(mode: str) -> list[Case]:
             + interval_cases([10], n_resamples=200)
             + stream_many_classes_case(4000, 300, 512)
             + many_classes_metrics_case(6000, 2000)
+            + sparse_labels_case(4000, 3000)
         )
     if mode == "readme":
         # the README's headline table: N = 10**8, every anchor on the same arrays
@@ -420,4 +454,19 @@ def _host_suite(mode: str) -> list[Case]:
         + stream_many_classes_case(2 * 10**6, 15000, 65536)
         + many_classes_metrics_case(2 * 10**6, 15000)
         + many_classes_metrics_case(10**7, 10**6)
+        + many_classes_cases()
     )
+
+
+def many_classes_cases() -> list[Case]:
+    """Labels, drop-ins and streaming at 10^4, 10^5 and 10^6 classes (issue 35; in ``--full``,
+    alone with ``--select "C=1e+0[456]|C=15000"``)."""
+    out = []
+    for c in (10**4, 10**5, 10**6):
+        out += sparse_labels_case(10**7, c)
+        out += stream_many_classes_case(10**7, c, 65536, dense=c <= 10**4)
+        if c < 10**6:  # 10^6 classes: many_classes_metrics_case(10**7, 10**6) above
+            out += many_classes_metrics_case(10**7, c)
+    for case in out:  # the class count as the selection pattern writes it
+        case.name = case.name.replace(f"C={case.params['C']}", f"C={case.params['C']:.0e}")
+    return out

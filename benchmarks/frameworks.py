@@ -215,6 +215,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     import fastcm
 
+    # numba loaded and the kernels these batches use compiled before any timing (a process's
+    # first calls are otherwise counted by numpy while numba loads in the background)
+    fastcm.warm_up(label_dtypes=("int64",), score_dtypes=("float32",))
     versions = [f"fastcm {fastcm.__version__}", f"numpy {np.__version__}", f"torch {torch.__version__}"]
     if args.only != "torch":
         import keras

@@ -19,8 +19,10 @@ Inputs, as Keras metrics take them:
 vector). Undefined ratios are 0. ``ignore_index`` drops pairs whose label equals it.
 
 Cost: the count runs on the host in ``tf.numpy_function`` (in graph mode too), which reads
-the batch's tensors zero-copy on the CPU. It is a Python call per batch, so it cannot be
-compiled by XLA: Keras turns XLA on by itself (``jit_compile="auto"``) only on a GPU
+the batch's tensors zero-copy on the CPU. It is one Python call per batch: the ratio
+metrics compute their value from the new counts in the same call, so ``result()``, which
+Keras 3 reads at every step, is a variable read (under ``tf.distribute`` it computes from
+the replicas' summed counts on the host instead). Such a call cannot be compiled by XLA: Keras turns XLA on by itself (``jit_compile="auto"``) only on a GPU
 without ``tf.distribute``; there, compile with ``jit_compile=False``. On a GPU each batch is
 also copied to the host. The figures against ``keras.metrics`` are in docs/frameworks.md.
 
@@ -143,16 +145,21 @@ class _Ratio(ConfusionMatrix):
 
     _metric = ""
 
+    @classmethod
+    def _default_name(cls):
+        return {"F1Score": "f1_score", "FBetaScore": "fbeta_score", "IoU": "iou"}.get(cls.__name__, cls.__name__.lower())
+
     def __init__(self, num_classes, *, average="macro", ignore_index=None, threshold=0.5, from_logits=False,
                  name=None, dtype=None, **kwargs):
         super().__init__(num_classes, ignore_index=ignore_index, threshold=threshold, from_logits=from_logits,
                          name=name or self._default_name(), dtype=dtype, **kwargs)
         self.average = average
         self._average = _frameworks.check_average(average)
-
-    @classmethod
-    def _default_name(cls):
-        return {"F1Score": "f1_score", "FBetaScore": "fbeta_score", "IoU": "iou"}.get(cls.__name__, cls.__name__.lower())
+        # the metric of the counts so far, computed in the update's own host call: Keras 3
+        # reads result() at every step, and a host call there is a second round trip per step
+        shape = () if self._average is not None else (self.num_classes,)
+        self.value = self.add_variable(shape=shape, initializer="zeros", dtype="float32",
+                                       aggregation="only_first_replica", name="value")
 
     def _compute(self, counts):
         return np.asarray(_frameworks.value(self._metric, counts, self._average, **self._extra()), dtype=np.float32)
@@ -160,9 +167,32 @@ class _Ratio(ConfusionMatrix):
     def _extra(self):
         return {}
 
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if tf.distribute.has_strategy():  # per-replica counts: result() computes from their sum
+            return super().update_state(y_true, y_pred, sample_weight)
+        C, ignore, threshold, logits, compute = self.num_classes, self.ignore_index, self.threshold, self.from_logits, self._compute
+
+        def count(t, p, w, before):
+            batch = _batch_counts(t, p, w if w.size else None, C, ignore, threshold, logits)
+            return batch, compute(before + batch)
+
+        weight = tf.zeros((0,), tf.float64) if sample_weight is None else tf.cast(sample_weight, tf.float64)
+        batch, value = tf.numpy_function(count, [y_true, y_pred, weight, tf.convert_to_tensor(self.counts)],
+                                         [tf.float64, tf.float32], stateful=False, name="fastcm_count")
+        batch.set_shape((C, C))
+        value.set_shape(self.value.shape)
+        self.counts.assign_add(batch)
+        self.value.assign(value)
+
+    def reset_state(self):
+        super().reset_state()
+        self.value.assign(tf.zeros_like(self.value))  # every ratio of no counts is 0 (zero_division=0)
+
     def result(self):
+        if not tf.distribute.has_strategy():
+            return tf.convert_to_tensor(self.value)
         value = tf.numpy_function(self._compute, [self.counts], tf.float32, stateful=False, name="fastcm_metric")
-        value.set_shape(() if self._average is not None else (self.num_classes,))
+        value.set_shape(self.value.shape)
         return value
 
     def get_config(self):

@@ -113,3 +113,38 @@ def test_recipe_fit_and_evaluate_on_digits_match_keras_metrics(tmp_path):
     loaded = keras.models.load_model(tmp_path / "digits.keras")
     again = loaded.evaluate(X[1400:], y[1400:], batch_size=64, verbose=0, return_dict=True)
     assert again["f1_score"] == pytest.approx(got["f1_score"], abs=1e-6)
+
+
+def test_result_is_read_from_a_variable_one_host_call_per_step():
+    # Keras 3 reads result() at every step: the ratio is computed in the update's host call
+    m = fk.F1Score(C, average="macro")
+    t_spec, p_spec = tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None, C), tf.float32)
+    update = tf.function(m.update_state).get_concrete_function(t_spec, p_spec).graph
+    result = tf.function(m.result).get_concrete_function().graph
+    host_calls = [sum("PyFunc" in op.type for op in g.get_operations()) for g in (update, result)]
+    assert host_calls == [1, 0]
+
+    step = tf.function(lambda t, p: (m.update_state(t, p), m.result())[1])
+    t, logits = _data(300, seed=3)
+    for start, end in ((0, 64), (64, 128), (128, 300)):  # after each step: the value of every batch so far
+        got = step(tf.constant(t[start:end]), tf.constant(logits[start:end]))
+        want = skm.f1_score(t[:end], logits[:end].argmax(1), average="macro", labels=range(C), zero_division=0)
+        assert float(got) == pytest.approx(want, rel=1e-6)
+    m.reset_state()
+    assert float(m.result()) == 0.0
+    per_class = fk.IoU(C, average="none")
+    per_class.update_state(t, logits, sample_weight=np.linspace(0.5, 2, len(t)))
+    want = skm.jaccard_score(t, logits.argmax(1), average=None, labels=range(C), sample_weight=np.linspace(0.5, 2, len(t)))
+    np.testing.assert_allclose(per_class.result().numpy(), want, rtol=1e-6)
+
+
+def test_under_tf_distribute_the_replicas_counts_are_summed_before_the_ratio():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        m = fk.F1Score(C, average="macro")
+    t, logits = _data(200, seed=5)
+    for i in range(0, 200, 50):
+        strategy.run(m.update_state, args=(tf.constant(t[i:i + 50]), tf.constant(logits[i:i + 50])))
+    want = skm.f1_score(t, logits.argmax(1), average="macro", labels=range(C), zero_division=0)
+    with strategy.scope():
+        assert float(m.result()) == pytest.approx(want, rel=1e-6)

@@ -83,7 +83,7 @@ def cell_draw(request, monkeypatch):
     groups sample by sample) and numpy's multinomial."""
     from fastcm import backends, intervals
 
-    monkeypatch.setattr(intervals, "_sampler", lambda: backends.get(request.param).multinomial_sums)
+    monkeypatch.setattr(intervals, "_sampler", lambda work=0: backends.get(request.param).multinomial_sums)
     return request.param
 
 
@@ -377,3 +377,56 @@ def test_sparse_matrix_with_many_classes_is_never_densified(monkeypatch):
         confidence_interval(sp, lambda m: m.trace(), n_resamples=10)
     with pytest.raises(ValueError, match="non-negative"):
         confidence_interval(sparse.csr_array(-CM3), "mcc")
+
+
+def test_a_small_bootstrap_imports_no_numba():
+    """Up to 2**20 resamples x groups numpy's multinomial draws: a first small interval
+    compiles nothing (it took 1.1-1.6 s in a new process through numba's kernel)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from fastcm.intervals import confidence_interval; "
+            "ci = confidence_interval(np.array([[45, 5, 1], [10, 40, 2], [0, 3, 30]]), 'f1', average='macro'); "
+            "assert ci.low < ci.high; print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_grouped_draws_have_the_cell_draws_distribution():
+    """What a metric reads drawn alone (2C groups for macro recall and precision, 4 groups
+    per class for a per-class F2) has the distribution the draw of every cell gives it:
+    mean, spread and both 95% quantiles agree to the Monte-Carlo error; a draw that leaves
+    each class's misses fixed would fail the same checks."""
+    from fastcm import intervals
+
+    cm = _big_matrix(c=30, seed=5)
+    counts = intervals._Counts(cm)
+    b = 40_000
+    tol = 4 / np.sqrt(b)  # in standard deviations of the metric
+
+    def values(name, kwargs, reads, seed):
+        return intervals._evaluated(counts, [(intervals._FAST[name][0], kwargs)], b, np.random.default_rng(seed),
+                                    reads)[0]
+
+    def same_law(a, c):
+        sd = c.std(axis=0)
+        ok = np.abs(a.mean(axis=0) - c.mean(axis=0)) <= tol * sd
+        ok &= np.abs(a.std(axis=0) / sd - 1) <= 3 * tol
+        for q in (0.025, 0.975):
+            ok &= np.abs(np.quantile(a, q, axis=0) - np.quantile(c, q, axis=0)) <= 8 * tol * sd
+        return bool(np.all(ok))
+
+    for name, reads in (("recall", "rows"), ("precision", "cols")):
+        kwargs = {"average": "macro"}
+        cells = values(name, kwargs, "cells", 1)
+        assert same_law(values(name, kwargs, reads, 2), cells), name
+    f2 = {"beta": 2.0}
+    assert same_law(values("fbeta", f2, "classes", 3), values("fbeta", f2, "cells", 4))
+    # the checks can fail: macro recall of draws that resample the hits but keep each
+    # class's misses as observed
+    blocks = intervals._resampled_blocks(counts, "rows", b, np.random.default_rng(5))
+    misses = (counts.true - counts.tp).astype(float)
+    wrong = np.concatenate([intervals._FAST["recall"][0](tp, fp, np.broadcast_to(misses, tp.shape), tn,
+                                                         float(counts.n), average="macro")
+                            for tp, fp, fn, tn in blocks])
+    assert not same_law(wrong, values("recall", {"average": "macro"}, "cells", 1))

@@ -115,3 +115,69 @@ def test_numba_binomials_follow_the_binomial_law(monkeypatch, n, p):
     shifted = stats.binom.pmf(np.arange(n + 1), n, first / n + 0.2 * np.sqrt(p * (1 - p) / n))
     exp = np.append(shifted[keep], shifted[~keep].sum()) * b
     assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue < 1e-4
+
+
+def _one_multinomial(c=300, seed=0, light=False):
+    """2C groups of a 'rows' draw (every class's diagonal and off-diagonal row sum), or with
+    ``light`` a 'cells' draw's: C diagonal cells and 8C confusions of 1-3 counts."""
+    rng = np.random.default_rng(seed)
+    off = rng.integers(1, 4, 8 * c) if light else rng.integers(3, 25, c)
+    counts = np.concatenate([rng.integers(20, 60, c), off, [0, 1, 2500]])
+    return counts, np.arange(counts.size)[:, None]
+
+
+@pytest.mark.parametrize("tables", ["tables", "tails", "no tables", "light groups"])
+def test_numba_poisson_path_draws_the_multinomial(monkeypatch, tables):
+    """One multinomial over many groups: Poisson draws whose means sum to a little under N,
+    then the rest sample by sample. Moments, the kept total, and one group's law."""
+    pytest.importorskip("numba")
+    stats = pytest.importorskip("scipy.stats")
+    from fastcm.backends.numba_cpu import resampling
+
+    if tables == "tails":  # tables cut at the mean: the tail bucket walked half the time
+        monkeypatch.setattr(resampling, "TABLE_SPREAD", -1.0)
+    elif tables == "no tables":  # every mean walked from 0 (below 10) or drawn by PTRS
+        monkeypatch.setattr(resampling, "TABLE_BUDGET", 0)
+    counts, targets = _one_multinomial(light=tables == "light groups")
+    assert resampling._poisson_pays(counts, [0, counts.size])
+    b = 20_000
+    out = backends.get("numba").multinomial_sums(counts, [0, counts.size], targets, counts.size,
+                                                  np.arange(b, dtype=np.uint64))
+    n = counts.sum()
+    assert (out.sum(axis=1) == n).all()
+    mean, var = counts, n * (counts / n) * (1 - counts / n)
+    assert (np.abs(out.mean(axis=0) - mean) <= 5 * np.sqrt(var / b) + 1e-12).all()
+    ratio = out.var(axis=0)[counts > 0] / var[counts > 0]
+    assert abs(ratio.mean() - 1) < 0.01  # 603 groups' variances, each within ~1%
+    # the Poisson draws alone would give variances N p, 1/(1 - p) times the multinomial's:
+    # the test above fails for the 2,500-count group (p ~ 0.1) drawn wrongly
+    assert var[-1] * 1.05 < n * counts[-1] / n
+    np.testing.assert_allclose(out[:, -1].var(), var[-1], rtol=0.05)
+    # one group's law: Binomial(N, p), by a chi-square test against the exact pmf
+    k = 0
+    pmf = stats.binom.pmf(np.arange(n + 1), n, counts[k] / n)
+    keep = pmf * b >= 5
+    observed = np.bincount(out[:, k], minlength=n + 1)
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(pmf[keep], pmf[~keep].sum()) * b
+    assert stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-4
+
+
+def test_numba_poisson_path_repeats_per_seed_and_equals_its_plain_loop(monkeypatch):
+    pytest.importorskip("numba")
+    from fastcm.backends.numba_cpu import resampling, resampling_kernels
+
+    counts, targets = _one_multinomial(c=200, light=True)
+    assert resampling._poisson_pays(counts, [0, counts.size])
+    draw = backends.get("numba").multinomial_sums
+    seeds = np.arange(50, dtype=np.uint64)
+    whole = draw(counts, [0, counts.size], targets, counts.size, seeds)
+    np.testing.assert_array_equal(draw(counts, [0, counts.size], targets, counts.size, seeds[10:20]), whole[10:20])
+    args = resampling._poisson_plan(counts, targets, counts.size)
+    plain = np.zeros((3, counts.size + 1), dtype=np.int64)
+    for name in ("_mix", "_uniform", "_stirling_tail", "_binomial_inversion", "_binomial_btrs", "_binomial",
+                 "_poisson_walk", "_poisson_cdf_below", "_poisson_tail", "_poisson_table", "_poisson_ptrs"):
+        monkeypatch.setattr(resampling_kernels, name, getattr(resampling_kernels, name).py_func)
+    with np.errstate(over="ignore"):
+        resampling_kernels.resample_sums_poisson(seeds[:3], *args, np.zeros(args[2].size, np.int64), plain)
+    np.testing.assert_array_equal(plain[:, :-1], whole[:3])

@@ -25,6 +25,7 @@ def _logits(seed, n, c, dtype):
     s = rng.integers(-3, 4, size=(n, c)).astype(dtype)
     s[s == 0] = np.where(rng.random(int((s == 0).sum())) < 0.5, -0.0, 0.0)
     s[rng.random(n) < 0.05] = 1.0
+    s[rng.random(n) < 0.2] -= 10  # rows of negative scores only (log-probabilities)
     s[rng.random((n, c)) < 0.02] = np.inf
     s[rng.random((n, c)) < 0.02] = -np.inf
     s[rng.random(n) < 0.05, rng.integers(0, c)] = np.nan

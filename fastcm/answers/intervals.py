@@ -41,30 +41,31 @@ every entry is a non-negative whole number and is then read as frequency weights
 of 3 is three i.i.d. samples); any other float matrix raises a ValueError, since the
 individual weights an interval would need are not in the matrix.
 
-Sparse matrices: a 2-D scipy.sparse array or matrix (``confusion_matrix(..., sparse=True)``)
-is read through its diagonal, row and column sums and its non-zero cells, never densified
-(a callable metric or a weighted kappa, which need whole matrices, densify one up to
-4096 classes and refuse beyond). Estimates of named metrics on a sparse matrix come from
-those sums (the same formulas as on a dense one, to rounding).
+Sparse matrices: a 2-D scipy.sparse array or matrix, as ``confusion_matrix(..., sparse=True)``
+returns, is read through its diagonal, row and column sums and its non-zero cells, never
+densified; only a callable metric or a weighted kappa, which need whole matrices, densify
+one, up to 4096 classes, and refuse beyond. Estimates of named metrics on a sparse matrix
+come from those sums: the same formulas as on a dense one, to rounding.
 
 Speed: a resample draws only what the metric reads, each draw exact (a multinomial, never
-an approximation), by the host backend's ``multinomial_sums`` (numba: conditional binomials
-for groups of 16 counts or more, the rest sample by sample; numpy's multinomial without
-numba):
+an approximation), by the host backend's ``multinomial_sums`` (numba: Poisson draws of the
+heavy groups topped up sample by sample, or conditional binomials; numpy's multinomial
+without numba, and for small draws, up to 2**20 resamples x groups, so that a first small
+interval compiles nothing):
 
 * macro/weighted recall, fnr and balanced accuracy read each class's diagonal and row sum,
-  macro precision its diagonal and column sum: one multinomial over 2C groups;
+    macro precision its diagonal and column sum: one multinomial over 2C groups;
 * a per-class value that is not a proportion (``fbeta``, ``beta`` other than 0, 1, inf)
-  reads each class's own (tp, fp, fn, rest): a multinomial over 4 groups per class, exact
-  for each class's interval;
+    reads each class's own (tp, fp, fn, rest): a multinomial over 4 groups per class, exact
+    for each class's interval;
 * what combines classes through both sums (macro F1, IoU, specificity, weighted
-  precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
-  only a draw of every non-zero cell gives;
+    precision, MCC, kappa, mean IoU) needs the joint (diagonal, row, column) sums, which
+    only a draw of every non-zero cell gives;
 * :func:`confidence_intervals` evaluates several metrics on one draw (``report(ci=)``);
 * a callable, or a weighted kappa, gets each resampled matrix in turn (slow for large C).
 
-At 1,000 classes and B = 10,000 each of these takes well under the 2 s that issue 32 asks
-for (``python -m benchmarks --select intervals``; figures in docs/performance.md).
+Timings at 10 to 1,000 classes: ``python -m benchmarks --select "confidence intervals"``,
+and docs/performance.md.
 
 Examples
 --------
@@ -482,10 +483,18 @@ def _cheaper(counts, reads):
     return min(("classes", "cells"), key=lambda r: _work(_groups(counts, r)[0]))
 
 
-def _sampler():
-    """The host backend's ``multinomial_sums`` (numba's kernel where numba is installed)."""
-    be = backends.get(backends.select("auto"))
-    return backends.contract.entry(be, "multinomial_sums")
+#: draws of at most this many resamples x groups take the numpy reference's multinomial
+#: (~50-100 ms at most, and a first small interval never imports numba); larger ones the
+#: host backend's kernel
+_NUMPY_WORK = 1 << 20
+
+
+def _sampler(work=_NUMPY_WORK + 1):
+    """The ``multinomial_sums`` for ``work`` resamples x groups: the numpy reference's for
+    small work, else the host backend's (numba's kernel where numba is installed). The
+    choice is by size alone, so a seed gives the same draw in every process."""
+    name = "numpy" if work <= _NUMPY_WORK else backends.select("auto")
+    return backends.contract.entry(backends.get(name), "multinomial_sums")
 
 
 def _seeds(n_resamples, rng):
@@ -500,7 +509,7 @@ def _resampled_blocks(counts, reads, n_resamples, rng):
     c, n = counts.c, counts.n
     groups, segments, targets, width = _groups(counts, reads)
     seeds = _seeds(n_resamples, rng)
-    draw = _sampler()
+    draw = _sampler(n_resamples * groups.size)
     step = max(1, _BLOCK // max(1, width))
     for a in range(0, n_resamples, step):
         out = draw(groups, segments, targets, width, seeds[a:a + step]).astype(np.float64)
@@ -587,8 +596,8 @@ def percentile_interval(values, level):
     clean = ~with_nan
     if clean.any():
         # one contiguous row per class: partitioning along a strided axis is ~3x slower
-        rows = np.ascontiguousarray(values.T[clean])
-        low[clean], high[clean] = np.quantile(rows, q, axis=1)
+        rows = np.ascontiguousarray(values.T[clean])  # a copy of ours: partitioned in place
+        low[clean], high[clean] = np.quantile(rows, q, axis=1, overwrite_input=True)
     for j in np.flatnonzero(with_nan):
         v = values[~nan[:, j], j]
         if v.size:

@@ -78,16 +78,19 @@ def argmax_4_rows(s, i, C, arg, top, nan):
     nan[3] = n3
 
 
-# The block argmax (``kernels.count_score_rows_wide`` and ``count_score_rows_bits``): a row is read in blocks of ``BLOCK_COLS`` columns. Each block is
-# first only tested against the running maximum, "any value greater, or NaN", an
-# or-reduction LLVM vectorises (compares into a mask); only a block that passes the test is
-# scanned value by value. In a row of random scores a block beats every block before it
-# about ln(C / BLOCK_COLS) + 1 times, so most of a wide row is read at SIMD speed and a
-# NaN row stops at its first NaN block. Ties stay on the lowest column: a later block
-# equal to the maximum does not pass the test, and within a scanned block only a strictly
-# greater value moves the argmax. The block width reaches the loops as an argument, not a
-# constant: a constant trip count is unrolled before the vectoriser sees the loop, and the
-# unrolled reduction then stays scalar.
+# The block argmax (``kernels.count_score_rows_wide`` and ``count_score_rows_bits``): a row
+# is read in blocks of ``BLOCK_COLS`` columns. Each block is first only tested against the
+# running maximum, "any value greater, or NaN", an or-reduction that LLVM vectorises
+# (compares into a mask); only a block that passes the test is scanned value by value. In a
+# row of random scores a block beats every block before it about ln(C / BLOCK_COLS) + 1
+# times, so most of a wide row is read at SIMD speed, and a NaN row stops at its first NaN
+# block. Ties stay on the lowest column: a later block equal to the maximum does not pass
+# the test, and within a scanned block only a strictly greater value moves the argmax. The
+# kernels take the block width from a runtime value, not this constant: a loop of a
+# constant trip count is unrolled before the vectoriser sees it, and the unrolled
+# reduction stays scalar (checked in the assembly). The loops are written out in each
+# kernel: a helper taking the row is not inlined and costs a call per row.
 
-#: columns tested at a time by the block argmax
-BLOCK_COLS = 32
+#: columns tested at a time by the block argmax (measured against 32 and 64, float32 and
+#: float16 bits, C = 100 to 21,843: 16 the fastest at every C; docs/performance.md)
+BLOCK_COLS = 16

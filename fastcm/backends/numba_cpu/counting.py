@@ -254,6 +254,11 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
         ranges = split(n, min(n, len(_chunks(n * C)))) if n else [(0, 0)]
     else:
         ranges = _chunks(n)
+    if len(ranges) > 1 and (len(ranges) - 1) * C * C * 8 > n * s.itemsize * s.shape[1] // 4:
+        # each more thread adds a private (C, C) matrix to zero and add up: past a quarter
+        # of the scores' bytes (ImageNet-21k: 3.8 GB a copy for 5,000 rows of 87 KB) one
+        # thread counts them all
+        ranges = [(0, n)]
     outs = {r: np.zeros(C * C, dtype=_accumulator_dtype(weights)) for r in ranges}
     results = run_parallel(lambda a, b: kernel(t, s, *bits, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
     total = outs[ranges[0]]

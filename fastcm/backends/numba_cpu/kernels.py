@@ -887,7 +887,7 @@ def count_score_rows_wide(t, s, w, lut, lo, C, has_ignore, ignore, out, start, s
     use_lut = lut.size > 0
     size = np.uint64(lut.size)
     uC = np.uint64(C)
-    # the block width from a runtime value, not the constant: see ``argmax.BLOCK_COLS``
+    # the block width as a runtime value, not the constant: see ``argmax.BLOCK_COLS``
     width = np.uint64(BLOCK_COLS) + (uC >> np.uint64(62))
     full = uC - uC % width
     pending = np.uint64(0)
@@ -907,8 +907,7 @@ def count_score_rows_wide(t, s, w, lut, lo, C, has_ignore, ignore, out, start, s
         bad = np.uint64(a) >= uC
         arg = np.uint64(0)
         if not bad:
-            # the block argmax of ``argmax.py``, written out: a helper taking the row costs
-            # a call per row (it is not inlined), most of a row's time at small C
+            # the block argmax (``argmax.BLOCK_COLS``)
             r = s[row]
             best = r[0]
             for c in range(np.uint64(0), full, width):

@@ -20,7 +20,9 @@ def multinomial_sums(counts, segments, targets, width, seeds):
     width : int
         Columns of the result.
     seeds : (B,) uint64
-        One per resample: resample ``b`` depends on ``seeds[b]`` alone.
+        One per resample. Here the call's resamples come from one generator seeded by all
+        of them (numpy draws them in one call); numba's resample ``b`` depends on
+        ``seeds[b]`` alone.
 
     Returns
     -------
@@ -52,10 +54,13 @@ def multinomial_sums(counts, segments, targets, width, seeds):
     padded[seg, slot] = counts
     totals = padded.sum(axis=1)
     pvals = padded / np.maximum(totals, 1)[:, None]
-    out = np.zeros((len(seeds), int(width)), dtype=np.int64)
-    for b, seed in enumerate(np.asarray(seeds, dtype=np.uint64)):
-        draw = np.random.default_rng(int(seed)).multinomial(totals, pvals)[seg, slot]
-        for t in range(targets.shape[1]):
-            keep = targets[:, t] >= 0
-            np.add.at(out[b], targets[keep, t], draw[keep])
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    out = np.zeros((seeds.size, int(width)), dtype=np.int64)
+    if seeds.size == 0 or counts.size == 0:
+        return out
+    rng = np.random.default_rng(np.random.SeedSequence([int(x) for x in seeds]))
+    draws = rng.multinomial(totals, pvals, size=(seeds.size, n_seg))[:, seg, slot]  # (B, K)
+    for t in range(targets.shape[1]):
+        keep = np.flatnonzero(targets[:, t] >= 0)
+        np.add.at(out, (slice(None), targets[keep, t]), draws[:, keep])
     return out
