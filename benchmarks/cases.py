@@ -146,7 +146,7 @@ def sparse_labels_case(n, c):
 
     def setup():
         import fastcm
-        from fastcm.confusion import count
+        from fastcm.counts.confusion import count
 
         t, p = _labels(n, c, np.int64, seed=9)
         methods = {

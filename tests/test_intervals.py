@@ -385,7 +385,7 @@ def test_a_small_bootstrap_imports_no_numba():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from fastcm.intervals import confidence_interval; "
+    code = ("import sys, numpy as np; from fastcm.answers.intervals import confidence_interval; "
             "ci = confidence_interval(np.array([[45, 5, 1], [10, 40, 2], [0, 3, 30]]), 'f1', average='macro'); "
             "assert ci.low < ci.high; print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -397,7 +397,7 @@ def test_grouped_draws_have_the_cell_draws_distribution():
     per class for a per-class F2) has the distribution the draw of every cell gives it:
     mean, spread and both 95% quantiles agree to the Monte-Carlo error; a draw that leaves
     each class's misses fixed would fail the same checks."""
-    from fastcm import intervals
+    from fastcm.answers import intervals
 
     cm = _big_matrix(c=30, seed=5)
     counts = intervals._Counts(cm)
