@@ -14,7 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import copy as _copy
 import os
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..answers.calibration import CalibrationResult, calibration_errors
 from ..core.inputs import check_num_classes
 from ..core.scores import check_scores, contradiction, outside_unit, read_scores
 from ..counts.calibration import bin_edges, check_n_bins, count_bins, prepare
+from .base import Accumulator
 from .files import field, format_version, read_npz, scalar_int, write_npz_atomic
 
 __all__ = ["CalibrationError"]
@@ -32,7 +32,7 @@ _FORMAT = "fastcm.CalibrationError"
 _FORMAT_VERSION = 2  # 2: scores="auto" and the reading it decided ("scores_read_as")
 
 
-class CalibrationError:
+class CalibrationError(Accumulator):
     """Calibration error of (N, C) probabilities or logits, accumulated batch by batch.
 
     Each :meth:`update` runs one pass that counts the confusion matrix (argmax, ties to
@@ -77,6 +77,7 @@ class CalibrationError:
         if backend != "auto" and backend not in backends.NAMES:
             backends.get(backend)  # the ValueError listing the valid names now
         self.backend = backend
+        self._init_lock()
         self.reset()
 
     def reset(self) -> "CalibrationError":
@@ -175,14 +176,6 @@ class CalibrationError:
         self._reading = self._reading or other._reading
         self.n_batches += other.n_batches
         return self
-
-    def __add__(self, other):
-        if not isinstance(other, CalibrationError):
-            return NotImplemented
-        return self.copy().merge(other)
-
-    def copy(self) -> "CalibrationError":
-        return _copy.deepcopy(self)
 
     def plot(self, ax=None):
         """The reliability diagram (see :func:`fastcm.plot.reliability_diagram`)."""

@@ -13,10 +13,7 @@ record once and raises the error the CPU would have raised in ``update``.
 
 from __future__ import annotations
 
-import copy as _copy
 import os
-import threading
-import weakref
 
 import numpy as np
 
@@ -28,6 +25,7 @@ from ..counts.confusion import _as_labels, Cells, count, named_like_inputs
 from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
 from ..counts.sparse import SPARSE_MIN_CLASSES, SparseCounts
+from .base import Accumulator
 from .files import (
     format_version,
     ArraysInMemory,
@@ -42,73 +40,13 @@ from .files import (
     write_npz_atomic,
 )
 
-__all__ = ["ConfusionMatrix", "ThreadSafeState"]
+__all__ = ["ConfusionMatrix"]
 
 _FORMAT = "fastcm.ConfusionMatrix"
 #: 2: a sparse state (fields ``codes`` and ``values`` instead of ``counts``); a dense state
 #: is still written as version 1, which every fastcm reads
 _FORMAT_VERSION = 2
 _DENSE_VERSION = 1
-
-
-# Every accumulator alive, so that a fork can hand the child free locks (see _before_fork);
-# keyed by id: accumulators define __eq__ and are unhashable.
-_LIVE = weakref.WeakValueDictionary()
-_LIVE_LOCK = threading.Lock()
-_HELD_AT_FORK: list = []
-
-
-class ThreadSafeState:
-    """Mix-in: a re-entrant ``_lock`` guarding an accumulator's state.
-
-    The lock is not part of the state: pickling, :func:`copy.deepcopy` and ``copy()`` leave
-    it out and the copy gets a lock of its own. Across ``os.fork`` every accumulator's lock
-    is taken just before the fork (so no other thread is half-way through changing a state
-    the child inherits) and the child gets new, free locks. Code holding ``_lock`` must not
-    create or unpickle an accumulator (that takes the registry lock the fork takes first).
-    """
-
-    def _init_lock(self) -> None:
-        self._lock = threading.RLock()
-        with _LIVE_LOCK:
-            _LIVE[id(self)] = self
-
-    def __getstate__(self):
-        with self._lock:  # a consistent snapshot; the arrays are replaced, never written in place
-            state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._init_lock()
-
-
-def _before_fork() -> None:
-    _LIVE_LOCK.acquire()
-    _HELD_AT_FORK[:] = list(_LIVE.values())
-    for obj in _HELD_AT_FORK:
-        obj._lock.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for obj in _HELD_AT_FORK:
-        obj._lock.release()
-    _HELD_AT_FORK.clear()
-    _LIVE_LOCK.release()
-
-
-def _after_fork_in_child() -> None:
-    # the threads that held these locks do not exist in the child: new, free locks
-    global _LIVE_LOCK
-    for obj in _HELD_AT_FORK:
-        obj._lock = threading.RLock()
-    _HELD_AT_FORK.clear()
-    _LIVE_LOCK = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def _embed(counts, labels, into_labels, size):
@@ -230,7 +168,7 @@ def _magnitude(counts):
     return max(int(counts.max()), -int(counts.min()), 0) if counts.size else 0
 
 
-class ConfusionMatrix(ThreadSafeState):
+class ConfusionMatrix(Accumulator):
     """A confusion matrix accumulated batch by batch.
 
     Three ways to fix the classes:
@@ -792,20 +730,6 @@ class ConfusionMatrix(ThreadSafeState):
             self._bound = None
             self._weighted = True  # other processes may have counted weights
         return self
-
-    def __add__(self, other):
-        if not isinstance(other, ConfusionMatrix):
-            return NotImplemented
-        return self.copy().merge(other)
-
-    def __radd__(self, other):
-        if other == 0:  # lets sum() start from 0
-            return self.copy()
-        return NotImplemented
-
-    def copy(self) -> "ConfusionMatrix":
-        """An independent copy."""
-        return _copy.deepcopy(self)
 
     def __eq__(self, other):
         if not isinstance(other, ConfusionMatrix):

@@ -7,7 +7,6 @@ Curves come from the binned matrices, however many batches arrived.
 
 from __future__ import annotations
 
-import copy as _copy
 import os
 import warnings
 
@@ -19,7 +18,7 @@ from ..core.exceptions import UndefinedMetricWarning
 from ..core.inputs import check_num_classes
 from ..core.overflow import INT64_MAX, add_counts
 from ..metrics import threshold_curves
-from .confusion import ThreadSafeState
+from .base import Accumulator
 from .files import (
     format_version,
     ArraysInMemory,
@@ -50,7 +49,7 @@ def _check_n_samples(total: int) -> int:
     return total
 
 
-class ThresholdConfusionMatrix(ThreadSafeState):
+class ThresholdConfusionMatrix(Accumulator):
     """(T, 2, 2) confusion matrices, one per threshold, accumulated batch by batch.
 
     Parameters
@@ -222,14 +221,6 @@ class ThresholdConfusionMatrix(ThreadSafeState):
             self._reading = reading
             self._kind = self._kind or (o_kind if o_batches else None)  # none seen: take the other's type
         return self
-
-    def __add__(self, other):
-        if not isinstance(other, ThresholdConfusionMatrix):
-            return NotImplemented
-        return self.copy().merge(other)
-
-    def copy(self) -> "ThresholdConfusionMatrix":
-        return _copy.deepcopy(self)
 
     def __repr__(self) -> str:
         return (f"ThresholdConfusionMatrix(T={self.thresholds.size}, num_classes={self.num_classes}, "
