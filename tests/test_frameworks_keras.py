@@ -148,3 +148,4 @@ def test_under_tf_distribute_the_replicas_counts_are_summed_before_the_ratio():
     want = skm.f1_score(t, logits.argmax(1), average="macro", labels=range(C), zero_division=0)
     with strategy.scope():
         assert float(m.result()) == pytest.approx(want, rel=1e-6)
+    assert float(m.result()) == pytest.approx(want, rel=1e-6)  # read outside the scope, after evaluate
