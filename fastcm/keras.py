@@ -21,8 +21,8 @@ vector). Undefined ratios are 0. ``ignore_index`` drops pairs whose label equals
 Cost: the count runs on the host in ``tf.numpy_function`` (in graph mode too), which reads
 the batch's tensors zero-copy on the CPU. It is one Python call per batch: the ratio
 metrics compute their value from the new counts in the same call, so ``result()``, which
-Keras 3 reads at every step, is a variable read (under ``tf.distribute`` it computes from
-the replicas' summed counts on the host instead). Such a call cannot be compiled by XLA: Keras turns XLA on by itself (``jit_compile="auto"``) only on a GPU
+Keras 3 reads at every step, is a variable read (for a metric created under a
+``tf.distribute`` strategy it computes from the replicas' summed counts on the host instead). Such a call cannot be compiled by XLA: Keras turns XLA on by itself (``jit_compile="auto"``) only on a GPU
 without ``tf.distribute``; there, compile with ``jit_compile=False``. On a GPU each batch is
 also copied to the host. The figures against ``keras.metrics`` are in docs/frameworks.md.
 
@@ -158,6 +158,8 @@ class _Ratio(ConfusionMatrix):
         # the metric of the counts so far, computed in the update's own host call: Keras 3
         # reads result() at every step, and a host call there is a second round trip per step
         shape = () if self._average is not None else (self.num_classes,)
+        # created under a strategy: per-replica counts, whose ratio only their sum gives
+        self._per_replica = tf.distribute.has_strategy()
         self.value = self.add_variable(shape=shape, initializer="zeros", dtype="float32",
                                        aggregation="only_first_replica", name="value")
 
@@ -168,7 +170,7 @@ class _Ratio(ConfusionMatrix):
         return {}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if tf.distribute.has_strategy():  # per-replica counts: result() computes from their sum
+        if self._per_replica:  # result() computes from the replicas' summed counts
             return super().update_state(y_true, y_pred, sample_weight)
         C, ignore, threshold, logits, compute = self.num_classes, self.ignore_index, self.threshold, self.from_logits, self._compute
 
@@ -189,7 +191,7 @@ class _Ratio(ConfusionMatrix):
         self.value.assign(tf.zeros_like(self.value))  # every ratio of no counts is 0 (zero_division=0)
 
     def result(self):
-        if not tf.distribute.has_strategy():
+        if not self._per_replica:
             return tf.convert_to_tensor(self.value)
         value = tf.numpy_function(self._compute, [self.counts], tf.float32, stateful=False, name="fastcm_metric")
         value.set_shape(self.value.shape)

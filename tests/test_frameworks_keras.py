@@ -148,3 +148,11 @@ def test_under_tf_distribute_the_replicas_counts_are_summed_before_the_ratio():
     want = skm.f1_score(t, logits.argmax(1), average="macro", labels=range(C), zero_division=0)
     with strategy.scope():
         assert float(m.result()) == pytest.approx(want, rel=1e-6)
+    assert float(m.result()) == pytest.approx(want, rel=1e-6)  # read outside the scope, after evaluate
+
+    with strategy.scope():  # model.evaluate under the strategy, graph mode
+        model = keras.Sequential([keras.Input((C,)), keras.layers.Dense(C, kernel_initializer="identity", use_bias=False)])
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[fk.F1Score(C), fk.IoU(C, average="none")])
+    got = model.evaluate(logits, t, batch_size=32, verbose=0, return_dict=True)
+    assert got["f1_score"] == pytest.approx(want, rel=1e-6)
+    np.testing.assert_allclose(got["iou"], skm.jaccard_score(t, logits.argmax(1), average=None, labels=range(C)), rtol=1e-6)
