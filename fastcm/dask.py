@@ -43,7 +43,8 @@ import numpy as np
 
 from .backends.arrays import to_host
 from . import backends
-from .counts.confusion import _as_labels, _check_label_kinds, _infer_labels, count, normalize_counts, warn_if_single_label
+from .core.classes import check_classes
+from .counts.confusion import _check_label_kinds, _infer_labels, count, normalize_counts, warn_if_single_label
 from .counts.confusion import normalize_sparse
 from .counts.sparse import SparseCounts
 from .core.inputs import InvalidInputError, array_module, as_array, check_normalize, check_num_classes, flatten, to_integer_labels
@@ -377,9 +378,7 @@ def confusion_matrix(
             raise TypeError(f"Expected `sample_weight` to be numeric, but got dtype {w.dtype}")
         if w.shape != t.shape:
             raise ValueError(f"Expected `sample_weight` of shape {t.shape} (one weight per pair), but got {w.shape}")
-    lab = None if labels is None else _as_labels(labels)
-    if lab is not None and num_classes is not None and lab.size != num_classes:
-        raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
+    lab = check_classes(num_classes, labels).labels
 
     scores = p.ndim == t.ndim + 1
     if scores:
@@ -561,9 +560,7 @@ def confusion_matrix_from_frame(
         raise ValueError(f"Expected columns {missing!r} in the frame, but it has {list(df.columns)!r}")
     sub = df[cols]
     parts = sub.to_delayed()  # one per partition, reading only these columns
-    lab = None if labels is None else _as_labels(labels)
-    if lab is not None and num_classes is not None and lab.size != num_classes:
-        raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
+    lab = check_classes(num_classes, labels).labels
     wdtype = None if weight_col is None else np.dtype(sub.dtypes[weight_col])
     if wdtype is not None and wdtype.kind not in "biuf":
         raise TypeError(f"Expected a numeric `weight_col`, but column {weight_col!r} has dtype {wdtype}")

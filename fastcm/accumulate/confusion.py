@@ -17,12 +17,13 @@ import os
 
 import numpy as np
 
+from ..core.classes import check_classes
 from ..core.invalid import deferred_error, deferred_float_earned, deferred_pairs, merge_deferred, note_batch
 from .. import backends
 from ..metrics import matrix as _metrics
 from ..backends.arrays import resolve, to_caller, to_host
-from ..counts.confusion import _as_labels, Cells, count, named_like_inputs
-from ..core.inputs import array_module, as_array, check_ignore_index, check_num_classes, common_integer_labels
+from ..counts.confusion import Cells, count, named_like_inputs
+from ..core.inputs import array_module, as_array, check_ignore_index, common_integer_labels
 from ..core.overflow import INT64_MAX, add_counts, wrapped_cells
 from ..counts.sparse import SPARSE_MIN_CLASSES, SparseCounts
 from .base import Accumulator
@@ -271,12 +272,8 @@ class ConfusionMatrix(Accumulator):
         if not (sparse is False or sparse is True or (isinstance(sparse, str) and sparse == "auto")):
             raise ValueError(f"Expected `sparse` to be True, False or 'auto', but got {sparse!r}")
         self.sparse = sparse
-        self.num_classes = check_num_classes(num_classes)
-        self._fixed_labels = None if labels is None else _as_labels(labels)
-        if self.num_classes is not None and self._fixed_labels is not None and self._fixed_labels.size != self.num_classes:
-            raise ValueError(
-                f"Expected {self.num_classes} labels for num_classes={self.num_classes}, but got {self._fixed_labels.size}"
-            )
+        spec = check_classes(num_classes, labels)
+        self.num_classes, self._fixed_labels = spec.num_classes, spec.labels
         if self._fixed_labels is not None:
             self.num_classes = int(self._fixed_labels.size)
         if backend != "auto" and backend not in backends.NAMES:

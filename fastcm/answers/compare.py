@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.arrays import to_host
+from ..core.classes import check_classes
 from .. import backends
 from ..core.inputs import (
     InvalidInputError,
@@ -582,10 +583,8 @@ def _tally(y_true, y_pred_a, y_pred_b, labels, num_classes, backend) -> _Tally:
         )
     if num_classes is not None and width is not None and num_classes != width:
         raise ValueError(f"Expected scores with num_classes={num_classes} columns, but got {width}")
-    lab = None if labels is None else _as_labels(labels)
+    lab = check_classes(num_classes, labels, convert=_as_labels).labels
     if lab is not None:
-        if num_classes is not None and lab.size != num_classes:
-            raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
         if width is not None and lab.size != width:
             raise ValueError(f"Expected one label per score column ({width}), but got {lab.size} labels")
     elif num_classes is None and width is not None:
@@ -785,10 +784,8 @@ class PairedComparison:
     """
 
     def __init__(self, num_classes=None, *, labels=None, backend="auto"):
-        self.num_classes = check_num_classes(num_classes)
-        self.labels = None if labels is None else _as_labels(labels)
-        if self.labels is not None and self.num_classes is not None and self.labels.size != self.num_classes:
-            raise ValueError(f"Expected {self.num_classes} labels for num_classes={self.num_classes}, but got {self.labels.size}")
+        spec = check_classes(num_classes, labels, convert=_as_labels)
+        self.num_classes, self.labels = spec.num_classes, spec.labels
         if backend != "auto":
             backends.get(backend)  # validates the name now, not at the first update
         self.backend = backend

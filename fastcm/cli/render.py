@@ -111,15 +111,15 @@ def _few(items, k=10) -> str:
 
 def summary(ev: Evaluation, normalize):
     """Everything a report shows, as plain Python data."""
-    from ..metrics import matrix as metrics
-    from ..counts.confusion import normalize_counts
     from ..answers.diagnose import diagnose
+    from ..counts.confusion import normalize_counts
+    from ..present.report import report as classification_report
 
     full, rows, labels = ev.counts()
     counts = full[np.ix_(rows, rows)]  # the listed classes' matrix, as confusion_matrix(labels=...)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = metrics.report(full, ev.names, output_dict=True, zero_division=0, labels=rows, ci=ev.ci)
+        report = classification_report(full, ev.names, output_dict=True, zero_division=0, labels=rows, ci=ev.ci)
         findings = diagnose(counts, target_names=ev.names)
     shown = normalize_counts(counts, normalize) if normalize else counts
     counted = int(full.sum())  # the CLI counts unweighted pairs: every counted pair is in a cell

@@ -13,12 +13,12 @@ The work splits in three steps, the same for the function and the streaming clas
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.classes import as_labels, check_classes
 from ..core.invalid import report_invalid
 from .. import backends
 from ..backends.arrays import to_caller, to_host
@@ -169,48 +169,6 @@ def _check_label_kinds(t, p) -> None:
         )
     if not _is_numeric(t) and t.dtype.kind != p.dtype.kind:  # "a" != b"a": nothing would ever match
         raise TypeError(f"Mix of str and bytes labels in y_true and y_pred: got {t.dtype} and {p.dtype}")
-
-
-def _integer_labels(values) -> np.ndarray:
-    """Python ints as int64, else uint64, exactly; a ValueError naming the values no one
-    64-bit integer type holds (numpy would make them float64, or raise a bare OverflowError)."""
-    lo, hi = min(values), max(values)
-    if I64_MIN <= lo and hi <= INT64_MAX:
-        return np.array(values, dtype=np.int64)
-    if 0 <= lo and hi <= UINT64_MAX:
-        return np.array(values, dtype=np.uint64)
-    bad = next((v for v in values if not I64_MIN <= v <= UINT64_MAX), None)
-    if bad is not None:
-        raise ValueError(f"Expected integer `labels` within the 64-bit integer range, but got {bad!r}")
-    raise ValueError(
-        f"Expected integer `labels` that one 64-bit integer type holds, but got {lo!r} and {hi!r} "
-        "(int64 holds no value above 2**63-1, uint64 no negative one)"
-    )
-
-
-def _as_labels(labels) -> np.ndarray:
-    lab = np.asarray(labels)
-    if lab.ndim != 1:
-        lab = lab.reshape(-1)
-    if lab.size == 0:
-        raise ValueError("'labels' should contain at least one label.")
-    if lab.dtype.kind == "f" and not isinstance(labels, np.ndarray):
-        # a list of ints numpy could not put in one integer dtype became float64, rounded
-        items = np.asarray(labels, dtype=object).reshape(-1).tolist()
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
-            lab = np.array(items, dtype=object)
-    if lab.dtype.kind == "O":
-        items = lab.tolist()
-        if all(isinstance(v, str) for v in items):
-            lab = lab.astype(str)
-        elif all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in items):
-            lab = _integer_labels([int(v) for v in items])
-        else:
-            bad = next(v for v in items if not isinstance(v, (str, numbers.Integral)) or isinstance(v, (bool, np.bool_)))
-            raise TypeError(f"Expected `labels` to be all integers or all strings, but got {bad!r} ({type(bad).__name__})")
-    if np.unique(lab).size != lab.size:
-        raise ValueError(f"Expected `labels` to hold distinct values, but got {lab.tolist()!r}")
-    return lab
 
 
 _INT64_MAX = INT64_MAX
@@ -405,7 +363,7 @@ def _count_scores(be, t, s, labels, num_classes, weights, ignore_index, defer=Fa
         )
         record = report_invalid(invalid, flatten(t), None, weights, width, True, t.shape, defer)
         return Counted(counts, None, be.NAME, t.size, record)
-    lab = _as_labels(labels)
+    lab = as_labels(labels)
     if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
         raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
     lut = np.arange(width, dtype=np.int64)  # truth outside 0..width-1 is dropped, as with labels
@@ -437,7 +395,7 @@ def _count_scores_sparse(be, t, t2, s3, labels, width, weights, ignore_index):
     report_invalid(invalid, tf, None, weights, width, True, t.shape)
     if labels is None:
         return Counted(counts, None, be.NAME, t.size)
-    lab = _as_labels(labels)
+    lab = as_labels(labels)
     if lab.dtype.kind not in "biu" or lab.min() < 0 or lab.max() >= width:
         raise ValueError(f"Expected `labels` to be class indices in 0..{width - 1} of the scores, but got {lab.tolist()!r}")
     position = np.full(width, -1, np.int64)
@@ -599,9 +557,7 @@ def count(
         return Counted(counts, None, be.NAME, t.size, record, per_class=per_class and num_classes > _PER_CLASS_MIN)
 
     if labels is not None:
-        lab = _as_labels(labels)
-        if num_classes is not None and lab.size != num_classes:
-            raise ValueError(f"Expected {num_classes} labels for num_classes={num_classes}, but got {lab.size}")
+        lab = check_classes(num_classes, labels).labels
         table = _is_numeric(tf) and lab.dtype.kind in "biu" and not _beyond_int64(tf, pf)
         plan = _lut_for(lab) if table else None
     else:
