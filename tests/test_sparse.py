@@ -345,3 +345,29 @@ def test_pending_batches_read_as_added(tmp_path):
     assert acc.n_samples == 3000 and twin == ref
     acc.update([1], [2], sample_weight=[3])  # weighted: added at once, after the pending cells
     assert int(acc.compute()[1, 2]) == ref.compute()[1, 2] + 3
+
+
+def test_diagnose_reads_sparse_matrices_and_accumulators():
+    """The same findings from a sparse matrix, a sparse accumulator and the dense matrix;
+    the most confused pairs come from the listed cells."""
+    cm = np.array([[970, 10, 3], [18, 2, 0], [5, 0, 40]])
+    names = ["ok", "fraud", "x"]
+    dense = [f.message for f in fastcm.diagnose(cm, target_names=names)]
+    assert [f.message for f in fastcm.diagnose(sparse.csr_array(cm), target_names=names)] == dense
+    rows, cols = np.nonzero(cm)
+    t, p = np.repeat(rows, cm[rows, cols]), np.repeat(cols, cm[rows, cols])
+    acc = ConfusionMatrix(3, sparse=True).update(t, p)
+    assert [f.message for f in acc.diagnose(target_names=names)] == dense
+    assert "Most confused: 'fraud' predicted as 'ok' 18 times (90.0% of 'fraud')." in dense
+
+
+def test_diagnose_labels_at_many_classes_counts_cells():
+    rng = np.random.default_rng(12)
+    C = 200_000  # a dense matrix would be 320 GB
+    t = rng.integers(0, C, 30_000)
+    p = t.copy()
+    p[:500] = 7  # 500 samples of many classes predicted as class 7
+    found = fastcm.diagnose(np.append(t, [5] * 50), np.append(p, [6] * 50))
+    pairs = [f for f in found if f.kind == "confused_pair"]
+    assert pairs and pairs[0].numbers["true"] == "5" and pairs[0].numbers["predicted"] == "6"
+    assert pairs[0].numbers["count"] == 50.0
