@@ -32,8 +32,8 @@ import numpy as np
 
 from . import metrics as _metrics
 from .array_types import to_host
-from .sparse import is_sparse
 from .intervals import confidence_interval, percentile_interval, resampled_values
+from .sparse import is_sparse
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
 
