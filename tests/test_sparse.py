@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
@@ -132,7 +132,7 @@ def test_metrics_of_sparse_equal_dense(C, seed, kind):
 
 def test_class_sums_of_huge_counts_are_exact():
     m = sparse.csr_array(np.array([[2**62, 2**62], [0, 2**62]], dtype=np.int64))
-    diag, rows, cols = class_sums(m)
+    diag, rows, _ = class_sums(m)
     assert rows.tolist() == [2**63, 2**62] and diag.tolist() == [2**62, 2**62]
     assert M.accuracy(m) == M.accuracy(m.toarray())
     assert M.mcc(m) == M.mcc(m.toarray())
