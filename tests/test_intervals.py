@@ -4,8 +4,8 @@ classifiers, reproducibility."""
 
 import numpy as np
 import pytest
-
 from conftest import HOST_BACKENDS
+
 from fastcm import ConfusionMatrix, metrics
 from fastcm.metrics import matrix
 from fastcm.answers.intervals import Interval, confidence_interval

@@ -4,8 +4,8 @@ threads or blocks, and its compiled loop equals the plain Python loop."""
 
 import numpy as np
 import pytest
-
 from conftest import HOST_BACKENDS
+
 from fastcm import backends
 
 COUNTS = np.array([40, 3, 0, 17, 1, 2, 25, 5, 9, 14, 200, 1])
@@ -101,7 +101,7 @@ def test_numba_binomials_follow_the_binomial_law(monkeypatch, n, p):
     from fastcm.backends.numba_cpu import resampling
 
     monkeypatch.setattr(resampling, "HEAVY", 1)
-    first = int(round(n * p))
+    first = round(n * p)
     counts = np.array([first, n - first])
     b = 100_000
     x = backends.get("numba").multinomial_sums(counts, [0, 2], [[0], [-1]], 1, np.arange(b, dtype=np.uint64))[:, 0]

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcm
@@ -132,7 +132,7 @@ def test_metrics_of_sparse_equal_dense(C, seed, kind):
 
 def test_class_sums_of_huge_counts_are_exact():
     m = sparse.csr_array(np.array([[2**62, 2**62], [0, 2**62]], dtype=np.int64))
-    diag, rows, cols = class_sums(m)
+    diag, rows, _ = class_sums(m)
     assert rows.tolist() == [2**63, 2**62] and diag.tolist() == [2**62, 2**62]
     assert M.accuracy(m) == M.accuracy(m.toarray())
     assert M.mcc(m) == M.mcc(m.toarray())
@@ -345,3 +345,29 @@ def test_pending_batches_read_as_added(tmp_path):
     assert acc.n_samples == 3000 and twin == ref
     acc.update([1], [2], sample_weight=[3])  # weighted: added at once, after the pending cells
     assert int(acc.compute()[1, 2]) == ref.compute()[1, 2] + 3
+
+
+def test_diagnose_reads_sparse_matrices_and_accumulators():
+    """The same findings from a sparse matrix, a sparse accumulator and the dense matrix;
+    the most confused pairs come from the listed cells."""
+    cm = np.array([[970, 10, 3], [18, 2, 0], [5, 0, 40]])
+    names = ["ok", "fraud", "x"]
+    dense = [f.message for f in fastcm.diagnose(cm, target_names=names)]
+    assert [f.message for f in fastcm.diagnose(sparse.csr_array(cm), target_names=names)] == dense
+    rows, cols = np.nonzero(cm)
+    t, p = np.repeat(rows, cm[rows, cols]), np.repeat(cols, cm[rows, cols])
+    acc = ConfusionMatrix(3, sparse=True).update(t, p)
+    assert [f.message for f in acc.diagnose(target_names=names)] == dense
+    assert "Most confused: 'fraud' predicted as 'ok' 18 times (90.0% of 'fraud')." in dense
+
+
+def test_diagnose_labels_at_many_classes_counts_cells():
+    rng = np.random.default_rng(12)
+    C = 200_000  # a dense matrix would be 320 GB
+    t = rng.integers(0, C, 30_000)
+    p = t.copy()
+    p[:500] = 7  # 500 samples of many classes predicted as class 7
+    found = fastcm.diagnose(np.append(t, [5] * 50), np.append(p, [6] * 50))
+    pairs = [f for f in found if f.kind == "confused_pair"]
+    assert pairs and pairs[0].numbers["true"] == "5" and pairs[0].numbers["predicted"] == "6"
+    assert pairs[0].numbers["count"] == 50.0

@@ -32,8 +32,8 @@ import numpy as np
 
 from ..metrics import matrix as _metrics
 from ..backends.arrays import to_host
-from ..counts.sparse import is_sparse
 from .intervals import confidence_interval, percentile_interval, resampled_values
+from ..counts.sparse import is_sparse
 
 __all__ = ["CheckResult", "Failure", "OPERATORS", "check", "parse_requirement", "read_requirement"]
 

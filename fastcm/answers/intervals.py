@@ -513,12 +513,10 @@ def _resampled_blocks(counts, reads, n_resamples, rng):
     step = max(1, _BLOCK // max(1, width))
     for a in range(0, n_resamples, step):
         out = draw(groups, segments, targets, width, seeds[a:a + step]).astype(np.float64)
-        nan = np.full((out.shape[0], c), np.nan)
         tp, second = out[:, :c], out[:, c:2 * c]
-        if reads == "rows":
-            yield tp, nan, second, nan
-        elif reads == "cols":
-            yield tp, second, nan, nan
+        if reads in ("rows", "cols"):
+            nan = np.full((out.shape[0], c), np.nan)
+            yield (tp, nan, second, nan) if reads == "rows" else (tp, second, nan, nan)
         else:
             fn = out[:, 2 * c:]
             yield tp, second, fn, n - tp - second - fn
