@@ -17,6 +17,7 @@ from . import backends
 from .accumulate.confusion import ConfusionMatrix
 from .answers.calibration import calibration_error
 from .answers.compare import compare
+from .answers.intervals import confidence_interval
 from .counts.confusion import confusion_matrix
 from .counts.multilabel import multilabel_confusion_matrix
 from .counts.thresholds import threshold_confusion_matrices
@@ -103,5 +104,7 @@ def warm_up(*, label_dtypes=("uint8", "int16", "uint16", "int32", "int64"), scor
         f1_score(many, many[::-1].copy(), average="macro")
         ConfusionMatrix(num_classes=1500).update(many[:64], many[:64])
         multilabel_confusion_matrix(np.eye(3, dtype=np.int64), np.eye(3, dtype=np.int64))
+        # a bootstrap past 2**20 resamples x cells draws in numba's kernel (smaller ones in numpy)
+        confidence_interval(np.eye(10, dtype=np.int64) * 50 + 1, "f1", average="macro", n_resamples=11_000, random_state=0)
     numba_backend.wait_for_compiles()
     return {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
