@@ -19,19 +19,8 @@ from ..core.inputs import check_num_classes
 from ..core.overflow import INT64_MAX, add_counts
 from ..metrics import threshold_curves
 from .base import Accumulator
-from .files import (
-    format_version,
-    ArraysInMemory,
-    check_finite_counts,
-    check_unweighted_counts,
-    counts_array,
-    field,
-    field_shape,
-    read_npz,
-    scalar_bool,
-    scalar_int,
-    write_npz_atomic,
-)
+from .files import ArraysInMemory, check_finite_counts, check_unweighted_counts, counts_array, field
+from .files import field_shape, format_version, read_npz, scalar_bool, scalar_int, write_npz_atomic
 from ..core.scores import AS_GIVEN, check_scores, contradiction, outside_unit
 from ..counts.thresholds import check_thresholds, count_scores, in_unit_interval, matrices_from_hist, prepare, score_reading
 

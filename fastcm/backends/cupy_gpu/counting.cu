@@ -113,7 +113,9 @@ __global__ void __launch_bounds__(FASTCM_BLOCK) label_presence(
 }
 
 // how the truth of one scored prediction is counted (same rules as the numpy reference:
-// ignore first, then the optional table, which drops; then bounds, NaN and weight)
+// ignore first, then the optional table, which drops; then bounds, NaN and weight). Its
+// fields are PairCounter's: each counter is an aggregate its launcher fills in order, and a
+// shared base would change that initialisation in code no device has run yet.
 template <typename TT, typename ACC> struct ScoreCounter {
     long long C;
     int has_ignore;

@@ -71,6 +71,8 @@ __global__ void __launch_bounds__(FASTCM_BLOCK) top_k_hits(
     typedef typename acc_traits<ACC>::global_t Gt;
     Bad bad;
     Gt hits = (Gt)0;
+    // rows shared by G lanes of a warp, as count_score_rows in counting.cu (written out: each
+    // kernel's loop body differs inside the same lane bookkeeping)
     const int lane = threadIdx.x & 31;
     const int sub = lane & (G - 1);
     const long long rows_per_warp = 32 / G;

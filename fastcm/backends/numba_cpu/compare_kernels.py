@@ -192,7 +192,7 @@ def compare_scores(t, a, b, a_scores, b_scores, C, joint, out, start, stop):
         else:
             ub = np.uint64(b[i, 0])
             bad |= ub >= uC
-        if bad:
+        if bad:  # the invalid bookkeeping every counting kernel carries inline: a call per row costs more
             if first_bad < 0:
                 first_bad = np.int64(i)
             n_bad += 1

@@ -345,7 +345,7 @@ def alias_tables(p, starts, prob, alias, small, large):
         nl = 0
         for i in range(k):
             prob[first + i] = p[first + i] * k  # scaled: a small group's stays its final one
-        for i in range(k):
+        for i in range(k):  # Vose's construction: each group onto the small or the large stack, twice
             if prob[first + i] < 1.0:
                 small[first + ns] = i
                 ns += 1
