@@ -272,7 +272,8 @@ def test_damaged_sparse_file_is_refused(tmp_path):
 
 def test_check_reads_sparse_matrices():
     m = np.array([[9, 1, 0], [2, 8, 0], [0, 5, 5]])
-    for kw in ({"min_recall": 0.6}, {"min_f1": 0.7, "per_class": False}, {"min_accuracy": 0.8}):
+    for kw in ({"min_recall": 0.6}, {"min_f1": 0.7, "per_class": False}, {"min_accuracy": 0.8},
+               {"min_recall": 0.6, "use_lower_bound": True}, {"min_f1": 0.7, "per_class": False, "use_lower_bound": True}):
         dense, got = fastcm.check(m, **kw), fastcm.check(sparse.csr_array(m), **kw)
         assert got.passed == dense.passed and got.failures == dense.failures and got.n_checked == dense.n_checked
     acc = ConfusionMatrix(3, sparse=True).update(np.repeat([0, 1, 2], 10), np.repeat([0, 1, 1], 10))
