@@ -329,9 +329,9 @@ def interval_cases(classes, n_resamples=10_000):
                 "MCC": ci("mcc"),
                 "kappa": ci("cohen_kappa"),
             }
-            methods = {"Wilson: accuracy, per-class P/R/F1/IoU, micro [<= 2 s]": wilson}
-            methods.update({f"{name} B={n_resamples} [<= 2 s]": fn for name, fn in bootstrapped.items()})
-            methods[f"report(ci=0.95) B={n_resamples} [<= 5 s]"] = lambda: metrics.report(cm, ci=0.95)
+            methods = {"fastcm Wilson: accuracy, per-class P/R/F1/IoU, micro [<= 2 s]": wilson}
+            methods.update({f"fastcm {name} B={n_resamples} [<= 2 s]": fn for name, fn in bootstrapped.items()})
+            methods[f"fastcm report(ci=0.95) B={n_resamples} [<= 5 s]"] = lambda: metrics.report(cm, ci=0.95)
             return methods
 
         params = {"C": c, "B": n_resamples, "target_s": 2.0, "report_target_s": 5.0}
