@@ -322,8 +322,12 @@ def test_bench_runs_the_suite_of_the_checkout_in_a_new_process(monkeypatch):
 
 
 def test_bench_help_comes_from_the_suite():
+    root = Path(cli.__file__).resolve().parents[2]
+    # run from outside the checkout, importing the fastcm under test (a non-editable install
+    # beside it would be found first otherwise): the suite is found next to the package
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     res = subprocess.run([sys.executable, "-m", "fastcm", "bench", "--help"], capture_output=True, text=True,
-                         timeout=120, cwd=Path(cli.__file__).resolve().parents[3])  # not the checkout: found by the package
+                         timeout=120, cwd=root.parent, env=env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("usage: python -m benchmarks") and "--quick" in res.stdout
 
