@@ -92,7 +92,8 @@ def markdown(doc: dict) -> str:
 
 
 def plots(doc: dict, out: Path) -> list[str]:
-    """Throughput against N (log-log) and against C, for each method of the label cases."""
+    """Throughput against N (log-log) and against C, for each method of the label cases, and
+    the logits' GB/s against C beside their memory floor."""
     try:
         import matplotlib
 
@@ -101,11 +102,9 @@ def plots(doc: dict, out: Path) -> list[str]:
     except ImportError:
         return []
     labels = [c for c in doc["cases"] if c["group"] == "labels" and c["params"].get("dtype") == "int32"]
-    if not labels:
-        return []
-    largest = max(c["params"]["N"] for c in labels)
+    largest = max((c["params"]["N"] for c in labels), default=0)
     written = []
-    for axis, fixed, fname in (("N", "C", "throughput_vs_n.png"), ("C", "N", "throughput_vs_c.png")):
+    for axis, fixed, fname in (("N", "C", "throughput_vs_n.png"), ("C", "N", "throughput_vs_c.png")) if labels else ():
         series = {}
         for case in labels:
             p = case["params"]
@@ -131,4 +130,37 @@ def plots(doc: dict, out: Path) -> list[str]:
         fig.savefig(out / fname, dpi=110)
         plt.close(fig)
         written.append(str(out / fname))
-    return written
+    logits = _logits_plot(doc, out, plt)
+    return written + ([logits] if logits else [])
+
+
+def _logits_plot(doc: dict, out: Path, plt):
+    """GB/s of (N, C) logits read against C, each method and the memory floor (one read of
+    the logits), one line per dtype: where the fused argmax stands against the floor."""
+    series = {}
+    for case in doc["cases"]:
+        p = case["params"]
+        if case["group"] != "logits" or "C" not in p:
+            continue
+        itemsize = 2 if p.get("dtype") == "float16" else 4 if p.get("dtype", "float32") == "float32" else 8
+        for name, r in case["methods"].items():
+            if "per_second" in r:
+                key = f"{name} ({p.get('dtype', 'float32')})"
+                series.setdefault(key, []).append((p["C"], r["per_second"] * p["C"] * itemsize / 1e9))
+    if not series or all(len(v) < 2 for v in series.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name, pts in sorted(series.items()):
+        pts.sort()
+        style = "--" if name.startswith("memory floor") else "-"
+        ax.plot([x for x, _ in pts], [y for _, y in pts], style, marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("C (classes)")
+    ax.set_ylabel("GB/s of logits read")
+    ax.set_title("(N, C) logits: fused argmax + count against C")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the lines, never over them
+    fig.tight_layout()
+    fig.savefig(out / "logits_vs_c.png", dpi=110)
+    plt.close(fig)
+    return str(out / "logits_vs_c.png")

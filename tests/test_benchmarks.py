@@ -51,3 +51,20 @@ def test_methods_are_timed_in_interleaved_rounds():
     assert timed == ["a", "b"] * 3
     assert isinstance(out["a"], Timing) and len(out["a"].seconds) == 3 and out["a"].peak_bytes is not None
     assert isinstance(out["x"], RuntimeError)
+
+
+def test_logits_are_plotted_against_c_in_bytes_read(tmp_path):
+    pytest.importorskip("matplotlib")
+    from benchmarks.report import plots
+
+    def case(c, dtype, fastcm_s, floor_s):
+        n = 1000
+        return {"group": "logits", "name": f"logits ({n}, {c}) {dtype}", "params": {"N": n, "C": c, "dtype": dtype},
+                "methods": {"fastcm (2 threads)": {"per_second": n / fastcm_s},
+                            "memory floor": {"per_second": n / floor_s}}}
+
+    doc = {"cases": [case(10, "float32", 1e-4, 1e-5), case(1000, "float32", 1e-2, 1e-3), case(10, "float16", 1e-4, 1e-5)]}
+    written = plots(doc, tmp_path)
+    assert written == [str(tmp_path / "logits_vs_c.png")]
+    assert (tmp_path / "logits_vs_c.png").stat().st_size > 10_000
+    assert plots({"cases": [case(10, "float32", 1e-4, 1e-5)]}, tmp_path) == []  # one point: no line to draw
