@@ -76,6 +76,18 @@ def array_module(x):
     return np
 
 
+def count_dtype(weights):
+    """The dtype counts are kept in: exact int64 without weights or with integer ones, float64
+    with float weights (every backend counts into it).
+
+    Examples
+    --------
+    >>> count_dtype(None).__name__, count_dtype(np.ones(2)).__name__
+    ('int64', 'float64')
+    """
+    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
+
+
 def kind_of(x) -> str:
     """The array type of ``x`` as one of :data:`KINDS` (anything else reads as "numpy").
 

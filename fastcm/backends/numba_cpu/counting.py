@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import count_dtype
 from . import kernels
 from . import strategy
 from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, run_parallel, split, synchronous, tuned
@@ -31,10 +32,6 @@ _PRIVATE_BYTES = 64 << 20
 #: below it the plain loop costs milliseconds, less than any compile
 TUNE_AFTER = 1 << 22
 _plain_pairs = 0
-
-
-def _accumulator_dtype(weights):
-    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
 
 
 def _weights_dtype(weights):
@@ -161,7 +158,7 @@ def count_pairs(t, p, num_classes, *, weights=None, ignore_index=None, lut=None,
             call = lambda out, a, s, e: _count_lut(  # noqa: E731
                 a[0], a[1], a[2] if len(a) > 2 else _NO_WEIGHTS, lut, lo, C, has_ignore, ignore, out, s, e
             )
-        counts, invalid = _private_sum(call, arrays, dtypes, n, C * C, _accumulator_dtype(weights))
+        counts, invalid = _private_sum(call, arrays, dtypes, n, C * C, count_dtype(weights))
         return counts.reshape(C, C), invalid
     lo = np.int64(lut_offset)  # without a table: value v is class v - lut_offset
     threads = len(_chunks(n))
@@ -218,7 +215,7 @@ def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None
     call = lambda out, a, s, e: _class_counts(  # noqa: E731
         a[0], a[1], a[2] if len(a) > 2 else _NO_WEIGHTS, lut_, lo, C, has_ignore, ignore, out, s, e
     )
-    counts, invalid = _private_sum(call, arrays, dtypes, t.shape[0], 3 * C, _accumulator_dtype(weights))
+    counts, invalid = _private_sum(call, arrays, dtypes, t.shape[0], 3 * C, count_dtype(weights))
     return counts.reshape(3, C), invalid
 
 
@@ -259,7 +256,7 @@ def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None
         # of the scores' bytes (ImageNet-21k: 3.8 GB a copy for 5,000 rows of 87 KB) one
         # thread counts them all
         ranges = [(0, n)]
-    outs = {r: np.zeros(C * C, dtype=_accumulator_dtype(weights)) for r in ranges}
+    outs = {r: np.zeros(C * C, dtype=count_dtype(weights)) for r in ranges}
     results = run_parallel(lambda a, b: kernel(t, s, *bits, w, lut_, lo, C, has_ignore, ignore, outs[(a, b)], a, b), ranges)
     total = outs[ranges[0]]
     for r in ranges[1:]:

@@ -16,6 +16,7 @@ import itertools
 
 import numpy as np
 
+from ..arrays import count_dtype
 from . import strategy
 from . import thresholds_kernels as kernels
 from ._jit import MIN_PARALLEL, jit, needs_compile, num_threads, pool, run_parallel, split, tuned
@@ -26,10 +27,6 @@ _threshold_hist, _binary_hist, _partition_scores, _rank_sum, _merge_groups, _dro
 )
 
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
-
-
-def _accumulator_dtype(weights):
-    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
 
 
 def _combine(results):
@@ -126,7 +123,7 @@ def _binary_counts(t, s, thr, weights):
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     copies = COPIES if weights is None and T <= MAX_COPIES_T else 1
     width = (T + 2) * 2
-    dtype = _accumulator_dtype(weights)
+    dtype = count_dtype(weights)
     N = s.shape[0]
     workers = 1 if N < 2 * MIN_PARALLEL else num_threads()
     chunks = _chunked(N, workers)
@@ -211,7 +208,7 @@ def threshold_counts(t, s, thresholds, *, weights=None):
     w = _NO_WEIGHTS if weights is None else _numeric(weights)
     uniform, lo, inv_step = _uniform(thr)
     size = K * (T + 1) * 2
-    dtype = _accumulator_dtype(weights)
+    dtype = count_dtype(weights)
     elements = N * K
     if elements < 2 * MIN_PARALLEL:
         ranges = [(0, N)]

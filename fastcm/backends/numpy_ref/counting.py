@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _accumulator_dtype(weights):
-    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
+from ..arrays import count_dtype
 
 
 def _invalid(bad):
@@ -46,7 +44,7 @@ def _bincount(keep, ti, pi, num_classes, weights):
         return counts.reshape(num_classes, num_classes)
     w = None if weights is None else weights[keep].astype(np.float64)
     counts = np.bincount(idx, weights=w, minlength=num_classes * num_classes)
-    return counts.astype(_accumulator_dtype(weights)).reshape(num_classes, num_classes)
+    return counts.astype(count_dtype(weights)).reshape(num_classes, num_classes)
 
 
 def _weights_bad(weights):
@@ -115,7 +113,7 @@ def class_counts(t, p, num_classes, *, weights=None, ignore_index=None, lut=None
         np.bincount(pi, weights=w, minlength=num_classes),
         np.bincount(ti[hit], weights=None if w is None else w[hit], minlength=num_classes),
     ]
-    return np.stack(rows).astype(_accumulator_dtype(weights)), _invalid(bad)
+    return np.stack(rows).astype(count_dtype(weights)), _invalid(bad)
 
 
 def count_scores(t, s, num_classes, *, weights=None, ignore_index=None, lut=None, lut_offset=0):

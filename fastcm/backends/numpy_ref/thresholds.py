@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _accumulator_dtype(weights):
-    return np.int64 if weights is None or weights.dtype.kind in "biu" else np.float64
+from ..arrays import count_dtype
 
 
 def _invalid(bad):
@@ -92,7 +90,7 @@ def threshold_counts(t, s, thresholds, *, weights=None):
     if weights is not None:
         w = np.broadcast_to(weights.astype(np.float64)[:, None], (N, K))[~bad]
     hist = np.bincount(idx[~bad], weights=w, minlength=K * (T + 1) * 2)
-    return hist.astype(_accumulator_dtype(weights)).reshape(K, T + 1, 2), _invalid(bad.reshape(-1))
+    return hist.astype(count_dtype(weights)).reshape(K, T + 1, 2), _invalid(bad.reshape(-1))
 
 
 def score_groups(t, s, *, weights=None, positive=None):
