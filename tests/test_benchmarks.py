@@ -68,3 +68,16 @@ def test_logits_are_plotted_against_c_in_bytes_read(tmp_path):
     assert written == [str(tmp_path / "logits_vs_c.png")]
     assert (tmp_path / "logits_vs_c.png").stat().st_size > 10_000
     assert plots({"cases": [case(10, "float32", 1e-4, 1e-5)]}, tmp_path) == []  # one point: no line to draw
+
+
+def test_only_anchors_get_a_ratio_in_the_table():
+    from benchmarks.report import markdown
+
+    doc = {"created": "now", "machine": {"cpu": "cpu", "cores": 2, "numba_threads": 2, "memory_gib": 1.0,
+                                         "versions": {"numpy": "x", "numba": "y"}},
+           "cases": [{"group": "g", "name": "c1", "params": {}, "methods": {
+               m: {"per_second": v, "median_s": 1 / v, "min_s": 1 / v, "max_s": 1 / v}
+               for m, v in (("fastcm A", 100.0), ("fastcm B", 50.0), ("np.bincount", 25.0))}}]}
+    row = next(line for line in markdown(doc).splitlines() if line.startswith("| c1 |"))
+    assert "25/s (fastcm 4.0×)" in row  # the anchor's ratio to the first fastcm method
+    assert "50/s [" in row and row.count("(fastcm") == 1  # fastcm B: its rate, no ratio
